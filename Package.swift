@@ -1,0 +1,50 @@
+// swift-tools-version:5.10
+// nada-edit: StyleGAN-NADA on CPUs. Targets are split by job; data flows
+// file -> Formats -> Models -> Training/Pipeline -> CLI.
+import PackageDescription
+
+// Release builds drop Swift's bounds checks in the numeric targets: hot loops use
+// unsafe pointers already, and the shape checks that matter are explicit.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "nada-edit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "nada-edit", targets: ["nada-edit"]),
+        .executable(name: "nada-bench", targets: ["nada-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, zlib1g-dev, libexif-dev, libjpeg-dev, libpng-dev).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CEXIF", path: "Sources/CEXIF"),
+        // libjpeg reports errors with longjmp, which Swift cannot survive: the C shim owns the setjmp.
+        .target(name: "CImageCodecs", path: "Sources/CImageCodecs",
+                cSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+
+        .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "Formats", dependencies: ["CZlib"], swiftSettings: fastMath),
+        .target(name: "Models", dependencies: ["Engine", "Formats"], swiftSettings: fastMath),
+        .target(name: "Training", dependencies: ["Engine", "Formats", "Models"], swiftSettings: fastMath),
+        .target(name: "Imaging", dependencies: ["CImageCodecs", "CEXIF", "CZlib"], swiftSettings: fastMath),
+        .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging"]),
+        .target(name: "NadaEditCLI", dependencies: [
+            "Pipeline", "Engine", "Formats", "Models", "Training", "Imaging",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "nada-edit", dependencies: ["NadaEditCLI"]),
+        .executableTarget(name: "nada-bench", dependencies: ["Engine", "Models", "Training"], swiftSettings: fastMath),
+
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Engine"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "NadaEditCLI", "Imaging", "Formats", "Models"]),
+    ]
+)

@@ -1,0 +1,169 @@
+import Foundation
+
+/// Elementwise arithmetic with NumPy broadcasting, and unary maps. Each op's backward sits beside it.
+
+// MARK: - Kernels
+
+/// Applies `f` over the broadcast of `a` and `b` into a fresh tensor.
+@inline(__always)
+func mapBinary(_ a: Tensor, _ b: Tensor, op: String, _ f: @escaping (Float, Float) -> Float) -> Tensor {
+    guard let shape = broadcastShapes(a.shape, b.shape) else {
+        preconditionFailure("\(op): shapes \(a.shape) and \(b.shape) do not broadcast")
+    }
+    let out = Tensor.empty(shape)
+    let n = out.count
+    let pa = a.pointer, pb = b.pointer, po = out.pointer
+    if a.shape == b.shape {
+        parallelFor(n, minChunk: 1 << 14) { r in for i in r { po[i] = f(pa[i], pb[i]) } }
+    } else if b.count == 1 {
+        let s = pb[0]
+        parallelFor(n, minChunk: 1 << 14) { r in for i in r { po[i] = f(pa[i], s) } }
+    } else if a.count == 1 {
+        let s = pa[0]
+        parallelFor(n, minChunk: 1 << 14) { r in for i in r { po[i] = f(s, pb[i]) } }
+    } else {
+        let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+        let rank = shape.count
+        let inner = shape[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1]
+        let rows = n / max(inner, 1)
+        let outerShape = Array(shape.dropLast())
+        parallelFor(rows, minChunk: max(1, (1 << 14) / max(inner, 1))) { r in
+            for row in r {
+                // Decompose the row index into outer coordinates to find each input's offset.
+                var rem = row, oa = 0, ob = 0
+                for axis in stride(from: rank - 2, through: 0, by: -1) {
+                    let c = rem % outerShape[axis]; rem /= outerShape[axis]
+                    oa += c * sa[axis]; ob += c * sb[axis]
+                }
+                let base = row * inner
+                for j in 0..<inner { po[base + j] = f(pa[oa + j * ia], pb[ob + j * ib]) }
+            }
+        }
+    }
+    return out
+}
+
+@inline(__always)
+func mapUnary(_ x: Tensor, _ f: @escaping (Float) -> Float) -> Tensor {
+    let out = Tensor.empty(x.shape)
+    let px = x.pointer, po = out.pointer
+    parallelFor(x.count, minChunk: 1 << 14) { r in for i in r { po[i] = f(px[i]) } }
+    return out
+}
+
+/// `g` summed down to `shape` over the axes broadcasting expanded (the backward of broadcasting).
+public func sumToShape(_ g: Tensor, _ shape: [Int]) -> Tensor {
+    if g.shape == shape { return g }
+    let offset = g.rank - shape.count
+    precondition(offset >= 0, "internal: cannot reduce \(g.shape) to \(shape)")
+    var axes: [Int] = Array(0..<offset)
+    for (i, d) in shape.enumerated() where d == 1 && g.shape[i + offset] != 1 { axes.append(i + offset) }
+    return reduceSum(g, axes: axes).reshapedRaw(shape)
+}
+
+// MARK: - Binary ops
+
+extension Tensor {
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        mapBinary(a, b, op: "add", +).recorded([a, b]) { g in
+            [a.needsGrad ? sumToShape(g, a.shape) : nil, b.needsGrad ? sumToShape(g, b.shape) : nil]
+        }
+    }
+
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        mapBinary(a, b, op: "sub", -).recorded([a, b]) { g in
+            [a.needsGrad ? sumToShape(g, a.shape) : nil, b.needsGrad ? sumToShape(mapUnary(g, -), b.shape) : nil]
+        }
+    }
+
+    public static func * (a: Tensor, b: Tensor) -> Tensor {
+        mapBinary(a, b, op: "mul", *).recorded([a, b]) { g in
+            [a.needsGrad ? sumToShape(mapBinary(g, b, op: "mul", *), a.shape) : nil,
+             b.needsGrad ? sumToShape(mapBinary(g, a, op: "mul", *), b.shape) : nil]
+        }
+    }
+
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        let out = mapBinary(a, b, op: "div", /)
+        let y = out.detached() // the closure must not hold `out` itself: that would be a retain cycle
+        return out.recorded([a, b]) { g in
+            let ga = a.needsGrad ? sumToShape(mapBinary(g, b, op: "div", /), a.shape) : nil
+            // d(a/b)/db = -(a/b)/b
+            let gb = b.needsGrad ? sumToShape(mapBinary(mapBinary(g, y, op: "mul", *), b, op: "div") { -$0 / $1 }, b.shape) : nil
+            return [ga, gb]
+        }
+    }
+
+    public static func + (a: Tensor, s: Float) -> Tensor {
+        mapUnary(a) { $0 + s }.recorded([a]) { g in [g] }
+    }
+    public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
+    public static func + (s: Float, a: Tensor) -> Tensor { a + s }
+    public static func - (s: Float, a: Tensor) -> Tensor { (-a) + s }
+
+    public static func * (a: Tensor, s: Float) -> Tensor {
+        mapUnary(a) { $0 * s }.recorded([a]) { g in [mapUnary(g) { $0 * s }] }
+    }
+    public static func * (s: Float, a: Tensor) -> Tensor { a * s }
+    public static func / (a: Tensor, s: Float) -> Tensor { a * (1 / s) }
+
+    public static prefix func - (a: Tensor) -> Tensor {
+        mapUnary(a, -).recorded([a]) { g in [mapUnary(g, -)] }
+    }
+}
+
+// MARK: - Unary ops
+
+extension Tensor {
+    /// A unary op whose derivative is expressed with the input `x` and output `y`.
+    @inline(__always)
+    func unary(_ f: @escaping (Float) -> Float, derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+        let x = self
+        let out = mapUnary(x, f)
+        let y = out.detached() // not `out`: a closure holding its own output would be a retain cycle
+        return out.recorded([x]) { g in
+            let r = Tensor.empty(x.shape)
+            let px = x.pointer, py = y.pointer, pg = g.pointer, pr = r.pointer
+            parallelFor(x.count, minChunk: 1 << 14) { range in
+                for i in range { pr[i] = pg[i] * derivative(px[i], py[i]) }
+            }
+            return [r]
+        }
+    }
+
+    public func exp() -> Tensor { unary(Foundation.exp) { _, y in y } }
+    public func log() -> Tensor { unary(Foundation.log) { x, _ in 1 / x } }
+    public func sqrt() -> Tensor { unary(Foundation.sqrt) { _, y in 0.5 / y } }
+    public func rsqrt() -> Tensor { unary({ 1 / Foundation.sqrt($0) }) { _, y in -0.5 * y * y * y } }
+    public func square() -> Tensor { unary({ $0 * $0 }) { x, _ in 2 * x } }
+    public func abs() -> Tensor { unary(Swift.abs) { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } }
+    public func pow(_ p: Float) -> Tensor { unary({ Foundation.pow($0, p) }) { x, _ in p * Foundation.pow(x, p - 1) } }
+    public func sigmoid() -> Tensor { unary({ 1 / (1 + Foundation.exp(-$0)) }) { _, y in y * (1 - y) } }
+    public func tanh() -> Tensor { unary(Foundation.tanh) { _, y in 1 - y * y } }
+    public func relu() -> Tensor { unary({ max($0, 0) }) { x, _ in x > 0 ? 1 : 0 } }
+
+    /// CLIP's QuickGELU: x·σ(1.702x).
+    public func quickGELU() -> Tensor {
+        unary({ $0 / (1 + Foundation.exp(-1.702 * $0)) }) { x, _ in
+            let s = 1 / (1 + Foundation.exp(-1.702 * x))
+            return s + 1.702 * x * s * (1 - s)
+        }
+    }
+
+    /// Leaky ReLU scaled by `gain` (StyleGAN2's fused_leaky_relu uses slope 0.2, gain √2).
+    public func leakyReLU(slope: Float = 0.2, gain: Float = 1) -> Tensor {
+        unary({ ($0 >= 0 ? $0 : $0 * slope) * gain }) { x, _ in (x >= 0 ? 1 : slope) * gain }
+    }
+
+    /// Values clamped to [lo, hi]; the gradient is zero where clamping bit.
+    public func clamped(_ lo: Float, _ hi: Float) -> Tensor {
+        unary({ Swift.min(Swift.max($0, lo), hi) }) { x, _ in (x >= lo && x <= hi) ? 1 : 0 }
+    }
+
+    /// arccos of the input clamped to [-1+eps, 1-eps], so the gradient stays finite.
+    public func acos(eps: Float = 1e-7) -> Tensor {
+        unary({ Foundation.acos(Swift.min(Swift.max($0, -1 + eps), 1 - eps)) }) { x, _ in
+            (x > -1 + eps && x < 1 - eps) ? -1 / Foundation.sqrt(1 - x * x) : 0
+        }
+    }
+}

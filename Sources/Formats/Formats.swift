@@ -1,0 +1,1 @@
+// Formats library: see README.md for what lives here.

@@ -1,0 +1,1 @@
+// Imaging library: see README.md for what lives here.

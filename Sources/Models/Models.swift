@@ -1,0 +1,1 @@
+// Models library: see README.md for what lives here.

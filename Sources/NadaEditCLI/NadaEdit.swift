@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The `nada-edit` command: thin glue over the libraries. Each subcommand lives in its own file.
+public struct NadaEdit: ParsableCommand {
+    public static let version = "0.1.0"
+    public static let configuration = CommandConfiguration(
+        commandName: "nada-edit",
+        abstract: "StyleGAN-NADA on the CPU: train generator domains from text and edit photos with them.",
+        version: version,
+        subcommands: []
+    )
+    public init() {}
+}

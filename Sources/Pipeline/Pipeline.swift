@@ -1,0 +1,1 @@
+// Pipeline library: see README.md for what lives here.

@@ -1,0 +1,1 @@
+// Training library: see README.md for what lives here.

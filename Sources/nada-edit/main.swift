@@ -1,0 +1,3 @@
+import NadaEditCLI
+
+NadaEdit.main()

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Training
+
+final class TrainingSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}
