@@ -1,1 +1,0 @@
-// Formats library: see README.md for what lives here.

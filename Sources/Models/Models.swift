@@ -1,1 +1,0 @@
-// Models library: see README.md for what lives here.
