@@ -52,9 +52,7 @@ struct BottleneckIRSE {
         if let shortcutConv, let shortcutBN {
             shortcut = shortcutBN(x.conv2d(weight: shortcutConv, stride: stride))
         } else {
-            shortcut = stride == 1 ? x
-                : x.gather(axis: 2, Array(Swift.stride(from: 0, to: x.shape[2], by: stride)))
-                   .gather(axis: 3, Array(Swift.stride(from: 0, to: x.shape[3], by: stride)))
+            shortcut = stride == 1 ? x : x.subsampled(stride: stride)
         }
         var r = bnIn(x).conv2d(weight: conv1, padding: 1).prelu(prelu)
         r = bnOut(r.conv2d(weight: conv2, stride: stride, padding: 1))
