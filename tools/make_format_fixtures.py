@@ -109,6 +109,23 @@ def main():
     np.savez(os.path.join(OUT, "stored.npz"), w=a, codes=np.arange(6, dtype=np.int64))
     np.savez_compressed(os.path.join(OUT, "deflated.npz"), w=a, codes=np.arange(6, dtype=np.int64))
 
+    # A hand-made safetensors file: a misaligned F32 tensor (after 3 bytes of U8), BF16, a 0-dim I64,
+    # an empty tensor and metadata; header padded with spaces like the reference writer.
+    parts = [("u8", "U8", [3], np.array([1, 2, 250], dtype=np.uint8).tobytes()),
+             ("w", "F32", [2, 3], (np.arange(6, dtype=np.float32) - 2.5).tobytes()),
+             ("bf", "BF16", [2], (np.array([1.5, -3.0], dtype=np.float32).view(np.uint32) >> 16).astype(np.uint16).tobytes()),
+             ("step", "I64", [], np.array(42, dtype=np.int64).tobytes()),
+             ("empty", "F32", [0, 4], b"")]
+    header, off, buf = {"__metadata__": {"format": "pt", "note": "fixture"}}, 0, b""
+    for name, dt, shape, raw in parts:
+        header[name] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + len(raw)]}
+        off += len(raw)
+        buf += raw
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(os.path.join(OUT, "small.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + buf)
+
     # Digests of the reference-pack checkpoints, made with torch itself (what nada-edit must reproduce).
     ref = {}
     ck = torch.load(os.path.join(REF, "stylegan2", "generator.pt"), weights_only=True)

@@ -11,11 +11,20 @@ public func loadFile(_ path: String) throws -> LoadedFile {
 public func loadFile(data: Data, path: String) throws -> LoadedFile {
     if ZipArchive.looksLikeZip(data) {
         let zip = try ZipArchive(path: path, data: data)
+        if Npz.isNpz(zip) { return try Npz.load(path: path, zip: zip) }
         return try TorchZipReader.load(path: path, data: data, zip: zip)
     }
+    if TorchLegacyReader.looksLikeLegacy(data) { return try TorchLegacyReader.load(path: path, data: data) }
     if Npy.looksLikeNpy(data) {
         let a = try Npy.read(data, context: path)
         return LoadedFile(path: path, format: .npy, root: .tensor(a))
+    }
+    if Safetensors.looksLikeSafetensors(data) { return try Safetensors.load(path: path, data: data) }
+    if data.count >= 262, data[data.startIndex + 257..<data.startIndex + 262].elementsEqual(Array("ustar".utf8)) {
+        throw FormatError("\(path): a tar archive (PyTorch < 0.4 checkpoint format), which is not supported; re-save it with a newer PyTorch")
+    }
+    if data.first == 0x80 {
+        throw FormatError("\(path): a bare Python pickle, not a PyTorch checkpoint (e.g. a stylegan2-ada .pkl, which embeds code); convert it to a state dict first")
     }
     throw FormatError("\(path): unrecognised file format (first bytes \(data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")))")
 }

@@ -33,8 +33,21 @@ enum TorchZipReader {
         let constantTensors = constants.flattenedTensors()
         metadata["constants"] = constantTensors.map { "\($0.array.dtype.rawValue)\($0.array.shape)" }.joined(separator: ", ")
         if case .object(let type, _) = object { metadata["module"] = type }
-        let items = object.flattenedTensors().map { (key: PyValue.string($0.name), value: PyValue.tensor($0.array)) }
+        var items: [(key: PyValue, value: PyValue)] = []
+        moduleStateDict(object, prefix: "", into: &items)
         return LoadedFile(path: path, format: .torchScript, root: .dict(items), metadata: metadata)
+    }
+
+    /// `state_dict()` order: a module's own tensors (parameters, buffers) first, then its submodules
+    /// depth-first, whatever order the attributes were pickled in. None, bools and other values are skipped.
+    static func moduleStateDict(_ module: PyValue, prefix: String, into items: inout [(key: PyValue, value: PyValue)]) {
+        guard case .object(_, .dict(let attributes)) = module else { return }
+        for (k, v) in attributes {
+            if let name = k.string, case .tensor(let t) = v { items.append((.string(prefix + name), .tensor(t))) }
+        }
+        for (k, v) in attributes {
+            if let name = k.string, case .object = v { moduleStateDict(v, prefix: prefix + name + ".", into: &items) }
+        }
     }
 
     /// Unpickles one record, resolving storages against `storageFolder/<key>` (each loaded once, so

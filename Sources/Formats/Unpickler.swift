@@ -11,6 +11,9 @@ struct Unpickler {
 
     /// TorchScript archives pickle module objects as `__torch__.*` classes; plain checkpoints must not.
     var allowTorchScriptClasses = false
+    /// Legacy checkpoints put the storage bytes after the pickle: a first pass with `dryRun` only
+    /// collects the storages (via the loader) and the pickle's end; tensors become empty placeholders.
+    var dryRun = false
     /// Bytes that non-contiguous views may still allocate (expanded views can be far larger than the file).
     var copyBudget: Int
 
@@ -513,6 +516,7 @@ struct Unpickler {
             storage = StorageRef(key: storage.key, dtype: dtype, bytes: storage.bytes)
         }
         let size = try ints(zv, "size"), stride = try ints(sv2, "stride")
+        if dryRun { return try ArrayData(dtype: storage.dtype, shape: [0], bytes: Data()) }
         do {
             return try materializeView(storage: storage, offset: offset, size: size, stride: stride, copyBudget: &copyBudget)
         } catch let e as FormatError {
