@@ -290,6 +290,17 @@ int nada_png_decode(const uint8_t *data, size_t size, int64_t max_pixels, nada_d
         set_message(out->message, "not a PNG signature");
         return NADA_ERR_CORRUPT;
     }
+    // Decompression bombs: the size is checked from the raw IHDR before libpng reads anything.
+    int header_w = 0, header_h = 0;
+    int header_status = nada_png_header(data, size, &header_w, &header_h, out->message);
+    if (header_status != NADA_OK) return header_status;
+    out->width = header_w;
+    out->height = header_h;
+    if (max_pixels > 0 && (int64_t)header_w * (int64_t)header_h > max_pixels) {
+        snprintf(out->message, NADA_MESSAGE_LEN, "%dx%d = %lld pixels exceeds the limit of %lld", header_w, header_h,
+                 (long long)header_w * (long long)header_h, (long long)max_pixels);
+        return NADA_ERR_TOO_LARGE;
+    }
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, nada_png_error, nada_png_warning);
     if (!png) {
         set_message(out->message, "out of memory");
