@@ -51,7 +51,13 @@ enum FixText {
         while true {
             let original = text
             if unescapeHTML { text = HTMLUnescape.ftfy(text) }
-            text = fixEncoding(text)
+            // ftfy's fix_encoding repeats its one-step fix until nothing changes, before the
+            // other fixes run (uncurl_quotes would otherwise break doubly-encoded text).
+            while true {
+                let step = fixEncoding(text)
+                if step == text { break }
+                text = step
+            }
             // Separate passes, in ftfy's order: one fix's output can be the next one's input.
             text = mapScalars(text) { (0x80...0x9F).contains($0.value) ? String(Windows1252.scalar(forByte: UInt8($0.value))) : nil }
             text = mapScalars(text) { ligatures[$0.value] }
