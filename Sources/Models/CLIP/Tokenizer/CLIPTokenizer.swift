@@ -127,7 +127,21 @@ public final class CLIPTokenizer: @unchecked Sendable {
         for s in text.unicodeScalars {
             if let b = ByteEncoder.byteForScalar[s.value] { bytes.append(b) } else { bytes.append(contentsOf: Array(String(s).utf8)) }
         }
-        return String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "</w>", with: " ")
+        // `</w>` -> space on the bytes: Python replaces code points, but a Swift String replacement
+        // works on grapheme clusters and misses `>` followed by a combining mark. The marker is
+        // ASCII, so replacing it before the (error-replacing) UTF-8 decode gives the same text.
+        let marker = Array("</w>".utf8)
+        var spaced: [UInt8] = []
+        spaced.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == marker[0], i + 4 <= bytes.count, Array(bytes[i..<(i + 4)]) == marker {
+                spaced.append(0x20); i += 4
+            } else {
+                spaced.append(bytes[i]); i += 1
+            }
+        }
+        return String(decoding: spaced, as: UTF8.self)
     }
 
     // MARK: BPE

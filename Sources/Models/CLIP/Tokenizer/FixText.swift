@@ -26,7 +26,12 @@ import Foundation
 /// MacRoman, CP437), `restore_byte_a0`, `replace_lossy_sequences`, the `utf-8-variants` codec and
 /// `decode_inconsistent_utf8` (fixing mojibake inside otherwise correct text). For such input our
 /// result can differ from OpenAI's; every case in the reference pack (8 mojibake rows among them)
-/// comes out the same.
+/// comes out the same. Measured against ftfy 6.3.1 + OpenAI's pipeline on 5,500 random strings
+/// (letters of many scripts, digits, punctuation, spaces, controls, entities, ligatures, full-width
+/// forms, Windows-1252 characters, ~15% deliberately mojibaked): 146 token rows differed, every one
+/// involving mojibake — 140 where ftfy repaired part of a line we leave alone, 6 short strings such
+/// as `Ñ€` or `Ã’` that we re-decode and ftfy's badness score leaves alone. Text without
+/// UTF-8-as-Latin-1/Windows-1252 sequences never differed.
 enum FixText {
     static func apply(_ text: String) -> String {
         var unescape = true
@@ -51,7 +56,13 @@ enum FixText {
         while true {
             let original = text
             if unescapeHTML { text = HTMLUnescape.ftfy(text) }
-            text = fixEncoding(text)
+            // ftfy's fix_encoding repeats its one-step fix until nothing changes, before the
+            // other fixes run (uncurl_quotes would otherwise break doubly-encoded text).
+            while true {
+                let step = fixEncoding(text)
+                if step == text { break }
+                text = step
+            }
             // Separate passes, in ftfy's order: one fix's output can be the next one's input.
             text = mapScalars(text) { (0x80...0x9F).contains($0.value) ? String(Windows1252.scalar(forByte: UInt8($0.value))) : nil }
             text = mapScalars(text) { ligatures[$0.value] }
