@@ -40,9 +40,9 @@ public struct ModelManifest: Codable, Equatable {
     public mutating func remove(named name: String) { entries.removeAll { $0.name == name } }
 }
 
-enum ISOTime {
-    static func now() -> String { string(Date()) }
-    static func string(_ date: Date) -> String {
+public enum ISOTime {
+    public static func now() -> String { string(Date()) }
+    public static func string(_ date: Date) -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         f.timeZone = TimeZone(identifier: "UTC")
