@@ -36,7 +36,7 @@ struct Unpickler {
     /// Offset just after the STOP opcode (legacy files hold several pickles back to back).
     var position: Int { reader.position }
 
-    private func fail(_ message: String) -> FormatError {
+    func fail(_ message: String) -> FormatError {
         FormatError("\(reader.context): at byte \(opStart): \(message)")
     }
 
@@ -91,8 +91,29 @@ struct Unpickler {
 
     // MARK: the VM
 
-    /// Runs until STOP and returns the top of the stack.
-    mutating func load() throws -> PickleValue {
+    /// Runs until STOP, hands the result to `use`, then tears the working tree down without recursion
+    /// (also when anything throws).
+    mutating func load<T>(_ use: (PickleValue) throws -> T) throws -> T {
+        defer {
+            dismantle(stack + Array(memo.values))
+            stack = []
+            memo = [:]
+            marks = []
+        }
+        return try use(try run())
+    }
+
+    /// Runs and converts the result to the public value tree.
+    mutating func loadValue() throws -> PyValue {
+        let context = self.context
+        let reader = self.reader
+        return try load { value in
+            var converter = PyValueConverter(context: context, pickleBytes: reader.count)
+            return try converter.convert(value)
+        }
+    }
+
+    private mutating func run() throws -> PickleValue {
         while true {
             opStart = reader.position
             let op = try reader.u8()
@@ -237,16 +258,16 @@ struct Unpickler {
                 try push(try resolveGlobal(module, name))
             case 0x52: // REDUCE
                 let args = try pop(), f = try pop()
-                guard case .tuple(let a) = args else { throw fail("REDUCE arguments are a \(args.typeName), expected a tuple") }
+                guard let a = args.tupleItems else { throw fail("REDUCE arguments are a \(args.typeName), expected a tuple") }
                 try push(try call(f, a))
             case 0x81: // NEWOBJ
                 let args = try pop(), cls = try pop()
-                guard case .tuple(let a) = args else { throw fail("NEWOBJ arguments are a \(args.typeName), expected a tuple") }
+                guard let a = args.tupleItems else { throw fail("NEWOBJ arguments are a \(args.typeName), expected a tuple") }
                 try push(try newObject(cls, a))
             case 0x92: // NEWOBJ_EX
                 _ = try pop()
                 let args = try pop(), cls = try pop()
-                guard case .tuple(let a) = args else { throw fail("NEWOBJ_EX arguments are a \(args.typeName), expected a tuple") }
+                guard let a = args.tupleItems else { throw fail("NEWOBJ_EX arguments are a \(args.typeName), expected a tuple") }
                 try push(try newObject(cls, a))
             case 0x62: // BUILD
                 let state = try pop()
@@ -360,7 +381,7 @@ struct Unpickler {
             return t
         case "torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_from_type_v2":
             // (func, new_type, args, state): the tensor is func(*args); subclass type and state are dropped.
-            guard case .tuple(let inner) = try arg(2) else { throw fail("\(g): arguments are not a tuple") }
+            guard let inner = try arg(2).tupleItems else { throw fail("\(g): arguments are not a tuple") }
             return try call(try arg(0), inner)
         case "torch.nn.parameter.Parameter":
             let t = try arg(0)
@@ -453,7 +474,7 @@ struct Unpickler {
         case .object(let o):
             var s = state
             // (dict_state, slot_state) form
-            if case .tuple(let parts) = state, parts.count == 2 {
+            if let parts = state.tupleItems, parts.count == 2 {
                 if case .none = parts[0] { s = parts[1] } else { s = parts[0]; if case .dict(let slots) = parts[1], case .dict(let d) = s { for i in slots.items { d.set(i.key, i.value) } } }
             }
             if case .dict(let existing) = o.state, case .dict(let new) = s {
@@ -472,7 +493,7 @@ struct Unpickler {
     // MARK: tensors
 
     private mutating func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
-        guard case .tuple(let t) = pid, t.count >= 5, case .string("storage") = t[0] else {
+        guard let t = pid.tupleItems, t.count >= 5, case .string("storage") = t[0] else {
             throw fail("persistent id is not a ('storage', type, key, location, numel) tuple")
         }
         guard case .global(let type) = t[1] else { throw fail("storage type is a \(t[1].typeName), expected a torch storage class") }
@@ -488,7 +509,7 @@ struct Unpickler {
         guard case .int(let numel) = t[4], numel >= 0 else { throw fail("storage '\(key)' has a bad element count") }
         let storage = try loadStorage(key, dtype, numel)
         // Legacy files may describe a view of a bigger storage: (view_key, offset, view_numel).
-        if t.count >= 6, case .tuple(let view) = t[5], view.count == 3 {
+        if t.count >= 6, !dryRun, let view = t[5].tupleItems, view.count == 3 {
             guard case .int(let off) = view[1], case .int(let n) = view[2], off >= 0, n >= 0,
                   off <= storage.numel, n <= storage.numel - off else {
                 throw fail("storage view of '\(key)' lies outside the \(storage.numel)-element storage")
