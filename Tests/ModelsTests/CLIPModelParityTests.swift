@@ -32,9 +32,12 @@ final class CLIPModelParityTests: XCTestCase {
                 let ours = try model.encodeText(tokens: tokens)
                 XCTAssertEqual(ours.shape, expected.shape)
                 try CLIPFixtures.assertClose(ours, expected, "\(form) \(set) features")
-                // Skipping the padding after each batch's last EOT is exact (causal mask).
-                let full = try model.encodeText(tokens: tokens, batchSize: 5, skipPadding: false)
-                try CLIPFixtures.assertClose(full, expected, "\(form) \(set) features, full context")
+                // Skipping the padding after each batch's last EOT is exact (causal mask): the full
+                // 77-position run (as PyTorch computes it) agrees too. Once per set keeps debug runs short.
+                if form == "model_state.pt" {
+                    let full = try model.encodeText(tokens: tokens, batchSize: 40, skipPadding: false)
+                    try CLIPFixtures.assertClose(full, expected, "\(form) \(set) features, full context")
+                }
             }
         }
         let normalized = try CLIPFixtures.model("model_state.pt").encodeText(tokens: CLIPFixtures.tokens("text/prompts_tokens.npy")).normalized()
