@@ -8,8 +8,7 @@ public struct Models: ParsableCommand {
         commandName: "models",
         abstract: "List, add, verify and download the generators, encoders, CLIP models, vocabularies and domains in the model store.",
         subcommands: [
-            ModelsList.self, ModelsAdd.self, ModelsVerify.self, ModelsFetch.self,
-            // `models inspect FILE` is another helper's `Inspect` command: register `Inspect.self` here.
+            ModelsList.self, ModelsAdd.self, ModelsVerify.self, ModelsFetch.self, Inspect.self,
         ]
     )
     public init() {}

@@ -11,6 +11,7 @@ public struct Watch: ParsableCommand {
     )
 
     @OptionGroup public var common: CommonOptions
+    @OptionGroup public var editor: EditorOptions
 
     @Argument(help: ArgumentHelp("The folder to watch (its sub-folders are not watched).", valueName: "INPUT_DIR"))
     public var inputDirectory: String
@@ -67,7 +68,7 @@ public struct Watch: ParsableCommand {
         options.retryFailed = retryFailed
         options.handleSignals = true
 
-        let processor = try Watch.makeProcessor(store: common.store, domains: domains, format: options.format)
+        let processor = try makeProcessor(store: common.store, domains: domains, format: options.format)
         let watcher = Watcher(options: options, processor: processor)
         watcher.log = printError
         let summary = try watcher.run()
@@ -75,11 +76,9 @@ public struct Watch: ParsableCommand {
         // Photo failures are recorded (ledger, reason files); the watcher itself ends normally: exit 0.
     }
 
-    /// HOOK(coordinator): build the photo editor (encoder inversion + each domain's generator + provenance) as a
-    /// `PhotoProcessor` here once it exists. Domains are resolved now, so a typo fails before watching starts.
-    static func makeProcessor(store: ModelStore, domains: [String], format: ImageFormat?) throws -> PhotoProcessor {
-        let registry = DomainRegistry(store: store)
-        for name in domains { _ = try registry.resolve(name) }
-        throw PipelineError.invalidArgument("no encoder/generator available: this build of nada-edit cannot edit photos yet (the editor is not wired into `watch`)")
+    /// The photo editor (encoder inversion + each domain's generator + provenance); domains are resolved and
+    /// models loaded now, so a typo or a missing file fails before watching starts.
+    func makeProcessor(store: ModelStore, domains: [String], format: ImageFormat?) throws -> PhotoProcessor {
+        try editor.makeEditor(store: store, domains: domains)
     }
 }

@@ -70,13 +70,6 @@ public final class DomainEditor: PhotoProcessor {
         self.generators = generators
     }
 
-    /// The photo as the encoder sees it: oriented, aligned, 256×256, [-1, 1].
-    func encoderInput(_ photo: RGBImage) throws -> Tensor {
-        let aligned = settings.alignment == .center ? try ImageTensors.centerSquare(photo) : photo
-        let t = ImageTensors.tensor(from: aligned)
-        if aligned.width == 256 && aligned.height == 256 { return t }
-        return Autograd.noGrad { t.resized(height: 256, width: 256, mode: .bilinear, antialias: true) }
-    }
 
     func resizedForOutput(_ t: Tensor) -> Tensor {
         guard let size = settings.size, size != t.shape[2] else { return t }
@@ -87,7 +80,7 @@ public final class DomainEditor: PhotoProcessor {
         let bytes = try FileIO.read(job.inputPath)
         let photo = try decodeImage(bytes, name: job.inputPath, options: decodeOptions)
         let exif = EXIFInfo.read(from: bytes, format: job.inputFormat == .png ? .png : .jpeg)
-        let input = try encoderInput(photo)
+        let input = try ImageTensors.encoderInput(photo, alignment: settings.alignment)
 
         // One photo's arithmetic at a time; see the type's comment.
         var rendered: [(OutputTarget, RGBImage, RGBImage?)] = []

@@ -47,6 +47,15 @@ public enum ImageTensors {
         return try RGBImage(width: side, height: side, pixels: pixels)
     }
 
+    /// The photo as the encoders see it (their official inference transform): aligned, resized to 256×256,
+    /// [-1, 1], [1, 3, 256, 256]. The resize is bilinear with antialiasing, as PIL's resize of the aligned crop.
+    public static func encoderInput(_ photo: RGBImage, alignment: AlignmentMode) throws -> Tensor {
+        let aligned = alignment == .center ? try centerSquare(photo) : photo
+        let t = tensor(from: aligned)
+        if aligned.width == 256 && aligned.height == 256 { return t }
+        return Autograd.noGrad { t.resized(height: 256, width: 256, mode: .bilinear, antialias: true) }
+    }
+
     /// Side-by-side sheet of equally sized images (for `--compare`).
     public static func sheet(_ images: [RGBImage]) throws -> RGBImage {
         guard let first = images.first else { throw ShapeError("sheet: no images") }
