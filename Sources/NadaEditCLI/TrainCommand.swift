@@ -171,14 +171,13 @@ public struct Train: ParsableCommand {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
             .filter { ["png", "jpg", "jpeg"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
         guard !names.isEmpty else { throw ValidationError("--style-images \(folder): no .png/.jpg/.jpeg files") }
-        // Every CLIP model here shares one input resolution per model; images are preprocessed per model.
         guard Set(clip.map { $0.inputResolution }).count == 1 else {
             throw ValidationError("--style-images needs CLIP models with one input resolution")
         }
+        // CLIP's own PIL pipeline for image files (bicubic resize, centre crop, normalise), as the reference.
         let images = try names.map { name -> Tensor in
-            let photo = try loadImage(path: "\(folder)/\(name)")
-            // [-1, 1] tensor, then the same resize/crop/normalise as generated images.
-            return clip[0].preprocessGenerated(ImageTensors.tensor(from: photo))
+            let f = try clipPreprocessImageFile(path: "\(folder)/\(name)", size: clip[0].inputResolution)
+            return Tensor(shape: [1] + f.shape, values: f.values)
         }
         try trainer.setImageDirection(styleImages: images)
     }

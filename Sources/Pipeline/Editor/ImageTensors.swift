@@ -34,26 +34,13 @@ public enum ImageTensors {
         return try RGBImage(width: w, height: h, pixels: pixels)
     }
 
-    /// The largest centred square (torchvision CenterCrop offsets: round((size − side)/2)).
-    public static func centerSquare(_ image: RGBImage) throws -> RGBImage {
-        let side = min(image.width, image.height)
-        let top = Int(((Double(image.height - side)) / 2).rounded(.toNearestOrEven))
-        let left = Int(((Double(image.width - side)) / 2).rounded(.toNearestOrEven))
-        var pixels = [UInt8](repeating: 0, count: side * side * 3)
-        for y in 0..<side {
-            let src = ((top + y) * image.width + left) * 3
-            pixels.replaceSubrange((y * side * 3)..<((y + 1) * side * 3), with: image.pixels[src..<(src + side * 3)])
-        }
-        return try RGBImage(width: side, height: side, pixels: pixels)
-    }
-
-    /// The photo as the encoders see it (their official inference transform): aligned, resized to 256×256,
-    /// [-1, 1], [1, 3, 256, 256]. The resize is bilinear with antialiasing, as PIL's resize of the aligned crop.
+    /// The photo as the encoders see it (their official inference transform): aligned, then PIL's bilinear
+    /// `Resize((256, 256))` on the 8-bit image, then [-1, 1]: [1, 3, 256, 256].
     public static func encoderInput(_ photo: RGBImage, alignment: AlignmentMode) throws -> Tensor {
-        let aligned = alignment == .center ? try centerSquare(photo) : photo
-        let t = tensor(from: aligned)
-        if aligned.width == 256 && aligned.height == 256 { return t }
-        return Autograd.noGrad { t.resized(height: 256, width: 256, mode: .bilinear, antialias: true) }
+        let side = min(photo.width, photo.height)
+        let aligned = alignment == .center ? try centerCrop(photo, width: side, height: side) : photo
+        if aligned.width == 256 && aligned.height == 256 { return tensor(from: aligned) }
+        return tensor(from: try pilResize(aligned, width: 256, height: 256, filter: .bilinear))
     }
 
     /// Side-by-side sheet of equally sized images (for `--compare`).
