@@ -125,3 +125,20 @@ final class LargeFileTests: XCTestCase {
         XCTAssertLessThan(dt, 3)
     }
 }
+
+final class NumpyValuesTests: XCTestCase {
+    /// numpy scalars and arrays pickled inside a checkpoint decode as plain values and tensors
+    /// (torch.load(weights_only=True) refuses this file; we read it without running anything).
+    func testNumpyScalarsAndArrays() throws {
+        let file = try loadFile(Fixtures.path("numpy_values.pt"))
+        let r = file.root
+        XCTAssertEqual(r["best_val_loss"]?.double, 0.125)
+        XCTAssertEqual(r["step"]?.int, -7)
+        XCTAssertEqual(r["flag"]?.bool, true)
+        XCTAssertEqual(r["arr"]?.tensor?.shape, [2, 3])
+        XCTAssertEqual(r["arr"]?.tensor?.floats(), [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(r["farr"]?.tensor?.dtype, .float64)
+        XCTAssertEqual(r["farr"]?.tensor?.floats(), [0, 1, 2, 3, 4, 5], "Fortran-ordered array comes out in C order")
+        XCTAssertEqual(r["big"]?.tensor?.int64s(), [0, 1, 2], "big-endian array is byte-swapped")
+    }
+}
