@@ -142,7 +142,9 @@ struct PyValueConverter {
         case .storage(let s):
             return .tensor(try ArrayData(dtype: s.dtype, shape: [s.numel], bytes: s.bytes))
         case .tensor(let t): return .tensor(t)
-        case .object(let o): return .object(type: o.type, state: try convert(o.state, depth: depth + 1))
+        case .object(let o):
+            if o.type == "numpy.ndarray", case .tensor(let t) = o.state { return .tensor(t) }
+            return .object(type: o.type, state: try convert(o.state, depth: depth + 1))
         }
     }
 }

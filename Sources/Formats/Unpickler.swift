@@ -334,6 +334,11 @@ struct Unpickler {
             "torch.jit._pickle.restore_type_tag",
             "torch.nn.parameter.Parameter", "torch.Tensor",
         ]
+        // NumPy values found in training checkpoints (losses, seeds, small arrays): decoded as data.
+        for m in ["numpy.core.multiarray", "numpy._core.multiarray"] {
+            s.insert(m + ".scalar"); s.insert(m + "._reconstruct")
+        }
+        s.insert("numpy.dtype"); s.insert("numpy.ndarray")
         for t in storageDTypes.keys { s.insert("torch.\(t)") }
         for t in torchDTypes.keys { s.insert("torch.\(t)") }
         return s
@@ -446,6 +451,17 @@ struct Unpickler {
             return .list(ListBox(xs))
         case "torch.jit._pickle.restore_type_tag":
             return try arg(0)
+        case "numpy.dtype":
+            // numpy.dtype('f8', False, True); BUILD then sets the byte order.
+            guard case .string(let code) = try arg(0) else { throw fail("numpy.dtype of a \(try arg(0).typeName)") }
+            let o = ObjectBox(type: "numpy.dtype")
+            o.state = .tuple([.string(code), .string("<")])
+            return .object(o)
+        case "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar":
+            return try numpyScalar(try arg(0), try arg(1))
+        case "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct":
+            // _reconstruct(ndarray, (0,), b'b') makes an empty array; BUILD supplies shape, dtype and data.
+            return .object(ObjectBox(type: "numpy.ndarray"))
         default:
             if g.hasPrefix("__torch__") { return try newObject(f, a) }
             throw fail("global '\(g)' cannot be called")
@@ -471,6 +487,14 @@ struct Unpickler {
 
     private func build(_ target: PickleValue, _ state: PickleValue) throws {
         switch target {
+        case .object(let o) where o.type == "numpy.dtype":
+            // (version, byteorder, subarray, names, fields, elsize, alignment, flags)
+            if let parts = state.tupleItems, parts.count > 1, case .string(let order) = parts[1],
+               let current = o.state.tupleItems, current.count == 2 {
+                o.state = .tuple([current[0], .string(order)])
+            }
+        case .object(let o) where o.type == "numpy.ndarray":
+            o.state = .tensor(try numpyArray(state))
         case .object(let o):
             var s = state
             // (dict_state, slot_state) form
@@ -488,6 +512,69 @@ struct Unpickler {
         default:
             throw fail("BUILD on a \(target.typeName)")
         }
+    }
+
+    // MARK: numpy
+
+    /// (DType, big-endian) of a numpy.dtype object.
+    private func numpyDType(_ v: PickleValue) throws -> (DType, Bool) {
+        guard case .object(let o) = v, o.type == "numpy.dtype", let parts = o.state.tupleItems, parts.count == 2,
+              case .string(let code) = parts[0], case .string(let order) = parts[1] else {
+            throw fail("expected a numpy.dtype, got a \(v.typeName)")
+        }
+        let table: [String: DType] = ["f2": .float16, "f4": .float32, "f8": .float64, "i8": .int64, "i4": .int32, "i2": .int16,
+                                      "i1": .int8, "u1": .uint8, "b1": .bool]
+        guard let d = table[code] else { throw fail("unsupported numpy dtype '\(code)'") }
+        return (d, order == ">")
+    }
+
+    private func numpyBytes(_ v: PickleValue, _ what: String) throws -> Data {
+        switch v {
+        case .bytes(let d): return d
+        case .string(let s):
+            // Python 2 pickles carry raw bytes as latin-1 text.
+            var out = Data()
+            for u in s.unicodeScalars {
+                guard u.value < 256 else { throw fail("\(what): non-latin-1 character in byte string") }
+                out.append(UInt8(u.value))
+            }
+            return out
+        default: throw fail("\(what): data is a \(v.typeName), expected bytes")
+        }
+    }
+
+    private func numpyScalar(_ dtype: PickleValue, _ raw: PickleValue) throws -> PickleValue {
+        let (d, big) = try numpyDType(dtype)
+        var bytes = try numpyBytes(raw, "numpy scalar")
+        guard bytes.count == d.byteSize else { throw fail("numpy \(d.rawValue) scalar with \(bytes.count) bytes") }
+        if big { bytes = byteSwapped(bytes, width: d.byteSize) }
+        let a = try ArrayData(dtype: d, shape: [], bytes: bytes)
+        switch d {
+        case .float16, .float32, .bfloat16: return .float(Double(a.floats()[0]))
+        case .float64: return .float(bytes.withUnsafeBytes { $0.loadUnaligned(as: Double.self) })
+        case .bool: return .bool(a.int64s()[0] != 0)
+        default: return .int(Int(a.int64s()[0]))
+        }
+    }
+
+    /// ndarray state: (version, shape, dtype, is_fortran, raw bytes).
+    private func numpyArray(_ state: PickleValue) throws -> ArrayData {
+        guard let parts = state.tupleItems, parts.count == 5 else { throw fail("numpy array state is not a 5-tuple") }
+        let shape = try ints(parts[1], "numpy shape")
+        let (d, big) = try numpyDType(parts[2])
+        guard case .bool(let fortran) = parts[3] else { throw fail("numpy array order flag is a \(parts[3].typeName)") }
+        var bytes = try numpyBytes(parts[4], "numpy array")
+        let count = try checkedCount(shape)
+        let (size, o) = count.multipliedReportingOverflow(by: d.byteSize)
+        guard !o, size == bytes.count else { throw fail("numpy \(d.rawValue) array \(shape) with \(bytes.count) bytes of data") }
+        if big { bytes = byteSwapped(bytes, width: d.byteSize) }
+        if fortran && shape.count > 1 && count > 0 {
+            var strides = [Int](repeating: 1, count: shape.count)
+            for k in 1..<shape.count { strides[k] = strides[k - 1] * shape[k - 1] }
+            var budget = Int.max
+            return try materializeView(storage: StorageRef(key: "numpy", dtype: d, bytes: bytes), offset: 0, size: shape, stride: strides, copyBudget: &budget)
+        }
+        return try ArrayData(dtype: d, shape: shape, bytes: bytes)
     }
 
     // MARK: tensors

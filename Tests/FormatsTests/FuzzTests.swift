@@ -18,7 +18,7 @@ final class FuzzTests: XCTestCase {
         mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
     }
 
-    static let seeds = ["views.pt", "views_legacy.pt", "tiny_jit.pt", "small.safetensors", "c_f32.npy", "fortran_f64.npy",
+    static let seeds = ["views.pt", "numpy_values.pt", "views_legacy.pt", "tiny_jit.pt", "small.safetensors", "c_f32.npy", "fortran_f64.npy",
                         "stored.npz", "deflated.npz", "generator.pt", "generator_legacy.pt"]
 
     /// NADA_FUZZ_CASES overrides the per-seed count for long local runs.
