@@ -2,8 +2,10 @@ import Foundation
 
 /// A small seeded generator (SplitMix64) so runs are reproducible across machines and thread counts.
 public struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
+    /// The whole generator state: save it to resume a run exactly where it stopped.
+    public var state: UInt64
     public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    public init(state: UInt64) { self.state = state }
 
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -1,17 +1,40 @@
 import Foundation
 
-/// Opens any supported file, detecting the format from its first bytes.
-/// STUB: being implemented (issue 3).
+/// Opens any supported file, detecting the format from its first bytes (never from the name).
+/// The file is memory-mapped; contiguous tensors are views of the mapping, not copies.
 public func loadFile(_ path: String) throws -> LoadedFile {
-    throw FormatError("\(path): loading is not implemented yet")
+    let data = try mapFile(path)
+    return try loadFile(data: data, path: path)
 }
 
-/// Reads a `.npy` array. STUB: being implemented (issue 3).
+/// Same as `loadFile(_:)` for bytes already in memory; `path` is used in messages only.
+public func loadFile(data: Data, path: String) throws -> LoadedFile {
+    if ZipArchive.looksLikeZip(data) {
+        let zip = try ZipArchive(path: path, data: data)
+        if Npz.isNpz(zip) { return try Npz.load(path: path, zip: zip) }
+        return try TorchZipReader.load(path: path, data: data, zip: zip)
+    }
+    if TorchLegacyReader.looksLikeLegacy(data) { return try TorchLegacyReader.load(path: path, data: data) }
+    if Npy.looksLikeNpy(data) {
+        let a = try Npy.read(data, context: path)
+        return LoadedFile(path: path, format: .npy, root: .tensor(a))
+    }
+    if Safetensors.looksLikeSafetensors(data) { return try Safetensors.load(path: path, data: data) }
+    if data.count >= 262, data[data.startIndex + 257..<data.startIndex + 262].elementsEqual(Array("ustar".utf8)) {
+        throw FormatError("\(path): a tar archive (PyTorch < 0.4 checkpoint format), which is not supported; re-save it with a newer PyTorch")
+    }
+    if data.first == 0x80 {
+        throw FormatError("\(path): a bare Python pickle, not a PyTorch checkpoint (e.g. a stylegan2-ada .pkl, which embeds code); convert it to a state dict first")
+    }
+    throw FormatError("\(path): unrecognised file format (first bytes \(data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")))")
+}
+
+/// Reads a `.npy` array (v1/v2/v3; float16/32/64, int, bool; C or Fortran order, returned in C order).
 public func readNpy(_ path: String) throws -> ArrayData {
-    throw FormatError("\(path): .npy reading is not implemented yet")
+    try Npy.read(try mapFile(path), context: path)
 }
 
-/// Writes a `.npy` array (v1.0, little-endian, C order) via a temporary name. STUB (issue 3).
+/// Writes a `.npy` array (v1.0, or v2.0 for huge headers; little-endian, C order) via a temporary name.
 public func writeNpy(_ array: ArrayData, to path: String) throws {
-    throw FormatError("\(path): .npy writing is not implemented yet")
+    try atomicWrite(try Npy.encode(array), to: path)
 }

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Small POSIX file helpers with errors that name the file and say what went wrong.
+public enum FileIO {
+    /// The whole file as bytes.
+    public static func read(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ImagingError.io(file: path, detail: "cannot open: \(errnoText())") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ImagingError.io(file: path, detail: "cannot stat: \(errnoText())") }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw ImagingError.io(file: path, detail: "is a directory") }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(Int(max(0, info.st_size)))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ImagingError.io(file: path, detail: "read failed: \(errnoText())")
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return bytes
+    }
+
+    /// Writes `bytes` to `path` through a temporary file in the same folder, then moves it into
+    /// place, so readers never see a half-written file. Without `overwrite` an existing file is
+    /// never replaced (the move is a hard link, which fails atomically if the name exists).
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, overwrite: Bool = false) throws {
+        let (folder, name) = split(path)
+        if !overwrite, access(path, F_OK) == 0 { throw ImagingError.outputExists(file: path) }
+        var temp = ""
+        var fd: Int32 = -1
+        for attempt in 0..<100 {
+            temp = folder + "." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(attempt)"
+            fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if fd >= 0 || errno != EEXIST { break }
+        }
+        guard fd >= 0 else {
+            throw ImagingError.io(file: path, detail: "cannot create a temporary file in the output folder: \(errnoText())")
+        }
+        var ok = false
+        defer {
+            if !ok { unlink(temp) }
+        }
+        do {
+            defer { close(fd) }
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw ImagingError.io(file: path, detail: "write failed: \(errnoText())")
+                }
+                offset += n
+            }
+            guard fsync(fd) == 0 else { throw ImagingError.io(file: path, detail: "fsync failed: \(errnoText())") }
+        }
+        if overwrite {
+            guard rename(temp, path) == 0 else {
+                throw ImagingError.io(file: path, detail: "cannot move the finished file into place: \(errnoText())")
+            }
+        } else {
+            if link(temp, path) != 0 {
+                let code = errno
+                if code == EEXIST { throw ImagingError.outputExists(file: path) }
+                // File systems without hard links: fall back to a checked rename.
+                guard access(path, F_OK) != 0 else { throw ImagingError.outputExists(file: path) }
+                guard rename(temp, path) == 0 else {
+                    throw ImagingError.io(file: path, detail: "cannot move the finished file into place: \(errnoText())")
+                }
+            } else {
+                unlink(temp)
+            }
+        }
+        ok = true
+    }
+
+    /// ("dir/", "name") for "dir/name"; ("", "name") for a bare name.
+    static func split(_ path: String) -> (String, String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        return (String(path[...slash]), String(path[path.index(after: slash)...]))
+    }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+}
+
+extension FileIO {
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+}

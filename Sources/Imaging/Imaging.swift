@@ -1,1 +1,0 @@
-// Imaging library: see README.md for what lives here.

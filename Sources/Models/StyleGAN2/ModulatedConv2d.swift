@@ -1,0 +1,112 @@
+import Engine
+
+/// How a ModulatedConv2d applies its per-sample style.
+public enum ModulationForm: Sendable {
+    /// x·s → conv with the shared weight → ·demod (rosinality `fused=False`). One weight for the whole
+    /// batch, so the GEMMs are as large as possible; the default.
+    case activations
+    /// Per-sample weights scale·W·s·demod and a grouped conv (rosinality's default `fused=True`).
+    /// Kept to check the activation form against it.
+    case grouped
+}
+
+/// Modulated (and optionally demodulated) convolution of StyleGAN2 (spec §1.3).
+///
+/// Parameters: `<name>.weight` [1, out, in, k, k], `<name>.modulation.{weight,bias}`; the upsampling
+/// variant also reads the `<name>.blur.kernel` buffer. With demodulation, every output channel of the
+/// effective per-sample weight has unit norm:
+/// d[b,o] = rsqrt(Σ_{i,ky,kx} (scale·W[o,i,ky,kx]·s[b,i])² + 1e-8) = rsqrt(Σ_i s[b,i]²·Q[o,i] + 1e-8)
+/// with Q[o,i] = scale²·Σ_k W[o,i,k]², which costs a small matmul instead of a per-sample weight.
+struct ModulatedConv2d {
+    let name: String
+    let inChannels: Int
+    let outChannels: Int
+    let kernelSize: Int
+    let demodulate: Bool
+    let upsample: Bool
+    let modulation: EqualLinear
+    let blur: Blur?
+
+    init(name: String, inChannels: Int, outChannels: Int, kernelSize: Int, styleDim: Int,
+         demodulate: Bool = true, upsample: Bool = false) {
+        self.name = name
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernelSize = kernelSize
+        self.demodulate = demodulate
+        self.upsample = upsample
+        // bias_init = 1 is already in stored checkpoints; nothing is added at load time.
+        modulation = EqualLinear(name: name + ".modulation", inFeatures: styleDim, lrMul: 1, activation: false)
+        if upsample {
+            // p = (taps − factor) − (k − 1); pad0 = ⌊(p+1)/2⌋ + factor − 1, pad1 = ⌊p/2⌋ + 1.
+            let factor = 2
+            let p = (blurTaps.count - factor) - (kernelSize - 1)
+            blur = Blur(kernelName: name + ".blur.kernel", pad: ((p + 1) / 2 + factor - 1, p / 2 + 1), upsampleFactor: factor)
+        } else {
+            blur = nil
+        }
+    }
+
+    /// 1/√(in·k²): the equalized-lr scale of the conv weight.
+    var scale: Float { 1 / Float(inChannels * kernelSize * kernelSize).squareRoot() }
+
+    /// The shared weight scale·W as [out, in, k, k].
+    func scaledWeight(_ t: StyleGAN2Tensors) -> Tensor {
+        t.parameter(name + ".weight").reshaped([outChannels, inChannels, kernelSize, kernelSize]) * scale
+    }
+
+    /// Style s = modulation(w): [B, in].
+    func style(_ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor { modulation(w, t) }
+
+    /// Demodulation coefficients [B, out] from the style and the shared scaled weight.
+    func demodulation(style s: Tensor, weight: Tensor) -> Tensor {
+        let q = weight.square().sum(axes: [2, 3]) // [out, in]
+        return (s.square().matmul(q.transposedLast()) + 1e-8).rsqrt()
+    }
+
+    func callAsFunction(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm = .activations) -> Tensor {
+        switch form {
+        case .activations: return forwardModulatingActivations(x, w, t)
+        case .grouped: return forwardGrouped(x, w, t)
+        }
+    }
+
+    private func forwardModulatingActivations(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
+        let s = style(w, t)
+        let weight = scaledWeight(t)
+        let xs = x.scaledPerChannel(s)
+        var out: Tensor
+        if upsample {
+            // conv_transpose2d takes [in, out, k, k]; stride 2 gives 2H+1, the blur brings it to 2H.
+            out = xs.convTranspose2d(weight: weight.permuted([1, 0, 2, 3]), stride: 2, padding: 0)
+            out = blur!(out, t)
+        } else {
+            out = xs.conv2d(weight: weight, padding: kernelSize / 2)
+        }
+        if demodulate { out = out.scaledPerChannel(demodulation(style: s, weight: weight)) }
+        return out
+    }
+
+    private func forwardGrouped(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
+        let batch = x.shape[0], h = x.shape[2], wd = x.shape[3]
+        let k = kernelSize
+        let s = style(w, t)
+        var wb = t.parameter(name + ".weight") * scale * s.reshaped([batch, 1, inChannels, 1, 1]) // [B, out, in, k, k]
+        if demodulate {
+            let d = (wb.square().sum(axes: [2, 3, 4]) + 1e-8).rsqrt()
+            wb = wb * d.reshaped([batch, outChannels, 1, 1, 1])
+        }
+        let xg = x.reshaped([1, batch * inChannels, h, wd])
+        var out: Tensor
+        if upsample {
+            let wt = wb.permuted([0, 2, 1, 3, 4]).reshaped([batch * inChannels, outChannels, k, k])
+            out = xg.convTranspose2d(weight: wt, stride: 2, padding: 0, groups: batch)
+            out = out.reshaped([batch, outChannels, out.shape[2], out.shape[3]])
+            out = blur!(out, t)
+        } else {
+            out = xg.conv2d(weight: wb.reshaped([batch * outChannels, inChannels, k, k]), padding: k / 2, groups: batch)
+            out = out.reshaped([batch, outChannels, h, wd])
+        }
+        return out
+    }
+}

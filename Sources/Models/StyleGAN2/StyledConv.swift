@@ -1,0 +1,24 @@
+import Engine
+
+/// ModulatedConv2d → NoiseInjection → FusedLeakyReLU (spec §1.4):
+/// y = √2·lrelu_0.2(modconv(x, w) + noise_weight·n + activate.bias). The bias comes after the noise.
+struct StyledConv {
+    let name: String
+    let conv: ModulatedConv2d
+    let noise: NoiseInjection
+
+    init(name: String, inChannels: Int, outChannels: Int, styleDim: Int, upsample: Bool) {
+        self.name = name
+        conv = ModulatedConv2d(name: name + ".conv", inChannels: inChannels, outChannels: outChannels,
+                               kernelSize: 3, styleDim: styleDim, demodulate: true, upsample: upsample)
+        noise = NoiseInjection(name: name + ".noise")
+    }
+
+    func callAsFunction(_ x: Tensor, _ w: Tensor, noise n: Tensor, _ t: StyleGAN2Tensors,
+                        form: ModulationForm = .activations) -> Tensor {
+        var out = conv(x, w, t, form: form)
+        out = noise(out, noise: n, t)
+        out = out.addingChannelBias(t.parameter(name + ".activate.bias"))
+        return fusedLeakyReLU(out)
+    }
+}

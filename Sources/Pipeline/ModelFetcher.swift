@@ -1,0 +1,71 @@
+import Foundation
+
+/// `models fetch NAME`: download a known checkpoint into the store, check or record its SHA-256.
+public final class ModelFetcher {
+    public let store: ModelStore
+    public let downloader: HTTPDownloader
+    /// Overridable so tests can stand in for drive.google.com with a local server.
+    public var googleDriveBase = GoogleDrive.defaultBase
+    public var log: (String) -> Void = { _ in }
+
+    public init(store: ModelStore, downloader: HTTPDownloader = HTTPDownloader()) {
+        self.store = store
+        self.downloader = downloader
+    }
+
+    public enum Outcome: Equatable {
+        case downloaded(ModelManifest.Entry, resumedFrom: Int64)
+        case alreadyPresent(ModelManifest.Entry)
+    }
+
+    public func fetch(_ name: String) throws -> Outcome {
+        guard let checkpoint = KnownCheckpoints.named(name) else {
+            throw PipelineError.unknownModel(name: name, known: KnownCheckpoints.all.map(\.name))
+        }
+        return try fetch(checkpoint)
+    }
+
+    public func fetch(_ checkpoint: KnownCheckpoint) throws -> Outcome {
+        let relative = "\(checkpoint.kind.rawValue)/\(checkpoint.fileName)"
+        let destination = store.path(relative)
+        let previous = try store.loadManifest().entry(named: checkpoint.name)
+        if let previous, FileOps.isRegularFile(store.path(previous.file)) { return .alreadyPresent(previous) }
+        // A checksum recorded at an earlier first download pins later downloads of the same name too.
+        let expected = checkpoint.publishedSHA256 ?? previous?.sha256
+        let result: HTTPDownloader.Result
+        var source: String
+        switch checkpoint.location {
+        case .url(let url):
+            guard let parsed = URL(string: url) else { throw PipelineError.invalidArgument("bad URL for \(checkpoint.name): \(url)") }
+            source = url
+            log("downloading \(checkpoint.name) from \(url)")
+            result = try downloadOrExplain(parsed, checkpoint: checkpoint, destination: destination, expected: expected)
+        case .googleDrive(let id):
+            let first = GoogleDrive.initialURL(id: id, base: googleDriveBase)
+            source = GoogleDrive.viewURL(id: id)
+            log("downloading \(checkpoint.name) from Google Drive (\(source))")
+            do {
+                result = try downloader.download(first, to: destination, expectedSHA256: expected)
+            } catch let page as HTTPDownloader.HTMLResponse {
+                guard let confirmed = GoogleDrive.confirmedURL(fromPage: page.body, pageURL: page.url) else {
+                    throw PipelineError.manualDownloadRequired(name: checkpoint.name, instructions:
+                        "Google Drive answered with a page this tool cannot get past (download quota or sign-in).\n" + checkpoint.manualInstructions())
+                }
+                log("following Google Drive's large-file confirmation")
+                result = try downloadOrExplain(confirmed, checkpoint: checkpoint, destination: destination, expected: expected)
+            }
+        }
+        if result.resumedFrom > 0 { source += " (resumed at byte \(result.resumedFrom))" }
+        let entry = try store.record(name: checkpoint.name, kind: checkpoint.kind, relativeFile: relative, sha256: result.sha256,
+                                     source: source, sha256Published: checkpoint.publishedSHA256 != nil)
+        return .downloaded(entry, resumedFrom: result.resumedFrom)
+    }
+
+    private func downloadOrExplain(_ url: URL, checkpoint: KnownCheckpoint, destination: String, expected: String?) throws -> HTTPDownloader.Result {
+        do { return try downloader.download(url, to: destination, expectedSHA256: expected) }
+        catch is HTTPDownloader.HTMLResponse {
+            throw PipelineError.manualDownloadRequired(name: checkpoint.name, instructions:
+                "\(url.host ?? "the server") sent a web page instead of the file.\n" + checkpoint.manualInstructions())
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+
+/// The folder of models: `generators/ encoders/ clip/ vocab/ domains/` plus `manifest.json`.
+///
+/// Location, first match wins: `--models DIR`, `$NADA_EDIT_MODELS`, `$XDG_DATA_HOME/nada-edit/models`,
+/// `~/.local/share/nada-edit/models`.
+public final class ModelStore {
+    public let root: String
+    public var manifestPath: String { path("manifest.json") }
+
+    public init(root: String) { self.root = (root as NSString).standardizingPath }
+
+    /// The store location for this process (see type comment).
+    public static func defaultRoot(override: String? = nil,
+                                   environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let override, !override.isEmpty { return override }
+        if let explicit = environment["NADA_EDIT_MODELS"], !explicit.isEmpty { return explicit }
+        if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") { return xdg + "/nada-edit/models" }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return home + "/.local/share/nada-edit/models"
+    }
+
+    public func path(_ relative: String) -> String { (root as NSString).appendingPathComponent(relative) }
+    public func directory(for kind: ModelKind) -> String { path(kind.rawValue) }
+
+    // MARK: manifest
+
+    public func loadManifest() throws -> ModelManifest {
+        guard FileOps.exists(manifestPath) else { return ModelManifest() }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: manifestPath)) }
+        catch { throw PipelineError.invalidManifest(path: manifestPath, problem: "unreadable (\(error.localizedDescription))") }
+        do { return try JSONDecoder().decode(ModelManifest.self, from: data) }
+        catch { throw PipelineError.invalidManifest(path: manifestPath, problem: "not valid manifest JSON (\(error))") }
+    }
+
+    public func saveManifest(_ manifest: ModelManifest) throws {
+        try FileOps.createDirectory(root)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileOps.writeAtomically(try encoder.encode(manifest), to: manifestPath)
+    }
+
+    /// Records a file already inside the store (used by `add` and `fetch`).
+    @discardableResult
+    public func record(name: String, kind: ModelKind, relativeFile: String, sha256: String, source: String,
+                       sha256Published: Bool) throws -> ModelManifest.Entry {
+        var manifest = try loadManifest()
+        let entry = ModelManifest.Entry(name: name, kind: kind, file: relativeFile, sha256: sha256,
+                                        size: FileOps.fileSize(path(relativeFile)) ?? 0, source: source,
+                                        sha256Published: sha256Published, added: ISOTime.now())
+        manifest.upsert(entry)
+        try saveManifest(manifest)
+        return entry
+    }
+
+    // MARK: add
+
+    /// Copies `file` into `<kind>/`, hashing it, and records it. A domain record JSON is installed via `DomainRegistry`.
+    @discardableResult
+    public func add(file: String, kind explicitKind: ModelKind? = nil, name explicitName: String? = nil) throws -> ModelManifest.Entry {
+        guard FileOps.isRegularFile(file) else { throw PipelineError.io(path: file, problem: "no such file") }
+        let fileName = URL(fileURLWithPath: file).lastPathComponent
+        guard let kind = explicitKind ?? ModelKind.guess(fromFileName: fileName) else {
+            throw PipelineError.invalidArgument("\(file): cannot tell which kind of model this is; pass --kind (\(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if kind == .domains {
+            let domain = try DomainRegistry(store: self).install(recordFile: file, name: explicitName)
+            return ModelManifest.Entry(name: domain.record.name, kind: .domains, file: domain.generatorRelativePath,
+                                       sha256: domain.record.generator.sha256, size: FileOps.fileSize(domain.generatorPath) ?? 0,
+                                       source: file, sha256Published: false, added: domain.record.created)
+        }
+        let name = explicitName ?? ModelStore.defaultName(forFileName: fileName)
+        try ModelStore.validateName(name)
+        if let existing = try loadManifest().entry(named: name) {
+            throw PipelineError.invalidArgument("a model named '\(name)' is already in the store (\(existing.file)); choose another --name")
+        }
+        let relative = "\(kind.rawValue)/\(fileName)"
+        let destination = path(relative)
+        guard !FileOps.exists(destination) else {
+            throw PipelineError.io(path: destination, problem: "already exists in the store; remove it or rename the file")
+        }
+        try FileOps.createDirectory(directory(for: kind))
+        let temp = FileOps.temporaryPath(for: destination)
+        do { try FileManager.default.copyItem(atPath: file, toPath: temp) }
+        catch { throw PipelineError.io(path: file, problem: "cannot copy into the store (\(error.localizedDescription))") }
+        let sha: String
+        do {
+            sha = try FileDigest.sha256Hex(ofFileAt: temp)
+            try FileOps.commit(temporary: temp, to: destination)
+        } catch { unlink(temp); throw error }
+        return try record(name: name, kind: kind, relativeFile: relative, sha256: sha, source: file, sha256Published: false)
+    }
+
+    static func defaultName(forFileName fileName: String) -> String {
+        var name = fileName
+        for suffix in [".txt.gz", ".gz", ".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".json"] where name.lowercased().hasSuffix(suffix) {
+            name = String(name.dropLast(suffix.count)); break
+        }
+        return name
+    }
+
+    static func validateName(_ name: String) throws {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
+        guard !name.isEmpty, !name.hasPrefix("."), name.unicodeScalars.allSatisfy({ allowed.contains($0) }) else {
+            throw PipelineError.invalidArgument("invalid name '\(name)': use letters, digits, '-', '_' and '.', not starting with '.'")
+        }
+    }
+
+    // MARK: list / verify
+
+    public struct Listing {
+        public var entries: [ModelManifest.Entry]
+        /// Files in kind folders that the manifest does not mention (relative paths).
+        public var untracked: [String]
+    }
+
+    public func list() throws -> Listing {
+        let manifest = try loadManifest()
+        let tracked = Set(manifest.entries.map(\.file))
+        var untracked = [String]()
+        for kind in ModelKind.allCases where kind != .domains {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory(for: kind))) ?? []
+            for name in names.sorted() where !FileOps.isIgnoredName(name) && !tracked.contains("\(kind.rawValue)/\(name)") {
+                untracked.append("\(kind.rawValue)/\(name)")
+            }
+        }
+        return Listing(entries: manifest.entries, untracked: untracked)
+    }
+
+    public enum VerifyStatus: Equatable {
+        case ok
+        case missing
+        case mismatch(actual: String)
+    }
+
+    public struct VerifyResult {
+        public var entry: ModelManifest.Entry
+        public var status: VerifyStatus
+    }
+
+    /// Re-hashes every manifest entry (and installed domain generators, which their records pin).
+    public func verify() throws -> [VerifyResult] {
+        var results = [VerifyResult]()
+        for entry in try loadManifest().entries {
+            let full = path(entry.file)
+            guard FileOps.isRegularFile(full) else { results.append(VerifyResult(entry: entry, status: .missing)); continue }
+            let actual = try FileDigest.sha256Hex(ofFileAt: full)
+            results.append(VerifyResult(entry: entry, status: actual == entry.sha256 ? .ok : .mismatch(actual: actual)))
+        }
+        let registry = DomainRegistry(store: self)
+        for name in (try? registry.names()) ?? [] {
+            guard let domain = try? registry.domain(named: name) else { continue }
+            let entry = ModelManifest.Entry(name: name, kind: .domains, file: domain.generatorRelativePath,
+                                            sha256: domain.record.generator.sha256, size: 0, source: domain.recordPath,
+                                            sha256Published: false, added: domain.record.created)
+            guard FileOps.isRegularFile(domain.generatorPath) else { results.append(VerifyResult(entry: entry, status: .missing)); continue }
+            let actual = try FileDigest.sha256Hex(ofFileAt: domain.generatorPath)
+            results.append(VerifyResult(entry: entry, status: actual == entry.sha256 ? .ok : .mismatch(actual: actual)))
+        }
+        return results
+    }
+
+    /// Path of a stored model by manifest name, or nil.
+    public func resolve(name: String) throws -> String? {
+        guard let entry = try loadManifest().entry(named: name) else { return nil }
+        return path(entry.file)
+    }
+}

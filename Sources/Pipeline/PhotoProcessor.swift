@@ -1,0 +1,33 @@
+import Foundation
+
+/// One output the processor must produce for a photo.
+public struct OutputTarget: Equatable {
+    /// Domain name (as in `domains list`).
+    public var domain: String
+    /// Where the result will appear once committed.
+    public var finalPath: String
+    /// Where the processor writes it: a hidden temporary name in the same folder; the runner renames it into place.
+    public var writePath: String
+    public var format: ImageFormat
+}
+
+/// One photo to edit.
+public struct ProcessingJob {
+    public var inputPath: String
+    /// SHA-256 of the input file, for provenance ("derived from").
+    public var inputSHA256: String
+    public var inputFormat: ImageFormat
+    public var outputs: [OutputTarget]
+}
+
+/// What edits photos: the real editor (invert with an encoder, regenerate with each domain's generator, embed
+/// provenance) plugs in here; tests use a fake. The batch runner and the watcher own naming, temporary files,
+/// renaming, skipping, ledgers and moving files; the processor only reads `inputPath` and writes each
+/// `outputs[i].writePath`.
+///
+/// Throw to fail the photo: the error's description becomes the recorded reason, so make it say what is wrong
+/// with which file ("truncated JPEG", "image is 30000x20000, more than the 100 Mpixel limit").
+/// With `--jobs N > 1` the runner calls `process` from several threads at once.
+public protocol PhotoProcessor {
+    func process(_ job: ProcessingJob) throws
+}

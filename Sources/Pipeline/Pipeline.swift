@@ -1,1 +1,0 @@
-// Pipeline library: see README.md for what lives here.

@@ -1,0 +1,48 @@
+import Foundation
+
+public struct WatchOptions {
+    /// The folder photos are dropped into (its sub-folders are not watched).
+    public var inputDirectory: String
+    /// Where edits, the ledger and reason files go.
+    public var outputDirectory: String
+    public var domains: [String]
+    /// nil: same format as each input.
+    public var format: ImageFormat?
+    /// Processed originals are moved here, when given; otherwise they stay where they are.
+    public var doneDirectory: String?
+    /// Failed originals are moved here with a `.reason.txt` beside them, when given.
+    public var failedDirectory: String?
+    /// A file is taken only after its size and mtime stayed the same for this long.
+    public var settleInterval: TimeInterval = 1.0
+    /// How often the folder is rescanned even without events (a safety net; always used when inotify is unavailable).
+    public var rescanInterval: TimeInterval = 60
+    /// Scan only, never use inotify (network filesystems).
+    public var polling = false
+    /// Process what is there (and what arrives while busy), then return: `--once`.
+    public var exitWhenIdle = false
+    /// Try again inputs the ledger records as failed.
+    public var retryFailed = false
+    /// SIGINT/SIGTERM stop the watcher after the current photo (the CLI turns this on).
+    public var handleSignals = false
+
+    public init(inputDirectory: String, outputDirectory: String, domains: [String], format: ImageFormat? = nil,
+                doneDirectory: String? = nil, failedDirectory: String? = nil) {
+        self.inputDirectory = inputDirectory; self.outputDirectory = outputDirectory; self.domains = domains
+        self.format = format; self.doneDirectory = doneDirectory; self.failedDirectory = failedDirectory
+    }
+}
+
+public struct WatchSummary {
+    public var processed: [String] = []
+    /// Inputs whose content the ledger already had (restarts, duplicates, renamed copies).
+    public var alreadyDone: [String] = []
+    public var failed: [(path: String, reason: String)] = []
+    /// Why the watcher stopped.
+    public var stopReason = ""
+
+    public func report() -> String {
+        var lines = ["processed \(processed.count), already done \(alreadyDone.count), failed \(failed.count)"]
+        for failure in failed { lines.append("  failed: \(failure.path): \(failure.reason)") }
+        return lines.joined(separator: "\n")
+    }
+}

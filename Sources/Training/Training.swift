@@ -1,1 +1,0 @@
-// Training library: see README.md for what lives here.
