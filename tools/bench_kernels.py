@@ -70,6 +70,21 @@ def main():
     bwd = time_best(r, conv_backward) - fwd
     report("conv2d 3x3 512->512 64x64 b2 backward", bwd, 2 * conv_flops, sgemm_rate)
 
+    xt = torch.randn(2, 512, 32, 32)
+    wt = torch.randn(512, 512, 3, 3)
+    convt_flops = 2.0 * 2 * 512 * 32 * 32 * 512 * 9
+    with torch.no_grad():
+        tf = time_best(r, lambda: F.conv_transpose2d(xt, wt, stride=2))
+    report("conv_transpose2d 3x3 s2 512->512 32x32 b2 fwd", tf, convt_flops, sgemm_rate)
+    xtg, wtg = xt.clone().requires_grad_(), wt.clone().requires_grad_()
+    tseed = torch.randn(2, 512, 65, 65)
+
+    def convt_backward():
+        torch.autograd.grad(F.conv_transpose2d(xtg, wtg, stride=2), [xtg, wtg], tseed)
+
+    tb = time_best(r, convt_backward) - tf
+    report("conv_transpose2d 3x3 s2 512->512 32x32 b2 bwd", tb, 2 * convt_flops, sgemm_rate)
+
     k1 = torch.tensor([1.0, 3.0, 3.0, 1.0])
     k = torch.outer(k1, k1) / 16
     u = torch.randn(1, 128, 256, 256)

@@ -25,17 +25,30 @@ func runKernelBench(_ options: BenchOptions) {
     report("conv2d 3x3 512->512 64x64 b2 forward", seconds: fwd, flops: convFlops, sgemmRate: sgemmRate)
 
     x.requiresGrad = true; w.requiresGrad = true
-    let out = x.conv2d(weight: w, padding: 1)
-    let seed = Tensor.randn(out.shape, using: &rng)
-    out.backward(seed) // warm-up, and keeps `out`'s graph out of the timing below
+    let seed = Tensor.randn([2, 512, 64, 64], using: &rng)
     let bwd = timeBest(repeats: repeats) {
-        // Rebuilding the graph costs one forward; time it separately and subtract.
+        // Each backward needs a recorded forward: time both and subtract the forward time.
         let y = x.conv2d(weight: w, padding: 1)
         y.backward(seed)
         x.grad = nil; w.grad = nil
     } - fwd
     report("conv2d 3x3 512->512 64x64 b2 backward", seconds: bwd, flops: 2 * convFlops, sgemmRate: sgemmRate)
     x.requiresGrad = false; w.requiresGrad = false
+
+    // conv_transpose2d 3x3 stride 2, 512->512, 32x32 -> 65x65, batch 2 (StyleGAN2's upsampling conv at 64x64)
+    let xt = Tensor.randn([2, 512, 32, 32], using: &rng)
+    let wt = Tensor.randn([512, 512, 3, 3], using: &rng)
+    let convTFlops = 2 * Double(2 * 512 * 32 * 32 * 512 * 9)
+    let tf = timeBest(repeats: repeats) { _ = Autograd.noGrad { xt.convTranspose2d(weight: wt, stride: 2) } }
+    report("conv_transpose2d 3x3 s2 512->512 32x32 b2 fwd", seconds: tf, flops: convTFlops, sgemmRate: sgemmRate)
+    xt.requiresGrad = true; wt.requiresGrad = true
+    let tseed = Tensor.randn([2, 512, 65, 65], using: &rng)
+    let tb = timeBest(repeats: repeats) {
+        xt.convTranspose2d(weight: wt, stride: 2).backward(tseed)
+        xt.grad = nil; wt.grad = nil
+    } - tf
+    report("conv_transpose2d 3x3 s2 512->512 32x32 b2 bwd", seconds: tb, flops: 2 * convTFlops, sgemmRate: sgemmRate)
+    xt.requiresGrad = false; wt.requiresGrad = false
 
     // upfirdn2d: StyleGAN2 Upsample (kernel outer([1,3,3,1])/16, up 2, pad (2, 1)) at 256x256x128
     let k1: [Float] = [1, 3, 3, 1]
@@ -45,8 +58,7 @@ func runKernelBench(_ options: BenchOptions) {
     let up = timeBest(repeats: repeats) { _ = Autograd.noGrad { u.upfirdn2d(kernel: kernel, up: 2, pad: (2, 1, 2, 1)) } }
     report("upfirdn2d up2 [1,3,3,1] 256x256x128 forward", seconds: up, flops: upFlops, sgemmRate: sgemmRate)
     u.requiresGrad = true
-    let uo = u.upfirdn2d(kernel: kernel, up: 2, pad: (2, 1, 2, 1))
-    let useed = Tensor.randn(uo.shape, using: &rng)
+    let useed = Tensor.randn([1, 128, 512, 512], using: &rng)
     let upBwd = timeBest(repeats: repeats) {
         let y = u.upfirdn2d(kernel: kernel, up: 2, pad: (2, 1, 2, 1))
         y.backward(useed)
