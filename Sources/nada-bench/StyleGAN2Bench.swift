@@ -12,7 +12,7 @@ import Models
 func runStyleGAN2Bench(arguments: [String]) {
     var sizes = [256, 1024], batches = [1, 2], repeats = 2
     var threads = Threads.count
-    var form = ModulationForm.activations
+    var form = ModulationForm.grouped
     var backward = true
     var i = 0
     func value(_ name: String) -> String {

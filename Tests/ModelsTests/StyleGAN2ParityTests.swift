@@ -52,8 +52,11 @@ final class StyleGAN2ParityTests: XCTestCase {
 
     func testImageFromWPlus() throws {
         let g = try generator()
-        let image = try Autograd.noGrad { try g.forward(wPlus: try npy("wplus.npy"), noise: .stored) }
-        assertClose(image, try npy("image_wplus.npy"), "image_wplus")
+        for form in [ModulationForm.activations, .grouped] {
+            g.modulationForm = form
+            let image = try Autograd.noGrad { try g.forward(wPlus: try npy("wplus.npy"), noise: .stored) }
+            assertClose(image, try npy("image_wplus.npy"), "image_wplus (\(form))")
+        }
     }
 
     func testImageFromW() throws {
@@ -74,7 +77,16 @@ final class StyleGAN2ParityTests: XCTestCase {
     /// loss = sum(image · R) with every parameter requiring grad; gradients w.r.t. W+ and the listed
     /// parameters (manifest `grad_files`).
     func testGradientsOfWPlusLoss() throws {
+        try checkGradientsOfWPlusLoss(form: .activations)
+    }
+
+    func testGradientsOfWPlusLossGroupedForm() throws {
+        try checkGradientsOfWPlusLoss(form: .grouped)
+    }
+
+    func checkGradientsOfWPlusLoss(form: ModulationForm) throws {
         let g = try generator()
+        g.modulationForm = form
         g.setRequiresGrad(true)
         let wplus = try npy("wplus.npy")
         wplus.requiresGrad = true
