@@ -102,7 +102,7 @@ public struct Train: ParsableCommand {
         if let vocab { return try resolve(vocab, store: store, what: "--vocab") }
         let entries = try store.list().entries.filter { $0.kind == .vocab }
         guard let first = entries.first else {
-            throw ValidationError("no CLIP vocabulary: pass --vocab bpe_simple_vocab_16e6.txt.gz or `nada-edit models fetch clip-vocab`")
+            throw ValidationError("no CLIP vocabulary: pass --vocab bpe_simple_vocab_16e6.txt.gz or `nada-edit models fetch clip-bpe-vocab`")
         }
         return store.path(first.file)
     }
