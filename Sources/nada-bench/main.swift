@@ -7,6 +7,10 @@ import Foundation
 
 let groups: [(name: String, summary: String, run: (BenchOptions) -> Void)] = [
     ("kernels", "sgemm, conv2d forward/backward and upfirdn2d against this machine's sgemm rate", runKernelBench),
+    ("stylegan2", "StyleGAN2 forward and forward+backward at 256 and 1024 (config-f widths, random weights)",
+     { _ in runStyleGAN2Bench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
+    ("clip", "CLIP ViT-B/32 and B/16 image forward/backward and the 79 prompt templates (random weights)",
+     { _ in runCLIPBench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
 ]
 
 func usage() -> String {
