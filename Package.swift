@@ -40,10 +40,12 @@ let package = Package(
         .executableTarget(name: "nada-edit", dependencies: ["NadaEditCLI"]),
         .executableTarget(name: "nada-bench", dependencies: ["Engine", "Models", "Training"], swiftSettings: fastMath),
 
+        // Fixture access and tolerance checks shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["Engine", "Formats"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Engine"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Engine", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "NadaEditCLI", "Imaging", "Formats", "Models"]),
     ]
