@@ -12,18 +12,30 @@ import torch.nn.functional as F
 
 
 def time_best(repeats, body):
+    """Warm up once, then return (wall, cpu) seconds of the run with the least wall time.
+    cpu is the process CPU time over all threads, steadier than wall time on a shared machine."""
     body()
-    best = float("inf")
+    best = (float("inf"), float("inf"))
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         body()
-        best = min(best, time.perf_counter() - t0)
+        t1, c1 = time.perf_counter(), time.process_time()
+        if t1 - t0 < best[0]:
+            best = (t1 - t0, c1 - c0)
     return best
 
 
-def report(name, seconds, flops, sgemm_rate):
-    rate = flops / seconds * 1e-9
-    print(f"{name:<44} {seconds * 1e3:10.2f} ms {rate:9.1f} GFLOP/s {rate / sgemm_rate:6.2f} x sgemm")
+def minus(a, b):
+    return (a[0] - b[0], a[1] - b[1])
+
+
+def report(name, t, flops, sgemm=None):
+    """Same layout as nada-bench: wall time, GFLOP/s, ratio to sgemm; CPU time, GFLOP/cpu-s, ratio."""
+    rate, cpu_rate = flops / t[0] * 1e-9, flops / t[1] * 1e-9
+    base = sgemm or (rate, cpu_rate)
+    print(f"{name:<46} {t[0] * 1e3:9.1f} ms {rate:7.1f} GFLOP/s {rate / base[0]:6.2f} x sgemm"
+          f" | cpu {t[1] * 1e3:9.1f} ms {cpu_rate:7.1f} GFLOP/cpu-s {cpu_rate / base[1]:6.2f} x sgemm")
+    return rate, cpu_rate
 
 
 def upsample_native(x, k, up, pad):
@@ -49,9 +61,7 @@ def main():
     n = 2048
     a, b = torch.randn(n, n), torch.randn(n, n)
     gemm = time_best(r, lambda: torch.mm(a, b))
-    gemm_flops = 2.0 * n ** 3
-    sgemm_rate = gemm_flops / gemm * 1e-9
-    report("sgemm 2048x2048x2048", gemm, gemm_flops, sgemm_rate)
+    sgemm_rate = report("sgemm 2048x2048x2048", gemm, 2.0 * n ** 3)
 
     x = torch.randn(2, 512, 64, 64)
     w = torch.randn(512, 512, 3, 3)
@@ -67,8 +77,23 @@ def main():
         y = F.conv2d(xg, wg, padding=1)
         torch.autograd.grad(y, [xg, wg], seed)
 
-    bwd = time_best(r, conv_backward) - fwd
+    bwd = minus(time_best(r, conv_backward), fwd)
     report("conv2d 3x3 512->512 64x64 b2 backward", bwd, 2 * conv_flops, sgemm_rate)
+
+    xb = torch.randn(1, 32, 1024, 1024)
+    wb = torch.randn(32, 32, 3, 3)
+    big_flops = 2.0 * 1024 * 1024 * 32 * 32 * 9
+    with torch.no_grad():
+        bf = time_best(r, lambda: F.conv2d(xb, wb, padding=1))
+    report("conv2d 3x3 32->32 1024x1024 b1 forward", bf, big_flops, sgemm_rate)
+    xbg, wbg = xb.clone().requires_grad_(), wb.clone().requires_grad_()
+    bseed = torch.randn(1, 32, 1024, 1024)
+
+    def big_backward():
+        torch.autograd.grad(F.conv2d(xbg, wbg, padding=1), [xbg, wbg], bseed)
+
+    bb = minus(time_best(r, big_backward), bf)
+    report("conv2d 3x3 32->32 1024x1024 b1 backward", bb, 2 * big_flops, sgemm_rate)
 
     xt = torch.randn(2, 512, 32, 32)
     wt = torch.randn(512, 512, 3, 3)
@@ -82,7 +107,7 @@ def main():
     def convt_backward():
         torch.autograd.grad(F.conv_transpose2d(xtg, wtg, stride=2), [xtg, wtg], tseed)
 
-    tb = time_best(r, convt_backward) - tf
+    tb = minus(time_best(r, convt_backward), tf)
     report("conv_transpose2d 3x3 s2 512->512 32x32 b2 bwd", tb, 2 * convt_flops, sgemm_rate)
 
     k1 = torch.tensor([1.0, 3.0, 3.0, 1.0])
@@ -98,7 +123,7 @@ def main():
     def up_backward():
         torch.autograd.grad(upsample_native(ug, k, 2, (2, 1, 2, 1)), [ug], useed)
 
-    upb = time_best(r, up_backward) - up
+    upb = minus(time_best(r, up_backward), up)
     report("upfirdn2d up2 [1,3,3,1] 256x256x128 backward", upb, up_flops, sgemm_rate)
 
 

@@ -10,19 +10,17 @@ func runKernelBench(_ options: BenchOptions) {
     // sgemm 2048³
     let n = 2048
     let a = Tensor.randn([n, n], using: &rng), b = Tensor.randn([n, n], using: &rng), c = Tensor.zeros([n, n])
-    let gemmSeconds = timeBest(repeats: repeats) {
+    let gemm = timeBest(repeats: repeats) {
         sgemm(m: n, n: n, k: n, a: a.pointer, b: b.pointer, c: c.pointer)
     }
-    let gemmFlops = 2 * Double(n * n * n)
-    let sgemmRate = gemmFlops / gemmSeconds * 1e-9
-    report("sgemm 2048x2048x2048", seconds: gemmSeconds, flops: gemmFlops, sgemmRate: sgemmRate)
+    let sgemmRates = report("sgemm 2048x2048x2048", gemm, flops: 2 * Double(n * n * n), sgemm: nil)
 
     // conv2d 3x3 512->512, 64x64, batch 2, padding 1
     let x = Tensor.randn([2, 512, 64, 64], using: &rng)
     let w = Tensor.randn([512, 512, 3, 3], using: &rng)
     let convFlops = 2 * Double(2 * 512 * 64 * 64 * 512 * 9)
     let fwd = timeBest(repeats: repeats) { _ = Autograd.noGrad { x.conv2d(weight: w, padding: 1) } }
-    report("conv2d 3x3 512->512 64x64 b2 forward", seconds: fwd, flops: convFlops, sgemmRate: sgemmRate)
+    report("conv2d 3x3 512->512 64x64 b2 forward", fwd, flops: convFlops, sgemm: sgemmRates)
 
     x.requiresGrad = true; w.requiresGrad = true
     let seed = Tensor.randn([2, 512, 64, 64], using: &rng)
@@ -32,22 +30,37 @@ func runKernelBench(_ options: BenchOptions) {
         y.backward(seed)
         x.grad = nil; w.grad = nil
     } - fwd
-    report("conv2d 3x3 512->512 64x64 b2 backward", seconds: bwd, flops: 2 * convFlops, sgemmRate: sgemmRate)
+    report("conv2d 3x3 512->512 64x64 b2 backward", bwd, flops: 2 * convFlops, sgemm: sgemmRates)
     x.requiresGrad = false; w.requiresGrad = false
+
+    // conv2d 3x3 32->32 at 1024x1024, batch 1 (StyleGAN2's last layers: few channels, huge maps)
+    let xb = Tensor.randn([1, 32, 1024, 1024], using: &rng)
+    let wb = Tensor.randn([32, 32, 3, 3], using: &rng)
+    let bigFlops = 2 * Double(1024 * 1024 * 32 * 32 * 9)
+    let bf = timeBest(repeats: repeats) { _ = Autograd.noGrad { xb.conv2d(weight: wb, padding: 1) } }
+    report("conv2d 3x3 32->32 1024x1024 b1 forward", bf, flops: bigFlops, sgemm: sgemmRates)
+    xb.requiresGrad = true; wb.requiresGrad = true
+    let bseed = Tensor.randn([1, 32, 1024, 1024], using: &rng)
+    let bb = timeBest(repeats: repeats) {
+        xb.conv2d(weight: wb, padding: 1).backward(bseed)
+        xb.grad = nil; wb.grad = nil
+    } - bf
+    report("conv2d 3x3 32->32 1024x1024 b1 backward", bb, flops: 2 * bigFlops, sgemm: sgemmRates)
+    xb.requiresGrad = false; wb.requiresGrad = false
 
     // conv_transpose2d 3x3 stride 2, 512->512, 32x32 -> 65x65, batch 2 (StyleGAN2's upsampling conv at 64x64)
     let xt = Tensor.randn([2, 512, 32, 32], using: &rng)
     let wt = Tensor.randn([512, 512, 3, 3], using: &rng)
     let convTFlops = 2 * Double(2 * 512 * 32 * 32 * 512 * 9)
     let tf = timeBest(repeats: repeats) { _ = Autograd.noGrad { xt.convTranspose2d(weight: wt, stride: 2) } }
-    report("conv_transpose2d 3x3 s2 512->512 32x32 b2 fwd", seconds: tf, flops: convTFlops, sgemmRate: sgemmRate)
+    report("conv_transpose2d 3x3 s2 512->512 32x32 b2 fwd", tf, flops: convTFlops, sgemm: sgemmRates)
     xt.requiresGrad = true; wt.requiresGrad = true
     let tseed = Tensor.randn([2, 512, 65, 65], using: &rng)
     let tb = timeBest(repeats: repeats) {
         xt.convTranspose2d(weight: wt, stride: 2).backward(tseed)
         xt.grad = nil; wt.grad = nil
     } - tf
-    report("conv_transpose2d 3x3 s2 512->512 32x32 b2 bwd", seconds: tb, flops: 2 * convTFlops, sgemmRate: sgemmRate)
+    report("conv_transpose2d 3x3 s2 512->512 32x32 b2 bwd", tb, flops: 2 * convTFlops, sgemm: sgemmRates)
     xt.requiresGrad = false; wt.requiresGrad = false
 
     // upfirdn2d: StyleGAN2 Upsample (kernel outer([1,3,3,1])/16, up 2, pad (2, 1)) at 256x256x128
@@ -56,7 +69,7 @@ func runKernelBench(_ options: BenchOptions) {
     let u = Tensor.randn([1, 128, 256, 256], using: &rng)
     let upFlops = 2 * Double(128 * 512 * 512) * 16 / 4
     let up = timeBest(repeats: repeats) { _ = Autograd.noGrad { u.upfirdn2d(kernel: kernel, up: 2, pad: (2, 1, 2, 1)) } }
-    report("upfirdn2d up2 [1,3,3,1] 256x256x128 forward", seconds: up, flops: upFlops, sgemmRate: sgemmRate)
+    report("upfirdn2d up2 [1,3,3,1] 256x256x128 forward", up, flops: upFlops, sgemm: sgemmRates)
     u.requiresGrad = true
     let useed = Tensor.randn([1, 128, 512, 512], using: &rng)
     let upBwd = timeBest(repeats: repeats) {
@@ -64,5 +77,5 @@ func runKernelBench(_ options: BenchOptions) {
         y.backward(useed)
         u.grad = nil
     } - up
-    report("upfirdn2d up2 [1,3,3,1] 256x256x128 backward", seconds: upBwd, flops: upFlops, sgemmRate: sgemmRate)
+    report("upfirdn2d up2 [1,3,3,1] 256x256x128 backward", upBwd, flops: upFlops, sgemm: sgemmRates)
 }
