@@ -156,10 +156,12 @@ func makeTemporaryDirectory(_ label: String = "pipeline") throws -> String {
 /// Deterministic pseudo-random bytes.
 func testBytes(_ count: Int, seed: UInt64) -> Data {
     var state = seed &* 0x9E3779B97F4A7C15 | 1
-    var out = Data(count: count)
-    for i in 0..<count {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        out[i] = UInt8(truncatingIfNeeded: state)
+    var out = [UInt8](repeating: 0, count: count)
+    out.withUnsafeMutableBufferPointer { p in
+        for i in 0..<count {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            p[i] = UInt8(truncatingIfNeeded: state)
+        }
     }
-    return out
+    return Data(out)
 }

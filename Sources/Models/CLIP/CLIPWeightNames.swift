@@ -6,10 +6,10 @@ import Formats
 /// in names, split the fused attention input projection into q/k/v, and store the two output projections
 /// as bias-free Linear weights, i.e. transposed.
 public enum CLIPWeightNames {
-    enum Transform { case copy, transpose }
+    public enum Transform: Sendable { case copy, transpose }
 
     /// OpenAI name, HF name, transform (top-level tensors).
-    static let topLevel: [(openAI: String, hf: String, transform: Transform)] = [
+    public static let topLevel: [(openAI: String, hf: String, transform: Transform)] = [
         ("token_embedding.weight", "text_model.embeddings.token_embedding.weight", .copy),
         ("positional_embedding", "text_model.embeddings.position_embedding.weight", .copy),
         ("ln_final.weight", "text_model.final_layer_norm.weight", .copy),
@@ -27,13 +27,13 @@ public enum CLIPWeightNames {
     ]
 
     /// Residual-block prefixes: OpenAI `<prefix><i>.` <-> HF `<prefix><i>.`.
-    static let blockPrefixes: [(openAI: String, hf: String)] = [
+    public static let blockPrefixes: [(openAI: String, hf: String)] = [
         ("transformer.resblocks.", "text_model.encoder.layers."),
         ("visual.transformer.resblocks.", "vision_model.encoder.layers."),
     ]
 
     /// Per-block suffixes. Several HF names = row blocks q, k, v concatenated in that order.
-    static let blockSuffixes: [(openAI: String, hf: [String])] = [
+    public static let blockSuffixes: [(openAI: String, hf: [String])] = [
         ("attn.in_proj_weight", ["self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"]),
         ("attn.in_proj_bias", ["self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"]),
         ("attn.out_proj.weight", ["self_attn.out_proj.weight"]),
