@@ -45,7 +45,8 @@ func runStyleGAN2Bench(arguments: [String]) {
     }
     Threads.set(threads)
     print("stylegan2: config-f random weights, W+ input, stored noise, \(threads) threads, form \(form), best of \(repeats)")
-    print("size batch   fwd_s  fwd_GFLOP/s  fwd_peakMB   fb_s  fb_GFLOP/s  fb_peakMB")
+    // cpu_s: process CPU seconds of the best run (useful when other jobs share the cores).
+    print("size batch   fwd_s  fwd_cpu_s  fwd_GFLOP/s  fwd_peakMB   fb_s   fb_cpu_s  fb_GFLOP/s  fb_peakMB")
     for size in sizes {
         let config: StyleGAN2Config
         do { config = try configF(size: size) } catch { fail("\(error)") }
@@ -59,29 +60,33 @@ func runStyleGAN2Bench(arguments: [String]) {
             g.setRequiresGrad(false)
             _ = try! Autograd.noGrad { try g.forward(wPlus: wplus) } // warm-up (allocator, OpenBLAS threads)
             resetPeakMemory()
-            var fwd = Double.infinity
+            var fwd = (wall: Double.infinity, cpu: Double.infinity)
             for _ in 0..<repeats {
-                fwd = min(fwd, time { _ = try! Autograd.noGrad { try g.forward(wPlus: wplus) } })
+                let m = time { _ = try! Autograd.noGrad { try g.forward(wPlus: wplus) } }
+                if m.wall < fwd.wall { fwd = m }
             }
             let fwdPeak = peakMemoryMB()
-            var line = String(format: "%4d %5d %7.3f %12.1f %11.0f", size, batch, fwd, Double(batch) * flops / fwd / 1e9, fwdPeak)
+            var line = String(format: "%4d %5d %7.3f %10.3f %12.1f %11.0f", size, batch, fwd.wall, fwd.cpu,
+                              Double(batch) * flops / fwd.wall / 1e9, fwdPeak)
             if backward {
                 g.setRequiresGrad(true)
                 wplus.requiresGrad = true
                 resetPeakMemory()
-                var fb = Double.infinity
+                var fb = (wall: Double.infinity, cpu: Double.infinity)
                 for _ in 0..<repeats {
-                    fb = min(fb, time {
+                    let m = time {
                         let loss = (try! g.forward(wPlus: wplus) * r).sum()
                         loss.backward()
-                    })
+                    }
+                    if m.wall < fb.wall { fb = m }
                     for t in g.parameters.values { t.grad = nil }
                     wplus.grad = nil
                 }
                 // Backward costs two GEMMs per forward GEMM (input and weight gradients).
-                line += String(format: " %7.3f %11.1f %10.0f", fb, 3 * Double(batch) * flops / fb / 1e9, peakMemoryMB())
+                line += String(format: " %7.3f %10.3f %11.1f %10.0f", fb.wall, fb.cpu, 3 * Double(batch) * flops / fb.wall / 1e9, peakMemoryMB())
             }
             print(line)
+            fflush(stdout) // one line per measurement even when piped to a file
         }
     }
 }
@@ -114,10 +119,18 @@ func forwardFLOPs(_ c: StyleGAN2Config) -> Double {
     return 2 * macs
 }
 
-private func time(_ body: () -> Void) -> Double {
-    let start = DispatchTime.now().uptimeNanoseconds
+/// Wall-clock and process CPU seconds of `body`.
+private func time(_ body: () -> Void) -> (wall: Double, cpu: Double) {
+    let start = DispatchTime.now().uptimeNanoseconds, cpu0 = cpuSeconds()
     body()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, cpuSeconds() - cpu0)
+}
+
+private func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return s(usage.ru_utime) + s(usage.ru_stime)
 }
 
 private func resetPeakMemory() {

@@ -64,7 +64,8 @@ struct ModulatedConv2d {
 
     /// Demodulation coefficients [B, out] from the style and the shared scaled weight.
     func demodulation(style s: Tensor, weight: Tensor) -> Tensor {
-        let q = weight.square().sum(axes: [2, 3]) // [out, in]
+        // Summing the last axis of an [out, in, k²] view is a contiguous single-axis reduction.
+        let q = weight.reshaped([outChannels, inChannels, kernelSize * kernelSize]).square().sum(axes: [2]) // [out, in]
         return (s.square().matmul(q.transposedLast()) + 1e-8).rsqrt()
     }
 
