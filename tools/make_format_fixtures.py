@@ -109,6 +109,12 @@ def main():
     np.savez(os.path.join(OUT, "stored.npz"), w=a, codes=np.arange(6, dtype=np.int64))
     np.savez_compressed(os.path.join(OUT, "deflated.npz"), w=a, codes=np.arange(6, dtype=np.int64))
 
+    # NumPy values inside a checkpoint (training scripts store losses and small arrays this way).
+    torch.save({"best_val_loss": np.float64(0.125), "step": np.int64(-7), "flag": np.bool_(True),
+                "arr": np.arange(6, dtype=np.float32).reshape(2, 3), "farr": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+                "big": np.arange(3, dtype=">i8")},
+               os.path.join(OUT, "numpy_values.pt"))
+
     # A hand-made safetensors file: a misaligned F32 tensor (after 3 bytes of U8), BF16, a 0-dim I64,
     # an empty tensor and metadata; header padded with spaces like the reference writer.
     parts = [("u8", "U8", [3], np.array([1, 2, 250], dtype=np.uint8).tobytes()),

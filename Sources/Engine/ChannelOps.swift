@@ -4,9 +4,8 @@ extension Tensor {
     /// x [N, C, ...] + bias [C] broadcast over the spatial axes.
     public func addingChannelBias(_ bias: Tensor) -> Tensor {
         let x = self
-        precondition(x.rank >= 2, "addingChannelBias: input must be [N, C, ...], got \(x.shape)")
+        checkedShape { try ConvShapes.channelBias(input: x.shape, bias: bias.shape) }
         let N = x.shape[0], C = x.shape[1], S = x.count / max(1, N * C)
-        precondition(bias.shape == [C], "addingChannelBias: bias \(bias.shape) for \(C) channels of \(x.shape)")
         let out = x.copy()
         addChannelBiasInPlace(out.pointer, bias.pointer, batch: N, channels: C, spatial: S)
         return out.recorded([x, bias]) { g in
@@ -17,9 +16,8 @@ extension Tensor {
     /// x [N, C, ...] · scale [N, C] (per sample and channel), e.g. StyleGAN2 style modulation.
     public func scaledPerChannel(_ scale: Tensor) -> Tensor {
         let x = self
-        precondition(x.rank >= 2, "scaledPerChannel: input must be [N, C, ...], got \(x.shape)")
+        checkedShape { try ConvShapes.channelScale(input: x.shape, scale: scale.shape) }
         let N = x.shape[0], C = x.shape[1], S = x.count / max(1, N * C)
-        precondition(scale.shape == [N, C], "scaledPerChannel: scale \(scale.shape) for input \(x.shape), expected [\(N), \(C)]")
         let out = Tensor.empty(x.shape)
         scalePlanes(x.pointer, scale.pointer, into: out.pointer, planes: N * C, spatial: S)
         return out.recorded([x, scale]) { g in

@@ -8,19 +8,15 @@ extension Tensor {
     /// PyTorch `F.conv2d`: x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
         let x = self
-        precondition(x.rank == 4, "conv2d: input must be [N, C, H, W], got \(x.shape)")
-        precondition(weight.rank == 4, "conv2d: weight must be [O, C/groups, kh, kw], got \(weight.shape)")
-        precondition(groups >= 1 && stride >= 1 && padding >= 0,
-                     "conv2d: need groups >= 1, stride >= 1, padding >= 0 (got \(groups), \(stride), \(padding))")
+        let outShape = checkedShape {
+            try ConvShapes.conv2d(input: x.shape, weight: weight.shape, bias: bias?.shape, stride: stride, padding: padding, groups: groups)
+        }
         let N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
         let O = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3]
-        precondition(C % groups == 0 && O % groups == 0 && weight.shape[1] == C / groups,
-                     "conv2d: input \(x.shape) and weight \(weight.shape) do not fit groups = \(groups)")
-        if let bias { precondition(bias.shape == [O], "conv2d: bias \(bias.shape) for \(O) output channels") }
         let Cg = C / groups, Og = O / groups
         let geo = ConvGeometry(channels: Cg, height: H, width: W, kh: kh, kw: kw, stride: stride, padding: padding)
-        precondition(geo.outH >= 1 && geo.outW >= 1, "conv2d: kernel \(kh)x\(kw) does not fit input \(H)x\(W) with padding \(padding)")
         let Ho = geo.outH, Wo = geo.outW, HWo = Ho * Wo, HW = H * W, K = geo.patch
+        precondition(outShape == [N, O, Ho, Wo], "internal: conv2d geometry")
         let band = geo.rowsPerBand()
 
         let out = Tensor.empty([N, O, Ho, Wo])

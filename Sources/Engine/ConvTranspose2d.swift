@@ -9,18 +9,12 @@ extension Tensor {
     /// PyTorch `F.conv_transpose2d`: x [N, C, H, W], weight [C, O/groups, kh, kw] (PyTorch's layout), bias [O].
     public func convTranspose2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
         let x = self
-        precondition(x.rank == 4, "convTranspose2d: input must be [N, C, H, W], got \(x.shape)")
-        precondition(weight.rank == 4, "convTranspose2d: weight must be [C, O/groups, kh, kw], got \(weight.shape)")
-        precondition(groups >= 1 && stride >= 1 && padding >= 0,
-                     "convTranspose2d: need groups >= 1, stride >= 1, padding >= 0 (got \(groups), \(stride), \(padding))")
+        let outShape = checkedShape {
+            try ConvShapes.convTranspose2d(input: x.shape, weight: weight.shape, bias: bias?.shape, stride: stride, padding: padding, groups: groups)
+        }
         let N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
         let Og = weight.shape[1], kh = weight.shape[2], kw = weight.shape[3]
-        precondition(C % groups == 0 && weight.shape[0] == C,
-                     "convTranspose2d: input \(x.shape) and weight \(weight.shape) do not fit groups = \(groups)")
-        let Cg = C / groups, O = Og * groups
-        if let bias { precondition(bias.shape == [O], "convTranspose2d: bias \(bias.shape) for \(O) output channels") }
-        let Ho = (H - 1) * stride - 2 * padding + kh, Wo = (W - 1) * stride - 2 * padding + kw
-        precondition(Ho >= 1 && Wo >= 1, "convTranspose2d: padding \(padding) leaves no output for input \(H)x\(W), kernel \(kh)x\(kw)")
+        let Cg = C / groups, O = outShape[1], Ho = outShape[2], Wo = outShape[3]
         // Geometry of the equivalent conv2d over the output; it visits H×W positions.
         let geo = ConvGeometry(channels: Og, height: Ho, width: Wo, kh: kh, kw: kw, stride: stride, padding: padding)
         precondition(geo.outH == H && geo.outW == W, "internal: convTranspose2d geometry")

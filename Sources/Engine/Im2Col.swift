@@ -25,7 +25,9 @@ struct ConvGeometry {
     /// Output rows per band so that the column buffer holds at most `budget` floats (at least one row).
     func rowsPerBand(budget: Int = ConvGeometry.bandBudget) -> Int {
         if isPointwise { return outH }
-        return max(1, min(outH, budget / max(1, patch * outW)))
+        let most = max(1, min(outH, budget / max(1, patch * outW)))
+        let bands = (outH + most - 1) / most
+        return (outH + bands - 1) / bands // equal bands: no small GEMM for the remainder
     }
 
     /// Output positions `o` in 0..<count whose input coordinate o·stride + offset lies in 0..<size.

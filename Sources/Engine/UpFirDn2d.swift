@@ -81,55 +81,107 @@ struct FIRKernel {
     }
 }
 
+/// One axis of a rank-1 FIR as a fixed-width gather: out[o] = Σ_{t < width} weight[o·width + t] · in[source[o·width + t]].
+/// Outputs with fewer taps are padded with zero-weight taps, so the inner loop has one fixed length.
+final class FIRGather {
+    let count: Int, width: Int
+    let source: UnsafeMutablePointer<Int>
+    let weight: UnsafeMutablePointer<Float>
+
+    init(_ taps: FIRTaps, kernel: [Float]) {
+        count = taps.outputCount
+        var w = 1
+        for o in 0..<count { w = max(w, taps.start[o + 1] - taps.start[o]) }
+        width = w
+        source = .allocate(capacity: max(1, count * w))
+        weight = .allocate(capacity: max(1, count * w))
+        for o in 0..<count {
+            let lo = taps.start[o], n = taps.start[o + 1] - lo
+            for t in 0..<w {
+                // Padding taps repeat a real source of this output (weight 0) so they read nothing new.
+                source[o * w + t] = n == 0 ? 0 : taps.source[lo + min(t, n - 1)]
+                weight[o * w + t] = t < n ? kernel[taps.tap[lo + t]] : 0
+            }
+        }
+    }
+
+    deinit { source.deallocate(); weight.deallocate() }
+
+    /// All outputs of one row.
+    @inline(__always)
+    func gatherRow(_ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let w = width
+        for o in 0..<count {
+            var acc: Float = 0
+            for t in 0..<w { acc += weight[o * w + t] * input[source[o * w + t]] }
+            out[o] = acc
+        }
+    }
+
+    /// Output rows `rows` of a [count, rowLength] plane from the rows of a [inputRows, rowLength] plane.
+    @inline(__always)
+    func combineRows(_ input: UnsafePointer<Float>, rowLength n: Int, rows: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        let w = width
+        for o in rows {
+            let dst = out + o * n
+            dst.update(repeating: 0, count: n)
+            for t in 0..<w {
+                let c = weight[o * w + t]
+                if c == 0 { continue }
+                let src = input + source[o * w + t] * n
+                for j in 0..<n { dst[j] += c * src[j] }
+            }
+        }
+    }
+}
+
 /// Applies the FIR described by (ty, tx, kernel) to every plane: out [planes, ty.outputCount, tx.outputCount].
-/// Planes are independent, so threads never share an output element.
+/// Every output element is computed by one thread with the same arithmetic whatever the thread count.
 func applyFIR2d(_ input: UnsafePointer<Float>, planes: Int, inH: Int, inW: Int,
                 ty: FIRTaps, tx: FIRTaps, kernel: FIRKernel, into output: UnsafeMutablePointer<Float>) {
     let outH = ty.outputCount, outW = tx.outputCount
-    let work = outH * outW * 4
     if let (ky, kx) = kernel.separable {
-        ky.withUnsafeBufferPointer { ky in kx.withUnsafeBufferPointer { kx in
-            let ky = ky.baseAddress!, kx = kx.baseAddress!
-            parallelFor(planes, minChunk: max(1, 65536 / max(1, work))) { range in
-                // Horizontal pass result for one plane: [inH, outW].
+        // Two 1-D passes: rows of each input plane → [inH, outW], then columns → [outH, outW].
+        let gy = FIRGather(ty, kernel: ky), gx = FIRGather(tx, kernel: kx)
+        let planeWork = (inH + outH) * outW * max(gx.width, gy.width)
+        if planes >= 2 * Threads.count || planeWork < 1 << 16 {
+            parallelFor(planes, minChunk: max(1, (1 << 16) / max(1, planeWork))) { range in
                 let rowsBuf = UnsafeMutablePointer<Float>.allocate(capacity: max(1, inH * outW))
                 defer { rowsBuf.deallocate() }
                 for p in range {
-                    let src = input + p * inH * inW, dst = output + p * outH * outW
-                    for y in 0..<inH {
-                        let row = src + y * inW, t = rowsBuf + y * outW
-                        for j in 0..<outW {
-                            var acc: Float = 0
-                            for i in tx.start[j]..<tx.start[j + 1] { acc += kx[tx.tap[i]] * row[tx.source[i]] }
-                            t[j] = acc
-                        }
-                    }
-                    for i in 0..<outH {
-                        let o = dst + i * outW
-                        o.update(repeating: 0, count: outW)
-                        for e in ty.start[i]..<ty.start[i + 1] {
-                            let w = ky[ty.tap[e]], t = rowsBuf + ty.source[e] * outW
-                            for j in 0..<outW { o[j] += w * t[j] }
-                        }
-                    }
+                    let src = input + p * inH * inW
+                    for y in 0..<inH { gx.gatherRow(src + y * inW, into: rowsBuf + y * outW) }
+                    gy.combineRows(rowsBuf, rowLength: outW, rows: 0..<outH, into: output + p * outH * outW)
                 }
             }
-        } }
+        } else {
+            // Few large planes (e.g. 3-channel ToRGB images): split each plane's rows across threads.
+            let rowsBuf = UnsafeMutablePointer<Float>.allocate(capacity: max(1, inH * outW))
+            defer { rowsBuf.deallocate() }
+            for p in 0..<planes {
+                let src = input + p * inH * inW
+                parallelFor(inH, minChunk: max(1, (1 << 14) / max(1, outW))) { r in
+                    for y in r { gx.gatherRow(src + y * inW, into: rowsBuf + y * outW) }
+                }
+                parallelFor(outH, minChunk: max(1, (1 << 14) / max(1, outW))) { r in
+                    gy.combineRows(rowsBuf, rowLength: outW, rows: r, into: output + p * outH * outW)
+                }
+            }
+        }
     } else {
         kernel.full.withUnsafeBufferPointer { k in
             let k = k.baseAddress!, kw = kernel.kw
-            parallelFor(planes, minChunk: max(1, 65536 / max(1, work))) { range in
-                for p in range {
-                    let src = input + p * inH * inW, dst = output + p * outH * outW
-                    for i in 0..<outH {
-                        for j in 0..<outW {
-                            var acc: Float = 0
-                            for e in ty.start[i]..<ty.start[i + 1] {
-                                let row = src + ty.source[e] * inW, krow = k + ty.tap[e] * kw
-                                for f in tx.start[j]..<tx.start[j + 1] { acc += krow[tx.tap[f]] * row[tx.source[f]] }
-                            }
-                            dst[i * outW + j] = acc
+            parallelFor(planes * outH, minChunk: max(1, (1 << 14) / max(1, outW * kernel.kh * kw))) { range in
+                for pi in range {
+                    let p = pi / outH, i = pi % outH
+                    let src = input + p * inH * inW, dst = output + pi * outW
+                    for j in 0..<outW {
+                        var acc: Float = 0
+                        for e in ty.start[i]..<ty.start[i + 1] {
+                            let row = src + ty.source[e] * inW, krow = k + ty.tap[e] * kw
+                            for f in tx.start[j]..<tx.start[j + 1] { acc += krow[tx.tap[f]] * row[tx.source[f]] }
                         }
+                        dst[j] = acc
                     }
                 }
             }
@@ -144,15 +196,12 @@ extension Tensor {
     /// `pad` is (x0, x1, y0, y1). The kernel is a constant (no gradient); x gets one.
     public func upfirdn2d(kernel: Tensor, up: Int = 1, down: Int = 1, pad: (x0: Int, x1: Int, y0: Int, y1: Int)) -> Tensor {
         let x = self
-        precondition(x.rank == 4, "upfirdn2d: input must be [N, C, H, W], got \(x.shape)")
-        precondition(up >= 1 && down >= 1, "upfirdn2d: up and down must be >= 1 (got \(up), \(down))")
+        let outShape = checkedShape { try ConvShapes.upfirdn2d(input: x.shape, kernel: kernel.shape, up: up, down: down, pad: pad) }
         let fir = FIRKernel(kernel)
         let N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
         let ty = FIRTaps.forward(size: H, up: up, down: down, pad0: pad.y0, pad1: pad.y1, kernel: fir.kh)
         let tx = FIRTaps.forward(size: W, up: up, down: down, pad0: pad.x0, pad1: pad.x1, kernel: fir.kw)
-        precondition(ty.outputCount >= 1 && tx.outputCount >= 1,
-                     "upfirdn2d: input \(H)x\(W) with up \(up), pad \(pad), kernel \(fir.kh)x\(fir.kw), down \(down) leaves no output")
-        let out = Tensor.empty([N, C, ty.outputCount, tx.outputCount])
+        let out = Tensor.empty(outShape)
         applyFIR2d(x.pointer, planes: N * C, inH: H, inW: W, ty: ty, tx: tx, kernel: fir, into: out.pointer)
         return out.recorded([x]) { g in
             let gx = Tensor.empty(x.shape)

@@ -40,7 +40,7 @@ enum Npy {
         }
         var bytes = rebasedSlice(data, r.position..<(r.position + size))
         if bigEndian && dtype.byteSize > 1 { bytes = byteSwapped(bytes, width: dtype.byteSize) }
-        if fortran && shape.count > 1 {
+        if fortran && shape.count > 1 && count > 0 {
             // Fortran order: element (i0..in) sits at Σ i_k·Π_{j<k} shape_j.
             var strides = [Int](repeating: 1, count: shape.count)
             for k in 1..<shape.count { strides[k] = strides[k - 1] * shape[k - 1] }

@@ -12,7 +12,8 @@ indirect enum PickleValue {
     case float(Double)
     case string(String)
     case bytes(Data)
-    case tuple([PickleValue])
+    /// Tuples are boxed too, so tearing a hostile tree down can visit each container once (see `dismantle`).
+    case tup(TupleBox)
     case list(ListBox)
     case dict(DictBox)
     /// An allow-listed global, inert: `module.name`.
@@ -20,6 +21,11 @@ indirect enum PickleValue {
     case storage(StorageRef)
     case tensor(ArrayData)
     case object(ObjectBox)
+}
+
+final class TupleBox {
+    var items: [PickleValue]
+    init(_ items: [PickleValue]) { self.items = items }
 }
 
 final class ListBox {
@@ -32,6 +38,12 @@ final class DictBox {
     var items: [(key: PickleValue, value: PickleValue)] = []
     private var stringIndex: [String: Int] = [:]
     private var intIndex: [Int: Int] = [:]
+
+    func removeAll() {
+        items = []
+        stringIndex = [:]
+        intIndex = [:]
+    }
 
     func set(_ key: PickleValue, _ value: PickleValue) {
         switch key {
@@ -63,6 +75,10 @@ struct StorageRef {
 }
 
 extension PickleValue {
+    static func tuple(_ items: [PickleValue]) -> PickleValue { .tup(TupleBox(items)) }
+
+    var tupleItems: [PickleValue]? { if case .tup(let b) = self { return b.items } else { return nil } }
+
     var typeName: String {
         switch self {
         case .none: return "None"
@@ -71,7 +87,7 @@ extension PickleValue {
         case .float: return "float"
         case .string: return "str"
         case .bytes: return "bytes"
-        case .tuple: return "tuple"
+        case .tup: return "tuple"
         case .list: return "list"
         case .dict: return "dict"
         case .global(let g): return "global \(g)"
@@ -84,7 +100,7 @@ extension PickleValue {
     /// Items of a tuple or list.
     var sequence: [PickleValue]? {
         switch self {
-        case .tuple(let xs): return xs
+        case .tup(let b): return b.items
         case .list(let b): return b.items
         default: return nil
         }
@@ -94,8 +110,16 @@ extension PickleValue {
 /// Converts the working tree to `PyValue`, guarding against cycles (a list containing itself),
 /// excessive depth and exponential blow-up through shared references.
 struct PyValueConverter {
+    init(context: String, pickleBytes: Int) {
+        self.context = context
+        let (b, o) = pickleBytes.multipliedReportingOverflow(by: 16)
+        budget = o ? Int.max : 250_000 + b
+    }
+
     let context: String
-    var budget = 50_000_000
+    /// Nodes the output may have: real files expand shared references little, so the budget scales with
+    /// the pickle's size; a small pickle that expands into millions of nodes is an attack.
+    var budget: Int
     let maxDepth = 500
 
     mutating func convert(_ v: PickleValue, depth: Int = 0) throws -> PyValue {
@@ -110,7 +134,7 @@ struct PyValueConverter {
         case .float(let d): return .float(d)
         case .string(let s): return .string(s)
         case .bytes(let d): return .bytes(d)
-        case .tuple(let xs): return .tuple(try xs.map { try convert($0, depth: depth + 1) })
+        case .tup(let b): return .tuple(try b.items.map { try convert($0, depth: depth + 1) })
         case .list(let b): return .list(try b.items.map { try convert($0, depth: depth + 1) })
         case .dict(let b):
             return .dict(try b.items.map { (key: try convert($0.key, depth: depth + 1), value: try convert($0.value, depth: depth + 1)) })
@@ -118,7 +142,28 @@ struct PyValueConverter {
         case .storage(let s):
             return .tensor(try ArrayData(dtype: s.dtype, shape: [s.numel], bytes: s.bytes))
         case .tensor(let t): return .tensor(t)
-        case .object(let o): return .object(type: o.type, state: try convert(o.state, depth: depth + 1))
+        case .object(let o):
+            if o.type == "numpy.ndarray", case .tensor(let t) = o.state { return .tensor(t) }
+            return .object(type: o.type, state: try convert(o.state, depth: depth + 1))
+        }
+    }
+}
+
+/// Releases a working tree without recursion. Swift frees nested values recursively, so a hostile
+/// pickle nesting a million containers would overflow the stack when its tree is dropped. Here every
+/// container is emptied once (boxes are shared, so this is linear) while the worklist keeps its
+/// children alive, so no release ever cascades.
+func dismantle(_ roots: [PickleValue]) {
+    var work = roots
+    while let v = work.popLast() {
+        switch v {
+        case .tup(let b): work.append(contentsOf: b.items); b.items = []
+        case .list(let b): work.append(contentsOf: b.items); b.items = []
+        case .dict(let b):
+            for item in b.items { work.append(item.key); work.append(item.value) }
+            b.removeAll()
+        case .object(let o): work.append(o.state); o.state = .none
+        default: break
         }
     }
 }

@@ -14,18 +14,18 @@ enum TorchLegacyReader {
             throw FormatError("\(path): legacy header pickle refers to storage '\(key)'")
         }
         var offset = magic.count
-        func next(_ what: String) throws -> (PickleValue, Int) {
+        func next(_ what: String) throws -> (PyValue, Int) {
             var u = Unpickler(data: rebasedSlice(data, offset..<data.count), context: "\(path): legacy \(what) pickle (file offset \(offset))",
                               copyBudget: 0, loadStorage: noStorage)
-            let v = try u.load()
+            let v = try u.loadValue()
             return (v, u.position)
         }
         let (version, n1) = try next("protocol version")
-        guard case .int(1001) = version else { throw FormatError("\(path): legacy protocol version is \(version), expected 1001") }
+        guard version.int == 1001 else { throw FormatError("\(path): legacy protocol version is not 1001") }
         offset += n1
         let (sysInfo, n2) = try next("sys_info")
-        if case .dict(let d) = sysInfo, let le = d.items.first(where: { if case .string("little_endian") = $0.key { return true }; return false }) {
-            guard case .bool(true) = le.value else { throw FormatError("\(path): big-endian legacy checkpoints are not supported") }
+        if let le = sysInfo["little_endian"], le.bool != true {
+            throw FormatError("\(path): big-endian legacy checkpoints are not supported")
         }
         offset += n2
 
@@ -43,22 +43,22 @@ enum TorchLegacyReader {
                 throw FormatError("\(context): storage '\(key)' declares \(numel) \(dtype.rawValue) elements, more than the file holds")
             }
             needed[key] = (dtype, numel)
-            return StorageRef(key: key, dtype: dtype, bytes: Data(count: 0))
+            return StorageRef(key: key, dtype: dtype, bytes: Data())
         }
         dry.dryRun = true
-        _ = try dry.load()
+        _ = try dry.load { _ in () }
         offset = objectStart + dry.position
 
         let (keyList, n3) = try next("storage key list")
         offset += n3
-        guard let keys = keyList.sequence else { throw FormatError("\(path): legacy storage key list is a \(keyList.typeName)") }
+        guard case .list(let keys) = keyList else { throw FormatError("\(path): legacy storage key list is not a list") }
 
         // The raw blocks, in key-list order.
         var storages: [String: StorageRef] = [:]
         var r = ByteReader(data, context: "\(path): legacy storage data")
         try r.seek(offset)
         for k in keys {
-            guard case .string(let key) = k else { throw r.fail("storage key is a \(k.typeName)") }
+            guard case .string(let key) = k else { throw r.fail("a storage key is not a string") }
             guard let info = needed[key] else { throw r.fail("storage '\(key)' is listed but never used, its element type is unknown") }
             let count = try r.i64()
             guard count == Int64(info.numel) else {
@@ -73,11 +73,10 @@ enum TorchLegacyReader {
         }
 
         // Pass 2: the real object with storages resolved.
-        var u = Unpickler(data: objectData, context: context, copyBudget: 4 * data.count + (256 << 20)) { key, _, _ in
-            storages[key]!
+        var u = Unpickler(data: objectData, context: context, copyBudget: 2 * data.count + (64 << 20)) { key, _, _ in
+            guard let s = storages[key] else { throw FormatError("\(context): storage '\(key)' has no data block") }
+            return s
         }
-        let value = try u.load()
-        var converter = PyValueConverter(context: context)
-        return LoadedFile(path: path, format: .torchLegacy, root: try converter.convert(value))
+        return LoadedFile(path: path, format: .torchLegacy, root: try u.loadValue())
     }
 }

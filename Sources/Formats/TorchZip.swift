@@ -15,7 +15,7 @@ enum TorchZipReader {
             let order = String(decoding: try zip.read(bo), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard order == "little" else { throw FormatError("\(path): '\(prefix)/byteorder' is '\(order)'; only little-endian checkpoints are supported") }
         }
-        var budget = 4 * data.count + (256 << 20)
+        var budget = 2 * data.count + (64 << 20)
         let isTorchScript = zip.entry("\(prefix)/constants.pkl") != nil
         let (object, budgetLeft) = try unpickleRecord(zip: zip, record: dataPkl, storageFolder: "\(prefix)/data",
                                                       torchScript: isTorchScript, budget: budget)
@@ -75,8 +75,7 @@ enum TorchZipReader {
             return s
         }
         u.allowTorchScriptClasses = torchScript
-        let value = try u.load()
-        var converter = PyValueConverter(context: context)
-        return (try converter.convert(value), u.copyBudget)
+        let value = try u.loadValue()
+        return (value, u.copyBudget)
     }
 }

@@ -36,7 +36,7 @@ struct Unpickler {
     /// Offset just after the STOP opcode (legacy files hold several pickles back to back).
     var position: Int { reader.position }
 
-    private func fail(_ message: String) -> FormatError {
+    func fail(_ message: String) -> FormatError {
         FormatError("\(reader.context): at byte \(opStart): \(message)")
     }
 
@@ -91,8 +91,29 @@ struct Unpickler {
 
     // MARK: the VM
 
-    /// Runs until STOP and returns the top of the stack.
-    mutating func load() throws -> PickleValue {
+    /// Runs until STOP, hands the result to `use`, then tears the working tree down without recursion
+    /// (also when anything throws).
+    mutating func load<T>(_ use: (PickleValue) throws -> T) throws -> T {
+        defer {
+            dismantle(stack + Array(memo.values))
+            stack = []
+            memo = [:]
+            marks = []
+        }
+        return try use(try run())
+    }
+
+    /// Runs and converts the result to the public value tree.
+    mutating func loadValue() throws -> PyValue {
+        let context = self.context
+        let reader = self.reader
+        return try load { value in
+            var converter = PyValueConverter(context: context, pickleBytes: reader.count)
+            return try converter.convert(value)
+        }
+    }
+
+    private mutating func run() throws -> PickleValue {
         while true {
             opStart = reader.position
             let op = try reader.u8()
@@ -237,16 +258,16 @@ struct Unpickler {
                 try push(try resolveGlobal(module, name))
             case 0x52: // REDUCE
                 let args = try pop(), f = try pop()
-                guard case .tuple(let a) = args else { throw fail("REDUCE arguments are a \(args.typeName), expected a tuple") }
+                guard let a = args.tupleItems else { throw fail("REDUCE arguments are a \(args.typeName), expected a tuple") }
                 try push(try call(f, a))
             case 0x81: // NEWOBJ
                 let args = try pop(), cls = try pop()
-                guard case .tuple(let a) = args else { throw fail("NEWOBJ arguments are a \(args.typeName), expected a tuple") }
+                guard let a = args.tupleItems else { throw fail("NEWOBJ arguments are a \(args.typeName), expected a tuple") }
                 try push(try newObject(cls, a))
             case 0x92: // NEWOBJ_EX
                 _ = try pop()
                 let args = try pop(), cls = try pop()
-                guard case .tuple(let a) = args else { throw fail("NEWOBJ_EX arguments are a \(args.typeName), expected a tuple") }
+                guard let a = args.tupleItems else { throw fail("NEWOBJ_EX arguments are a \(args.typeName), expected a tuple") }
                 try push(try newObject(cls, a))
             case 0x62: // BUILD
                 let state = try pop()
@@ -313,6 +334,11 @@ struct Unpickler {
             "torch.jit._pickle.restore_type_tag",
             "torch.nn.parameter.Parameter", "torch.Tensor",
         ]
+        // NumPy values found in training checkpoints (losses, seeds, small arrays): decoded as data.
+        for m in ["numpy.core.multiarray", "numpy._core.multiarray"] {
+            s.insert(m + ".scalar"); s.insert(m + "._reconstruct")
+        }
+        s.insert("numpy.dtype"); s.insert("numpy.ndarray")
         for t in storageDTypes.keys { s.insert("torch.\(t)") }
         for t in torchDTypes.keys { s.insert("torch.\(t)") }
         return s
@@ -360,7 +386,7 @@ struct Unpickler {
             return t
         case "torch._tensor._rebuild_from_type_v2", "torch._utils._rebuild_from_type_v2":
             // (func, new_type, args, state): the tensor is func(*args); subclass type and state are dropped.
-            guard case .tuple(let inner) = try arg(2) else { throw fail("\(g): arguments are not a tuple") }
+            guard let inner = try arg(2).tupleItems else { throw fail("\(g): arguments are not a tuple") }
             return try call(try arg(0), inner)
         case "torch.nn.parameter.Parameter":
             let t = try arg(0)
@@ -425,6 +451,17 @@ struct Unpickler {
             return .list(ListBox(xs))
         case "torch.jit._pickle.restore_type_tag":
             return try arg(0)
+        case "numpy.dtype":
+            // numpy.dtype('f8', False, True); BUILD then sets the byte order.
+            guard case .string(let code) = try arg(0) else { throw fail("numpy.dtype of a \(try arg(0).typeName)") }
+            let o = ObjectBox(type: "numpy.dtype")
+            o.state = .tuple([.string(code), .string("<")])
+            return .object(o)
+        case "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar":
+            return try numpyScalar(try arg(0), try arg(1))
+        case "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct":
+            // _reconstruct(ndarray, (0,), b'b') makes an empty array; BUILD supplies shape, dtype and data.
+            return .object(ObjectBox(type: "numpy.ndarray"))
         default:
             if g.hasPrefix("__torch__") { return try newObject(f, a) }
             throw fail("global '\(g)' cannot be called")
@@ -450,10 +487,18 @@ struct Unpickler {
 
     private func build(_ target: PickleValue, _ state: PickleValue) throws {
         switch target {
+        case .object(let o) where o.type == "numpy.dtype":
+            // (version, byteorder, subarray, names, fields, elsize, alignment, flags)
+            if let parts = state.tupleItems, parts.count > 1, case .string(let order) = parts[1],
+               let current = o.state.tupleItems, current.count == 2 {
+                o.state = .tuple([current[0], .string(order)])
+            }
+        case .object(let o) where o.type == "numpy.ndarray":
+            o.state = .tensor(try numpyArray(state))
         case .object(let o):
             var s = state
             // (dict_state, slot_state) form
-            if case .tuple(let parts) = state, parts.count == 2 {
+            if let parts = state.tupleItems, parts.count == 2 {
                 if case .none = parts[0] { s = parts[1] } else { s = parts[0]; if case .dict(let slots) = parts[1], case .dict(let d) = s { for i in slots.items { d.set(i.key, i.value) } } }
             }
             if case .dict(let existing) = o.state, case .dict(let new) = s {
@@ -469,10 +514,73 @@ struct Unpickler {
         }
     }
 
+    // MARK: numpy
+
+    /// (DType, big-endian) of a numpy.dtype object.
+    private func numpyDType(_ v: PickleValue) throws -> (DType, Bool) {
+        guard case .object(let o) = v, o.type == "numpy.dtype", let parts = o.state.tupleItems, parts.count == 2,
+              case .string(let code) = parts[0], case .string(let order) = parts[1] else {
+            throw fail("expected a numpy.dtype, got a \(v.typeName)")
+        }
+        let table: [String: DType] = ["f2": .float16, "f4": .float32, "f8": .float64, "i8": .int64, "i4": .int32, "i2": .int16,
+                                      "i1": .int8, "u1": .uint8, "b1": .bool]
+        guard let d = table[code] else { throw fail("unsupported numpy dtype '\(code)'") }
+        return (d, order == ">")
+    }
+
+    private func numpyBytes(_ v: PickleValue, _ what: String) throws -> Data {
+        switch v {
+        case .bytes(let d): return d
+        case .string(let s):
+            // Python 2 pickles carry raw bytes as latin-1 text.
+            var out = Data()
+            for u in s.unicodeScalars {
+                guard u.value < 256 else { throw fail("\(what): non-latin-1 character in byte string") }
+                out.append(UInt8(u.value))
+            }
+            return out
+        default: throw fail("\(what): data is a \(v.typeName), expected bytes")
+        }
+    }
+
+    private func numpyScalar(_ dtype: PickleValue, _ raw: PickleValue) throws -> PickleValue {
+        let (d, big) = try numpyDType(dtype)
+        var bytes = try numpyBytes(raw, "numpy scalar")
+        guard bytes.count == d.byteSize else { throw fail("numpy \(d.rawValue) scalar with \(bytes.count) bytes") }
+        if big { bytes = byteSwapped(bytes, width: d.byteSize) }
+        let a = try ArrayData(dtype: d, shape: [], bytes: bytes)
+        switch d {
+        case .float16, .float32, .bfloat16: return .float(Double(a.floats()[0]))
+        case .float64: return .float(bytes.withUnsafeBytes { $0.loadUnaligned(as: Double.self) })
+        case .bool: return .bool(a.int64s()[0] != 0)
+        default: return .int(Int(a.int64s()[0]))
+        }
+    }
+
+    /// ndarray state: (version, shape, dtype, is_fortran, raw bytes).
+    private func numpyArray(_ state: PickleValue) throws -> ArrayData {
+        guard let parts = state.tupleItems, parts.count == 5 else { throw fail("numpy array state is not a 5-tuple") }
+        let shape = try ints(parts[1], "numpy shape")
+        let (d, big) = try numpyDType(parts[2])
+        guard case .bool(let fortran) = parts[3] else { throw fail("numpy array order flag is a \(parts[3].typeName)") }
+        var bytes = try numpyBytes(parts[4], "numpy array")
+        let count = try checkedCount(shape)
+        let (size, o) = count.multipliedReportingOverflow(by: d.byteSize)
+        guard !o, size == bytes.count else { throw fail("numpy \(d.rawValue) array \(shape) with \(bytes.count) bytes of data") }
+        if big { bytes = byteSwapped(bytes, width: d.byteSize) }
+        if fortran && shape.count > 1 && count > 0 {
+            var strides = [Int](repeating: 1, count: shape.count)
+            for k in 1..<shape.count { strides[k] = strides[k - 1] * shape[k - 1] }
+            var budget = Int.max
+            return try materializeView(storage: StorageRef(key: "numpy", dtype: d, bytes: bytes), offset: 0, size: shape, stride: strides, copyBudget: &budget)
+        }
+        return try ArrayData(dtype: d, shape: shape, bytes: bytes)
+    }
+
     // MARK: tensors
 
     private mutating func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
-        guard case .tuple(let t) = pid, t.count >= 5, case .string("storage") = t[0] else {
+        guard let t = pid.tupleItems, t.count >= 5, case .string("storage") = t[0] else {
             throw fail("persistent id is not a ('storage', type, key, location, numel) tuple")
         }
         guard case .global(let type) = t[1] else { throw fail("storage type is a \(t[1].typeName), expected a torch storage class") }
@@ -488,7 +596,7 @@ struct Unpickler {
         guard case .int(let numel) = t[4], numel >= 0 else { throw fail("storage '\(key)' has a bad element count") }
         let storage = try loadStorage(key, dtype, numel)
         // Legacy files may describe a view of a bigger storage: (view_key, offset, view_numel).
-        if t.count >= 6, case .tuple(let view) = t[5], view.count == 3 {
+        if t.count >= 6, !dryRun, let view = t[5].tupleItems, view.count == 3 {
             guard case .int(let off) = view[1], case .int(let n) = view[2], off >= 0, n >= 0,
                   off <= storage.numel, n <= storage.numel - off else {
                 throw fail("storage view of '\(key)' lies outside the \(storage.numel)-element storage")

@@ -128,6 +128,10 @@ struct ZipArchive {
             }
             out = rebasedSlice(data, start..<(start + e.compressedSize))
         case 8:
+            // Deflate cannot expand more than ~1032:1; a larger claim is a zip bomb or damage.
+            guard e.uncompressedSize <= e.compressedSize * 1032 + 1024 else {
+                throw r.fail("claims \(e.uncompressedSize) bytes from \(e.compressedSize) compressed bytes (impossible ratio)")
+            }
             do {
                 out = try Zlib.inflate(rebasedSlice(data, start..<(start + e.compressedSize)), raw: true, limit: e.uncompressedSize)
             } catch {

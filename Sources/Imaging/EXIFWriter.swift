@@ -7,7 +7,8 @@ import Glibc
 /// ImageDescription, DateTime (+ OffsetTime "+00:00"), Orientation 1 (pixels are upright),
 /// DateTimeOriginal copied from the input, and UserComment.
 enum EXIFWriter {
-    static func block(for p: Provenance) throws -> [UInt8] {
+    /// `width`/`height` fill the tags the Exif spec requires (exiftool -validate is clean).
+    static func block(for p: Provenance, width: Int, height: Int, jpeg: Bool) throws -> [UInt8] {
         guard let data = exif_data_new() else { throw ImagingError.invalidArgument("libexif: out of memory") }
         defer { exif_data_unref(data) }
         exif_data_set_byte_order(data, EXIF_BYTE_ORDER_INTEL)
@@ -18,7 +19,16 @@ enum EXIFWriter {
         add(ifd0, EXIF_TAG_SOFTWARE, ascii: p.software)
         add(ifd0, EXIF_TAG_DATE_TIME, ascii: Provenance.exifDate(p.createdUTC))
         add(ifd0, EXIF_TAG_ORIENTATION, format: EXIF_FORMAT_SHORT, components: 1, bytes: [1, 0])  // Intel order
+        add(ifd0, EXIF_TAG_X_RESOLUTION, format: EXIF_FORMAT_RATIONAL, components: 1, bytes: le32(72) + le32(1))
+        add(ifd0, EXIF_TAG_Y_RESOLUTION, format: EXIF_FORMAT_RATIONAL, components: 1, bytes: le32(72) + le32(1))
+        add(ifd0, EXIF_TAG_RESOLUTION_UNIT, format: EXIF_FORMAT_SHORT, components: 1, bytes: [2, 0])  // inches
+        if jpeg { add(ifd0, EXIF_TAG_YCBCR_POSITIONING, format: EXIF_FORMAT_SHORT, components: 1, bytes: [1, 0]) }
         add(exif, EXIF_TAG_EXIF_VERSION, format: EXIF_FORMAT_UNDEFINED, components: 4, bytes: Array("0232".utf8))
+        if jpeg { add(exif, EXIF_TAG_COMPONENTS_CONFIGURATION, format: EXIF_FORMAT_UNDEFINED, components: 4, bytes: [1, 2, 3, 0]) }
+        add(exif, EXIF_TAG_FLASH_PIX_VERSION, format: EXIF_FORMAT_UNDEFINED, components: 4, bytes: Array("0100".utf8))
+        add(exif, EXIF_TAG_COLOR_SPACE, format: EXIF_FORMAT_SHORT, components: 1, bytes: [1, 0])  // sRGB
+        add(exif, EXIF_TAG_PIXEL_X_DIMENSION, format: EXIF_FORMAT_LONG, components: 1, bytes: le32(UInt32(clamping: width)))
+        add(exif, EXIF_TAG_PIXEL_Y_DIMENSION, format: EXIF_FORMAT_LONG, components: 1, bytes: le32(UInt32(clamping: height)))
         add(exif, EXIF_TAG_OFFSET_TIME, ascii: "+00:00")
         if let original = p.dateTimeOriginal { add(exif, EXIF_TAG_DATE_TIME_ORIGINAL, ascii: original) }
         // UserComment: ASCII character code + text (the full record lives in the XMP packet).
@@ -53,6 +63,10 @@ enum EXIFWriter {
         entry.pointee.components = UInt(components)
         entry.pointee.format = format
         exif_content_add_entry(ifd, entry)
+    }
+
+    private static func le32(_ v: UInt32) -> [UInt8] {
+        [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24)]
     }
 
     static func asciiOnly(_ s: String) -> String {

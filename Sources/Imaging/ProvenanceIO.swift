@@ -4,7 +4,8 @@ let pngXMPKeyword = "XML:com.adobe.xmp"
 
 /// `bytes` (a JPEG or PNG we just encoded) with EXIF + XMP (JPEG) or XMP iTXt + tEXt + eXIf (PNG).
 func embedProvenance(_ p: Provenance, in bytes: [UInt8], format: ImageFormat) throws -> [UInt8] {
-    let exif = try EXIFWriter.block(for: p)
+    let header = try readImageHeader(bytes)
+    let exif = try EXIFWriter.block(for: p, width: header.width, height: header.height, jpeg: format == .jpeg)
     let xmp = Array(XMPPacket.make(p).utf8)
     switch format {
     case .jpeg:
@@ -96,4 +97,12 @@ public func readProvenance(bytes: [UInt8], name: String = "<memory>") throws -> 
     }
     return ProvenanceRecord(file: name, format: format, provenance: xmp.flatMap(XMPPacket.parse), xmp: xmp,
                             exif: EXIFInfo.read(from: bytes, format: format), pngText: text)
+}
+
+/// What provenance records about an input photo: the SHA-256 of its bytes and its EXIF
+/// DateTimeOriginal (copied into the output). Reads the file once.
+public func readInputDetails(path: String) throws -> (sha256: String, dateTimeOriginal: String?) {
+    let bytes = try FileIO.read(path)
+    let format = try detectFormat(bytes, name: path)
+    return (SHA256.hexDigest(bytes), EXIFInfo.read(from: bytes, format: format)?.dateTimeOriginal)
 }

@@ -7,7 +7,9 @@ public struct NadaEdit: ParsableCommand {
         commandName: "nada-edit",
         abstract: "StyleGAN-NADA on the CPU: train generator domains from text and edit photos with them.",
         version: version,
-        subcommands: []
+        subcommands: [Edit.self, Train.self, Invert.self, Generate.self, Watch.self, Tokenize.self,
+                      Models.self, Domains.self, Provenance.self],
+        defaultSubcommand: Edit.self
     )
     public init() {}
 }

@@ -51,6 +51,9 @@ public final class HTTPDownloader {
             attempt = try fetch(url, into: partial, from: 0, acceptHTML: acceptHTML)
         }
         if let html = attempt.html { throw html }
+        if let error = attempt.error, attempt.status == nil {
+            throw PipelineError.download(url: url.absoluteString, problem: "no answer from the server (\(error.localizedDescription))")
+        }
         if let error = attempt.error {
             let have = FileOps.fileSize(partial) ?? 0
             throw PipelineError.download(url: url.absoluteString,
@@ -78,6 +81,8 @@ public final class HTTPDownloader {
         var rangeNotSatisfiable = false
         var expectedTotal: Int64?
         var resumedFrom: Int64?
+        /// HTTP status, nil when no response arrived at all.
+        var status: Int?
     }
 
     private func fetch(_ url: URL, into partial: String, from offset: Int64, acceptHTML: Bool) throws -> Attempt {
@@ -98,6 +103,7 @@ public final class HTTPDownloader {
         attempt.rangeNotSatisfiable = delegate.status == 416
         attempt.expectedTotal = delegate.expectedTotal
         attempt.resumedFrom = delegate.resumedFrom
+        attempt.status = delegate.status
         if let status = delegate.status, !(200..<300).contains(status), status != 416 {
             throw PipelineError.download(url: url.absoluteString, problem: "server answered HTTP \(status)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 
 /// A photo found among the inputs.
 public struct InputImage: Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 
 /// One output the processor must produce for a photo.
 public struct OutputTarget: Equatable {

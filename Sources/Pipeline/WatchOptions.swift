@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 
 public struct WatchOptions {
     /// The folder photos are dropped into (its sub-folders are not watched).

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -122,7 +123,7 @@ public final class Watcher {
     private func observe(_ name: String) {
         guard !FileOps.isIgnoredName(name) else { return }
         let path = (options.inputDirectory as NSString).appendingPathComponent(name)
-        guard FileOps.isRegularFile(path), let stat = FileOps.sizeAndMTime(path) else { pending[name] = nil; return }
+        guard FileOps.isRegularFile(path), let stat = FileOps.sizeAndMTime(path) else { pending[name] = nil; settled[name] = nil; return }
         if let done = settled[name], done.size == stat.size, done.mtime == stat.mtimeNanos { return }
         if let seen = pending[name], seen.size == stat.size, seen.mtime == stat.mtimeNanos { return }
         pending[name] = (stat.size, stat.mtimeNanos, Date())
@@ -239,6 +240,7 @@ public final class Watcher {
         if let failedDirectory = options.failedDirectory {
             do {
                 movedTo = try FileOps.move(path, intoDirectory: failedDirectory)
+                settled[name] = nil   // gone from the folder: nothing to remember
                 reasonPath = movedTo! + ".reason.txt"
             } catch { log("cannot move \(path) to \(failedDirectory): \(error)") }
         }
@@ -255,7 +257,10 @@ public final class Watcher {
 
     private func moveDone(_ path: String) {
         guard let doneDirectory = options.doneDirectory else { return }
-        do { try FileOps.move(path, intoDirectory: doneDirectory) }
+        do {
+            try FileOps.move(path, intoDirectory: doneDirectory)
+            settled[URL(fileURLWithPath: path).lastPathComponent] = nil
+        }
         catch { log("cannot move \(path) to \(doneDirectory): \(error)") }
     }
 

@@ -29,6 +29,7 @@ public final class Adam {
         public var step: Int
         public var m: [Float]
         public var v: [Float]
+        public init(step: Int, m: [Float], v: [Float]) { self.step = step; self.m = m; self.v = v }
     }
 
     public let hyper: Hyperparameters

@@ -223,6 +223,9 @@ public final class NADATrainer {
         public var rngState: UInt64
         public var history: [Float]
         public var adam: [String: Adam.State]
+        public init(iteration: Int, rngState: UInt64, history: [Float], adam: [String: Adam.State]) {
+            self.iteration = iteration; self.rngState = rngState; self.history = history; self.adam = adam
+        }
     }
 
     public var resumeState: ResumeState {

@@ -1,2 +1,30 @@
 import Engine
-print("nada-bench: kernels are added with the engine benchmarks")
+import Foundation
+
+// nada-bench: timing harness for the engine and models.
+// Usage: nada-bench <group> [--threads N]. Each group lives in its own file and registers below;
+// adding one (stylegan2, clip, ...) is a new file plus one line in `groups`.
+
+let groups: [(name: String, summary: String, run: (BenchOptions) -> Void)] = [
+    ("kernels", "sgemm, conv2d forward/backward and upfirdn2d against this machine's sgemm rate", runKernelBench),
+]
+
+func usage() -> String {
+    "usage: nada-bench <group> [--threads N] [--repeats N]\ngroups:\n"
+        + groups.map { "  \($0.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n")
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let groupName = arguments.first, let group = groups.first(where: { $0.name == groupName }) else {
+    print(usage())
+    exit(arguments.isEmpty || arguments.first == "--help" || arguments.first == "-h" ? 0 : 2)
+}
+do {
+    let options = try BenchOptions(parsing: Array(arguments.dropFirst()))
+    Threads.set(options.threads)
+    print("nada-bench \(group.name): \(options.threads) thread(s)")
+    group.run(options)
+} catch {
+    print("nada-bench: \(error)\n\(usage())")
+    exit(2)
+}

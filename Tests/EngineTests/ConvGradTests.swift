@@ -72,6 +72,23 @@ final class ConvGradTests: XCTestCase {
         }
     }
 
+    /// A single large plane is split by rows across threads; many planes go one per thread. Same numbers.
+    func testUpFirDn2dPlaneSplittingGivesSameResults() {
+        let k1: [Float] = [1, 3, 3, 1]
+        let k = Tensor(shape: [4, 4], values: (0..<16).map { k1[$0 / 4] * k1[$0 % 4] / 16 })
+        let one = rand([1, 1, 101, 99], seed: 140)
+        let many = Tensor.concat(Array(repeating: one, count: 8), axis: 0)
+        let saved = Threads.count
+        defer { Threads.set(saved) }
+        Threads.set(2)
+        for t in [one, many] { t.requiresGrad = true }
+        let a = one.upfirdn2d(kernel: k, up: 2, pad: (2, 1, 2, 1)), b = many.upfirdn2d(kernel: k, up: 2, pad: (2, 1, 2, 1))
+        XCTAssertEqual(a.array, Array(b.array.prefix(a.count)))
+        XCTAssertEqual(a.array, Array(b.array.suffix(a.count)))
+        let ga = Autograd.gradients(of: (a * a).sum(), wrt: [one])[0]!, gb = Autograd.gradients(of: (b * b).sum(), wrt: [many])[0]!
+        XCTAssertEqual(ga.array, Array(gb.array.suffix(ga.count)))
+    }
+
     /// The two-pass (rank-1) path and the general path compute the same thing.
     func testUpFirDn2dSeparableMatchesGeneral() {
         let k1: [Float] = [1, 3, 3, 1]
@@ -143,5 +160,37 @@ final class ConvGradTests: XCTestCase {
             let scale = max(1, u.map { Swift.abs($0) }.max()!)
             XCTAssertLessThan(zip(u, v).map { Swift.abs($0 - $1) }.max()!, 2e-6 * scale)
         }
+    }
+}
+
+/// Bad shapes are reported as ShapeErrors naming the op and the problem.
+final class ConvShapeTests: XCTestCase {
+    func assertShapeError(_ body: () throws -> Any, contains text: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try body(), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".contains(text), "message \"\(error)\" lacks \"\(text)\"", file: file, line: line)
+        }
+    }
+
+    func testConvShapes() throws {
+        XCTAssertEqual(try ConvShapes.conv2d(input: [2, 4, 7, 6], weight: [6, 2, 3, 3], stride: 2, padding: 1, groups: 2), [2, 6, 4, 3])
+        assertShapeError({ try ConvShapes.conv2d(input: [2, 4, 7], weight: [6, 4, 3, 3]) }, contains: "[N, C, H, W]")
+        assertShapeError({ try ConvShapes.conv2d(input: [2, 4, 7, 7], weight: [6, 4, 3, 3], groups: 2) }, contains: "groups = 2")
+        assertShapeError({ try ConvShapes.conv2d(input: [2, 4, 7, 7], weight: [6, 4, 3, 3], bias: [4]) }, contains: "bias [4]")
+        assertShapeError({ try ConvShapes.conv2d(input: [1, 1, 2, 2], weight: [1, 1, 3, 3]) }, contains: "does not fit")
+        assertShapeError({ try ConvShapes.conv2d(input: [1, 1, 5, 5], weight: [1, 1, 3, 3], stride: 0) }, contains: "stride >= 1")
+        XCTAssertEqual(try ConvShapes.convTranspose2d(input: [1, 4, 4, 5], weight: [4, 3, 3, 3], stride: 2), [1, 3, 9, 11])
+        assertShapeError({ try ConvShapes.convTranspose2d(input: [1, 4, 4, 5], weight: [3, 3, 3, 3]) }, contains: "[C, O/groups, kh, kw]")
+        assertShapeError({ try ConvShapes.convTranspose2d(input: [1, 1, 1, 1], weight: [1, 1, 1, 1], padding: 1) }, contains: "leaves no output")
+    }
+
+    func testUpFirDnAndChannelShapes() throws {
+        XCTAssertEqual(try ConvShapes.upfirdn2d(input: [1, 3, 8, 8], kernel: [4, 4], up: 2, down: 1, pad: (2, 1, 2, 1)), [1, 3, 16, 16])
+        XCTAssertEqual(try ConvShapes.upfirdn2d(input: [1, 3, 9, 8], kernel: [4, 4], up: 1, down: 2, pad: (1, 1, 1, 1)), [1, 3, 4, 4])
+        assertShapeError({ try ConvShapes.upfirdn2d(input: [1, 3, 8, 8], kernel: [4], up: 2, down: 1, pad: (2, 1, 2, 1)) }, contains: "kernel")
+        assertShapeError({ try ConvShapes.upfirdn2d(input: [1, 3, 2, 2], kernel: [4, 4], up: 1, down: 1, pad: (-1, 0, 0, 0)) }, contains: "leaves no output")
+        assertShapeError({ try ConvShapes.upfirdn2d(input: [1, 3, 8, 8], kernel: [4, 4], up: 0, down: 1, pad: (0, 0, 0, 0)) }, contains: "up and down")
+        XCTAssertNoThrow(try ConvShapes.channelBias(input: [2, 3, 4, 4], bias: [3]))
+        assertShapeError({ try ConvShapes.channelBias(input: [2, 3, 4, 4], bias: [2]) }, contains: "bias [2]")
+        assertShapeError({ try ConvShapes.channelScale(input: [2, 3, 4, 4], scale: [3, 2]) }, contains: "expected [2, 3]")
     }
 }

@@ -108,3 +108,37 @@ func checkViewsFixture(_ file: LoadedFile) throws {
     XCTAssertEqual(r["args"]?["size"]?.int, 256)
     XCTAssertEqual(r["args"]?["name"]?.string, "ffhq")
 }
+
+/// Load speed on a big checkpoint (opt-in: NADA_LARGE_CHECKPOINT=<path>, e.g. a 350 MB file made by
+/// torch.save); contiguous tensors are views of the memory map, so this is mostly the CRC pass.
+final class LargeFileTests: XCTestCase {
+    func testLargeCheckpointLoadTime() throws {
+        guard let path = ProcessInfo.processInfo.environment["NADA_LARGE_CHECKPOINT"] else {
+            throw XCTSkip("set NADA_LARGE_CHECKPOINT to time a large checkpoint")
+        }
+        let t0 = Date()
+        let file = try loadFile(path)
+        let tensors = file.tensors
+        let dt = Date().timeIntervalSince(t0)
+        let bytes = tensors.reduce(0) { $0 + $1.array.bytes.count }
+        print("loaded \(tensors.count) tensors, \(bytes >> 20) MB in \(String(format: "%.3f", dt)) s")
+        XCTAssertLessThan(dt, 3)
+    }
+}
+
+final class NumpyValuesTests: XCTestCase {
+    /// numpy scalars and arrays pickled inside a checkpoint decode as plain values and tensors
+    /// (torch.load(weights_only=True) refuses this file; we read it without running anything).
+    func testNumpyScalarsAndArrays() throws {
+        let file = try loadFile(Fixtures.path("numpy_values.pt"))
+        let r = file.root
+        XCTAssertEqual(r["best_val_loss"]?.double, 0.125)
+        XCTAssertEqual(r["step"]?.int, -7)
+        XCTAssertEqual(r["flag"]?.bool, true)
+        XCTAssertEqual(r["arr"]?.tensor?.shape, [2, 3])
+        XCTAssertEqual(r["arr"]?.tensor?.floats(), [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(r["farr"]?.tensor?.dtype, .float64)
+        XCTAssertEqual(r["farr"]?.tensor?.floats(), [0, 1, 2, 3, 4, 5], "Fortran-ordered array comes out in C order")
+        XCTAssertEqual(r["big"]?.tensor?.int64s(), [0, 1, 2], "big-endian array is byte-swapped")
+    }
+}

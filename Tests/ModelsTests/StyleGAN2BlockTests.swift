@@ -63,6 +63,8 @@ final class StyleGAN2BlockTests: XCTestCase {
         let g = try tinyGenerator()
         var rng = SeededRandom(seed: 3)
         let wplus = Tensor.randn([2, g.config.nLatent, 8], using: &rng)
+        XCTAssertEqual(g.modulationForm, .grouped, "the default form")
+        g.modulationForm = .activations
         let a = try Autograd.noGrad { try g.forward(wPlus: wplus, noise: .random(seed: 5)) }
         g.modulationForm = .grouped
         let b = try Autograd.noGrad { try g.forward(wPlus: wplus, noise: .random(seed: 5)) }

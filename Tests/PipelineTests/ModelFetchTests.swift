@@ -83,6 +83,10 @@ final class ModelFetchTests: XCTestCase {
         let missing = KnownCheckpoint(name: "m", kind: .vocab, fileName: "m", location: .url(server.baseURL + "/missing"),
                                       publishedSHA256: nil, summary: "", publishedAt: "")
         XCTAssertThrowsError(try ModelFetcher(store: store).fetch(missing)) { XCTAssertTrue("\($0)".contains("HTTP 404"), "\($0)") }
+        // Nothing listening: a clear "no answer", not a resume hint.
+        let closedPort = KnownCheckpoint(name: "c", kind: .vocab, fileName: "c", location: .url("http://127.0.0.1:1/c"),
+                                         publishedSHA256: nil, summary: "", publishedAt: "")
+        XCTAssertThrowsError(try ModelFetcher(store: store).fetch(closedPort)) { XCTAssertTrue("\($0)".contains("no answer"), "\($0)") }
         XCTAssertThrowsError(try ModelFetcher(store: store).fetch("no-such-model")) { XCTAssertTrue("\($0)".contains("clip-vit-b-32")) }
     }
 

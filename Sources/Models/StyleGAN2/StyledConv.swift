@@ -15,10 +15,13 @@ struct StyledConv {
     }
 
     func callAsFunction(_ x: Tensor, _ w: Tensor, noise n: Tensor, _ t: StyleGAN2Tensors,
-                        form: ModulationForm = .activations) -> Tensor {
-        var out = conv(x, w, t, form: form)
+                        form: ModulationForm = .grouped) -> Tensor {
+        let bias = t.parameter(name + ".activate.bias")
+        // The grouped plain conv adds the bias itself; adding it before the noise instead of after
+        // changes only float rounding, and saves a full-size tensor.
+        var (out, biasAdded) = conv.convolve(x, w, t, form: form, bias: bias)
         out = noise(out, noise: n, t)
-        out = out.addingChannelBias(t.parameter(name + ".activate.bias"))
+        if !biasAdded { out = out.addingChannelBias(bias) }
         return fusedLeakyReLU(out)
     }
 }

@@ -25,7 +25,8 @@ struct ToRGB {
         let weight = t.parameter(name + ".conv.weight").reshaped([1, 3, inChannels]) * scale
         let perSample = weight * s.reshaped([batch, 1, inChannels]) // [B, 3, in]
         var out = perSample.matmul(x.reshaped([batch, inChannels, h * wd])).reshaped([batch, 3, h, wd])
-        out = out + t.parameter(name + ".bias")
+        // The stored bias is [1, 3, 1, 1]; as a channel bias its gradient is a per-channel sum.
+        out = out.addingChannelBias(t.parameter(name + ".bias").reshaped([3]))
         if let skip {
             precondition(upsample != nil, "ToRGB '\(name)' has no upsampler for its skip input")
             out = out + upsample!(skip, t)

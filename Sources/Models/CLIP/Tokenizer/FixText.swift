@@ -34,6 +34,10 @@ import Foundation
 /// UTF-8-as-Latin-1/Windows-1252 sequences never differed.
 enum FixText {
     static func apply(_ text: String) -> String {
+        // Fast path: printable ASCII with no '&' (tab/LF/FF allowed) is left unchanged by every fix.
+        if text.utf8.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F && $0 != 0x26) || $0 == 0x09 || $0 == 0x0A || $0 == 0x0C }) {
+            return text
+        }
         var unescape = true
         var out = ""
         // ftfy fixes each line (with its '\n') separately.

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Pipeline
+
+/// The default command: `nada-edit --domain sketch photos/` edits every photo with every domain.
+public struct Edit: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "edit",
+        abstract: "Edit photos (files or folders) with one or more trained domains (the default command).",
+        discussion: """
+        Each photo is inverted once with the encoder, then rendered by every --domain's generator. Outputs are
+        <stem>.<domain>.<ext> in the output folder, written under a temporary name and renamed; existing outputs
+        are skipped unless --overwrite. Every output records its provenance (EXIF/XMP for JPEG, XMP iTXt for PNG).
+        Exit status: 0 when every photo was edited or skipped, 1 when any failed, 64 for bad arguments.
+        """
+    )
+
+    @OptionGroup public var common: CommonOptions
+    @OptionGroup public var editor: EditorOptions
+
+    @Option(name: .customLong("domain"), help: ArgumentHelp("A domain to edit with (repeat for several).", valueName: "NAME"))
+    public var domains: [String] = []
+
+    @Argument(help: ArgumentHelp("Photos (JPEG/PNG) or folders of photos.", valueName: "INPUT"))
+    public var inputs: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Output folder (default: ./edited).", valueName: "DIR"))
+    public var output: String = "edited"
+
+    @Option(name: .long, help: ArgumentHelp("Output format, jpg or png (default: the input's format).", valueName: "FORMAT"))
+    public var format: String?
+
+    @Flag(name: .long, help: "Descend into sub-folders of folder inputs.")
+    public var recursive = false
+
+    @Option(name: .long, help: ArgumentHelp("Photos decoded and written at once (model arithmetic is one photo at a time).", valueName: "N"))
+    public var jobs: Int = 1
+
+    @Flag(name: .long, help: "Replace existing outputs.")
+    public var overwrite = false
+
+    @Flag(name: .customLong("skip-existing"), help: "Skip photos whose outputs exist (the default; stated for scripts).")
+    public var skipExisting = false
+
+    public init() {}
+
+    public func validate() throws {
+        if domains.isEmpty { throw ValidationError("give at least one --domain NAME (see `nada-edit domains list`)") }
+        if inputs.isEmpty { throw ValidationError("give at least one photo or folder to edit") }
+        if overwrite && skipExisting { throw ValidationError("--overwrite and --skip-existing contradict each other") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let format, ImageFormat(userName: format) == nil { throw ValidationError("--format must be jpg or png, not '\(format)'") }
+    }
+
+    public func run() throws {
+        common.applyThreads()
+        let processor = try editor.makeEditor(store: common.store, domains: domains)
+        let options = BatchOptions(outputDirectory: output, domains: domains, format: format.flatMap(ImageFormat.init(userName:)),
+                                   overwrite: overwrite, recursive: recursive, jobs: jobs)
+        let runner = BatchRunner(options: options, processor: processor)
+        runner.log = printError
+        let summary = try runner.run(inputs: inputs)
+        print(summary.report())
+        if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
+    }
+}

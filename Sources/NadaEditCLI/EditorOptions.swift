@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+extension AlignmentMode: ExpressibleByArgument {}
+
+/// How photos are edited; shared by the batch editor and `watch`.
+public struct EditorOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Encoder: a model-store name or a checkpoint file (default: the only encoder in the store).", valueName: "NAME"))
+    public var encoder: String?
+
+    @Option(name: .long, help: ArgumentHelp("Domain strength: 0 = reconstruction by the base generator, 1 = the full domain (weights interpolated).", valueName: "A"))
+    public var strength: Float = 1
+
+    @Option(name: .long, help: ArgumentHelp("ReStyle refinement steps (pSp/e4e ignore it).", valueName: "N"))
+    public var iterations: Int = 5
+
+    @Option(name: .long, help: "How photos are cropped before inversion: none (already aligned) or center (centre square).")
+    public var align: AlignmentMode = .center
+
+    @Option(name: .long, help: ArgumentHelp("Output side in pixels (default: the generator's resolution).", valueName: "N"))
+    public var size: Int?
+
+    @Flag(name: .long, help: "Also write <stem>.<domain>.compare.<ext>: input | reconstruction | edit.")
+    public var compare = false
+
+    @Option(name: .long, help: ArgumentHelp("JPEG quality of the outputs (1-100).", valueName: "Q"))
+    public var quality: Int = 95
+
+    public init() {}
+
+    public func validate() throws {
+        if !(strength >= 0 && strength <= 2) { throw ValidationError("--strength must be between 0 and 2, got \(strength)") }
+        if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+        if let size, size < 16 || size > 4096 { throw ValidationError("--size must be between 16 and 4096") }
+        if quality < 1 || quality > 100 { throw ValidationError("--quality must be between 1 and 100") }
+    }
+
+    /// The encoder file: `--encoder` as a path or store name, else the store's single encoder.
+    func encoderPath(store: ModelStore) throws -> String {
+        if let encoder {
+            if FileManager.default.fileExists(atPath: encoder) { return encoder }
+            if let path = try store.resolve(name: encoder) { return path }
+            throw ValidationError("--encoder \(encoder): no such file and no model of that name in \(store.root) (see `nada-edit models list`)")
+        }
+        let encoders = try store.list().entries.filter { $0.kind == .encoders }
+        guard encoders.count == 1 else {
+            throw ValidationError(encoders.isEmpty
+                ? "no encoder in the model store \(store.root): add one with `nada-edit models add e4e_ffhq_encode.pt --kind encoder` or pass --encoder FILE"
+                : "several encoders in the store (\(encoders.map(\.name).joined(separator: ", "))): choose one with --encoder NAME")
+        }
+        return store.path(encoders[0].file)
+    }
+
+    /// Resolves the domains and loads every model once.
+    func makeEditor(store: ModelStore, domains: [String]) throws -> DomainEditor {
+        let registry = DomainRegistry(store: store)
+        let installed = try domains.map { try registry.resolve($0) }
+        var settings = DomainEditor.Settings()
+        settings.strength = strength
+        settings.iterations = iterations
+        settings.alignment = align
+        settings.size = size
+        settings.compare = compare
+        settings.jpegQuality = quality
+        settings.toolVersion = NadaEdit.version
+        return try DomainEditor(encoderPath: try encoderPath(store: store), domains: installed, settings: settings)
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import Formats
+
+/// `nada-edit models inspect FILE`: what a checkpoint or array file holds, read safely (no code from
+/// the file is ever run). The description itself is `Formats.describe`.
+public struct Inspect: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Print a checkpoint's format, tensors (name, dtype, shape) and detected architecture."
+    )
+
+    @Argument(help: "A PyTorch checkpoint (.pt/.pth, zip or legacy), TorchScript archive, .safetensors, .npy or .npz file.")
+    public var file: String
+
+    @Option(name: .long, help: "List at most this many tensors (default: all).")
+    public var limit: Int?
+
+    public init() {}
+
+    public func run() throws {
+        // FormatError's message names the file and the problem; ArgumentParser prints it and exits 1.
+        let loaded = try loadFile(file)
+        print(describe(loaded, maxTensors: limit ?? Int.max))
+    }
+}

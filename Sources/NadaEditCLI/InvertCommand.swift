@@ -1,0 +1,95 @@
+import ArgumentParser
+import Engine
+import Formats
+import Foundation
+import Imaging
+import Models
+import Pipeline
+
+/// `nada-edit invert`: photos into W+ codes with a pSp / e4e / ReStyle encoder.
+public struct Invert: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "invert",
+        abstract: "Invert photos into W+ latent codes with a pSp, e4e or ReStyle encoder checkpoint.",
+        discussion: """
+        --output FILE.npy writes one float32 array [N, n_latent, style_dim] for the photos that succeeded, in
+        argument order; --output DIR writes <stem>.npy per photo. Failed photos are reported with their reason
+        and make the exit status 1.
+        """
+    )
+
+    @OptionGroup public var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("Encoder checkpoint (pSp, e4e or ReStyle; official layout).", valueName: "FILE"))
+    public var encoder: String
+
+    @Option(name: .long, help: ArgumentHelp("Generator for reconstructions and ReStyle's refinement (default: the encoder's bundled decoder).", valueName: "FILE"))
+    public var generator: String?
+
+    @Option(name: .long, help: ArgumentHelp("ReStyle refinement steps.", valueName: "N"))
+    public var iterations: Int = 5
+
+    @Option(name: .long, help: "none: photos are already aligned (resized to 256 only); center: centre square crop first.")
+    public var align: AlignmentMode = .center
+
+    @Argument(help: ArgumentHelp("JPEG or PNG photos.", valueName: "IMAGE"))
+    public var images: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("FILE.npy (all codes) or a folder (one .npy per photo).", valueName: "PATH"))
+    public var output: String
+
+    @Option(name: .long, help: ArgumentHelp("Also write each reconstruction as <stem>.png here.", valueName: "DIR"))
+    public var reconstructions: String?
+
+    @Flag(name: .long, help: "Replace existing output files.")
+    public var overwrite = false
+
+    public init() {}
+
+    public func validate() throws {
+        if images.isEmpty { throw ValidationError("give at least one IMAGE") }
+        if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+    }
+
+    public func run() throws {
+        common.applyThreads()
+        let checkpoint = try EncoderCheckpoint(file: try loadFile(encoder))
+        let decoder = try generator.map { try StyleGAN2Generator.load(path: $0) }
+        let inverter = try Inverter(encoder: checkpoint, decoder: decoder)
+        let single = output.lowercased().hasSuffix(".npy")
+        if !single { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
+        if let reconstructions { try FileManager.default.createDirectory(atPath: reconstructions, withIntermediateDirectories: true) }
+        var codes: [Tensor] = []
+        var failed: [(String, String)] = []
+        for path in images {
+            do {
+                let photo = try loadImage(path: path)
+                let x = try ImageTensors.encoderInput(photo, alignment: align)
+                let result = try inverter.invert(x, iterations: iterations, reconstruct: reconstructions != nil)
+                let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                if let reconstructions, let image = result.reconstructions.last {
+                    try writeImage(try ImageTensors.image(from: image), to: "\(reconstructions)/\(stem).png", overwrite: overwrite)
+                }
+                if single {
+                    codes.append(result.codes)
+                } else {
+                    try write(result.codes, to: "\(output)/\(stem).npy")
+                }
+                printError("inverted \(path)")
+            } catch {
+                failed.append((path, "\(error)"))
+                printError("failed: \(path): \(error)")
+            }
+        }
+        if single && !codes.isEmpty { try write(Tensor.concat(codes, axis: 0), to: output) }
+        print("done \(images.count - failed.count), failed \(failed.count)")
+        if !failed.isEmpty { throw ExitCode(1) }
+    }
+
+    func write(_ t: Tensor, to path: String) throws {
+        if !overwrite && FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("\(path) exists; pass --overwrite to replace it")
+        }
+        try writeNpy(ArrayData(shape: t.shape, floats: t.array), to: path)
+    }
+}

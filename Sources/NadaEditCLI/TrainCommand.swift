@@ -1,0 +1,217 @@
+import ArgumentParser
+import Engine
+import Formats
+import Foundation
+import Imaging
+import Models
+import Pipeline
+import Training
+
+extension TrainingPhase: ExpressibleByArgument {}
+
+/// `nada-edit train`: adapts a StyleGAN2 generator to a new domain described by text (or style images).
+public struct Train: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Adapt a StyleGAN2 generator to a new domain from text alone (StyleGAN-NADA).",
+        discussion: """
+        Writes to --output DIR: samples/iter_NNNNNN.png (frozen row over adapted row), losses.csv, checkpoint.pt
+        (resumable; Ctrl-C saves it), and at the end generator.pt ({"g_ema": ...}, loadable by the reference
+        PyTorch code), loss.png and record.json. With --domain NAME the result is registered in the model store.
+        """
+    )
+
+    @OptionGroup public var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("Base generator (rosinality/NADA checkpoint with g_ema): a file or store name.", valueName: "FILE"))
+    public var generator: String
+
+    @Option(name: .customLong("trainable-generator"), help: ArgumentHelp("Start the trainable copy from this checkpoint instead (same architecture).", valueName: "FILE"))
+    public var trainableGenerator: String?
+
+    @Option(name: .long, help: ArgumentHelp("CLIP model(s), comma-separated files or store names (OpenAI .pt, state dict or HF safetensors).", valueName: "FILE[,FILE]"))
+    public var clip: String
+
+    @Option(name: .customLong("clip-weights"), help: ArgumentHelp("Loss weight per CLIP model, comma-separated.", valueName: "W[,W]"))
+    public var clipWeights: String?
+
+    @Option(name: .long, help: ArgumentHelp("CLIP vocabulary bpe_simple_vocab_16e6.txt.gz (default: the store's).", valueName: "FILE"))
+    public var vocab: String?
+
+    @Option(name: .long, help: ArgumentHelp("Text describing the generator's domain.", valueName: "TEXT"))
+    public var source: String = "photo"
+
+    @Option(name: .long, help: ArgumentHelp("Text describing the new domain.", valueName: "TEXT"))
+    public var target: String?
+
+    @Option(name: .customLong("style-images"), help: ArgumentHelp("A folder of a few images whose style replaces --target.", valueName: "DIR"))
+    public var styleImages: String?
+
+    @Option(name: .long, help: ArgumentHelp("Register the result in the model store under this name.", valueName: "NAME"))
+    public var domain: String?
+
+    @Option(name: .long, help: "Training iterations.") public var iterations: Int = 300
+    @Option(name: .long, help: "Images per iteration.") public var batch: Int = 2
+    @Option(name: .long, help: "Adam learning rate (the reference scales it by 0.8).") public var lr: Double = 0.002
+    @Option(name: .customLong("auto-layer-k"), help: "Layers trained per iteration by adaptive selection.") public var autoLayerK: Int = 1
+    @Option(name: .customLong("auto-layer-iters"), help: "W+ steps of adaptive selection (0 = use --phase).") public var autoLayerIters: Int = 1
+    @Option(name: .customLong("auto-layer-batch"), help: "Samples used by adaptive selection.") public var autoLayerBatch: Int = 8
+    @Flag(name: .customLong("corrected-layer-mapping"), help: "Map W+ rows to the layers they really drive (the reference is off by one).")
+    public var correctedLayerMapping = false
+    @Option(name: .long, help: "Fixed layer set when adaptive selection is off: texture, shape, no_fine, shape_expanded, all, default.")
+    public var phase: TrainingPhase = .standard
+    @Option(name: .long, help: "Style-mixing probability.") public var mixing: Double = 0
+    @Option(name: .customLong("lambda-direction"), help: "Weight of the directional CLIP loss.") public var lambdaDirection: Float = 1
+    @Option(name: .customLong("lambda-global"), help: "Weight of the global CLIP loss.") public var lambdaGlobal: Float = 0
+    @Option(name: .customLong("lambda-patch"), help: "Weight of the patch-directional loss (images of 512 px or more).") public var lambdaPatch: Float = 0
+    @Option(name: .customLong("lambda-manifold"), help: "Weight of the manifold-angle loss.") public var lambdaManifold: Float = 0
+    @Option(name: .customLong("lambda-texture"), help: "Texture loss weight (needs CLIP RN50, which nada-edit does not load: must stay 0).")
+    public var lambdaTexture: Float = 0
+    @Option(name: .long, help: "Noise maps: random (as the reference trains) or stored (reproducible comparisons).")
+    public var noise: Generate.NoiseSource = .random
+    @Flag(name: .customLong("legacy-resize"), help: "CLIP resize without antialiasing (torchvision 0.8.2, the paper's setup).")
+    public var legacyResize = false
+    @Option(name: .customLong("sample-latents"), help: ArgumentHelp("Replay Z codes [iterations, batch, style_dim].", valueName: "FILE.npy"))
+    public var sampleLatents: String?
+    @Option(name: .customLong("sample-every"), help: "Write a sample grid every N iterations (0 = never).") public var sampleEvery: Int = 50
+    @Option(name: .customLong("save-every"), help: "Write the resumable checkpoint every N iterations (0 = only at the end or on Ctrl-C).") public var saveEvery: Int = 0
+    @Flag(name: .long, help: "Continue the run in --output from its checkpoint.pt.") public var resume = false
+    @Option(name: .long, help: "Seed of every random draw.") public var seed: UInt64 = 2
+    @Option(name: .long, help: ArgumentHelp("Output folder.", valueName: "DIR")) public var output: String
+
+    public init() {}
+
+    public func validate() throws {
+        if target == nil && styleImages == nil { throw ValidationError("give --target TEXT (or --style-images DIR)") }
+        if lambdaTexture != 0 { throw ValidationError("--lambda-texture needs CLIP RN50, which nada-edit does not load yet; leave it at 0") }
+        if iterations < 0 || batch < 1 { throw ValidationError("--iterations must be >= 0 and --batch >= 1") }
+        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if autoLayerK < 0 || autoLayerIters < 0 || autoLayerBatch < 1 { throw ValidationError("--auto-layer-* values must not be negative (batch >= 1)") }
+        if !(0...1).contains(mixing) { throw ValidationError("--mixing is a probability in [0, 1]") }
+        if let domain, domain.isEmpty || domain.contains("/") { throw ValidationError("--domain must be a plain name") }
+    }
+
+    /// A file path, or a model-store name.
+    func resolve(_ name: String, store: ModelStore, what: String) throws -> String {
+        if FileManager.default.fileExists(atPath: name) { return name }
+        if let path = try store.resolve(name: name) { return path }
+        throw ValidationError("\(what) '\(name)': no such file and no model of that name in \(store.root)")
+    }
+
+    func vocabularyPath(store: ModelStore) throws -> String {
+        if let vocab { return try resolve(vocab, store: store, what: "--vocab") }
+        let entries = try store.list().entries.filter { $0.kind == .vocab }
+        guard let first = entries.first else {
+            throw ValidationError("no CLIP vocabulary: pass --vocab bpe_simple_vocab_16e6.txt.gz or `nada-edit models fetch clip-vocab`")
+        }
+        return store.path(first.file)
+    }
+
+    public func run() throws {
+        common.applyThreads()
+        let store = common.store
+        let generatorPath = try resolve(generator, store: store, what: "--generator")
+        let clipPaths = try clip.split(separator: ",").map { try resolve(String($0), store: store, what: "--clip") }
+        let weights = try clipWeights.map { s in
+            try s.split(separator: ",").map { w -> Float in
+                guard let v = Float(w) else { throw ValidationError("--clip-weights: '\(w)' is not a number") }
+                return v
+            }
+        } ?? Array(repeating: 1, count: clipPaths.count)
+
+        var options = TrainingOptions()
+        options.source = source
+        options.target = target ?? "style images"
+        options.iterations = iterations; options.batch = batch; options.lr = lr
+        options.autoLayerK = autoLayerK; options.autoLayerIters = autoLayerIters; options.autoLayerBatch = autoLayerBatch
+        options.correctedLayerMapping = correctedLayerMapping; options.phase = phase; options.mixing = mixing
+        options.losses = .init(direction: lambdaDirection, global: lambdaGlobal, patch: lambdaPatch, manifold: lambdaManifold)
+        options.clipWeights = weights; options.seed = seed; options.storedNoise = noise == .stored
+        options.sampleEvery = sampleEvery; options.saveEvery = saveEvery
+
+        let tokenizer = try CLIPTokenizer(bpeFile: try vocabularyPath(store: store))
+        let clipModels = try clipPaths.map {
+            CLIPLossModel(model: try CLIPModel.load($0), tokenizer: tokenizer, antialias: !legacyResize, name: ($0 as NSString).lastPathComponent)
+        }
+        let frozen = try StyleGAN2Generator.load(path: generatorPath)
+        let trainable = try StyleGAN2Generator.load(path: trainableGenerator.map { try resolve($0, store: store, what: "--trainable-generator") } ?? generatorPath)
+        let trainer = try NADATrainer(frozen: frozen, trainable: trainable, clip: clipModels, options: options)
+        if let sampleLatents {
+            let a = try readNpy(sampleLatents)
+            let t = Tensor.zeros(a.shape)
+            a.copyFloats(into: t.pointer)
+            trainer.replayLatents = t
+        }
+        if let styleImages { try setStyleDirection(trainer, folder: styleImages, clip: clipModels) }
+
+        let inputs = TrainingRun.Inputs(generatorPath: generatorPath, trainableGeneratorPath: trainableGenerator, clipPaths: clipPaths,
+                                        domainName: domain ?? URL(fileURLWithPath: output).lastPathComponent, toolVersion: NadaEdit.version)
+        let run = try TrainingRun(trainer: trainer, inputs: inputs, outputDirectory: output)
+        if resume {
+            try run.resume()
+        } else if FileManager.default.fileExists(atPath: run.checkpointPath) {
+            throw ValidationError("\(output) already holds a run (\(run.checkpointPath)); pass --resume to continue it or choose another --output")
+        }
+        let progress = ProgressLine(total: iterations)
+        run.log = { progress.message($0) }
+        run.progress = { progress.update($0) }
+        Interrupt.install()
+        let outcome = try run.run(shouldStop: { Interrupt.isRequested })
+        progress.finish()
+        if outcome == .interrupted { throw ExitCode(130) }
+        if let domain {
+            let installed = try DomainRegistry(store: store).install(recordFile: "\(output)/record.json", name: domain)
+            print("registered domain '\(domain)' (\(installed.generatorPath))")
+        }
+        print("done: \(trainer.iteration) iterations, final loss \(trainer.history.last.map { String($0) } ?? "-"), output in \(output)")
+    }
+
+    /// `--style-images`: the direction from the mean CLIP embedding of generated samples to that of the images.
+    func setStyleDirection(_ trainer: NADATrainer, folder: String, clip: [CLIPLossModel]) throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+            .filter { ["png", "jpg", "jpeg"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+        guard !names.isEmpty else { throw ValidationError("--style-images \(folder): no .png/.jpg/.jpeg files") }
+        guard Set(clip.map { $0.inputResolution }).count == 1 else {
+            throw ValidationError("--style-images needs CLIP models with one input resolution")
+        }
+        // CLIP's own PIL pipeline for image files (bicubic resize, centre crop, normalise), as the reference.
+        let images = try names.map { name -> Tensor in
+            let f = try clipPreprocessImageFile(path: "\(folder)/\(name)", size: clip[0].inputResolution)
+            return Tensor(shape: [1] + f.shape, values: f.values)
+        }
+        try trainer.setImageDirection(styleImages: images)
+    }
+}
+
+/// A live progress line on a terminal (iteration, loss, s/it, ETA); plain lines when stderr is not a terminal.
+final class ProgressLine {
+    let total: Int
+    let live = isatty(2) != 0
+    var started = Date()
+    init(total: Int) { self.total = total }
+
+    func update(_ r: IterationReport) {
+        let elapsed = Date().timeIntervalSince(started)
+        let perIteration = r.seconds
+        let eta = Double(max(0, total - r.iteration)) * perIteration
+        let line = String(format: "iteration %d/%d  loss %.4f  %.2f s/it  ETA %@", r.iteration, total, r.loss, perIteration,
+                          ProgressLine.duration(eta) as NSString)
+        if live {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        } else {
+            printError(line + String(format: "  (elapsed %.0f s)", elapsed))
+        }
+    }
+
+    func message(_ text: String) {
+        if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        printError(text)
+    }
+
+    func finish() { if live { FileHandle.standardError.write(Data("\n".utf8)) } }
+
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Pipeline
+
+/// `nada-edit watch INPUT_DIR --domain NAME ...`: edit every photo dropped into a folder, once.
+public struct Watch: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Watch a folder and edit every JPEG/PNG photo that arrives with the given domains, exactly once."
+    )
+
+    @OptionGroup public var common: CommonOptions
+    @OptionGroup public var editor: EditorOptions
+
+    @Argument(help: ArgumentHelp("The folder to watch (its sub-folders are not watched).", valueName: "INPUT_DIR"))
+    public var inputDirectory: String
+
+    @Option(name: .customLong("domain"), help: ArgumentHelp("A domain to edit with (repeat for several).", valueName: "NAME"))
+    public var domains: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Where edits, the ledger and reason files go (default: INPUT_DIR/edited).", valueName: "DIR"))
+    public var output: String?
+
+    @Option(name: .long, help: ArgumentHelp("Move each processed original here (default: leave it in place).", valueName: "DIR"))
+    public var done: String?
+
+    @Option(name: .long, help: ArgumentHelp("Move each failed original here with a .reason.txt beside it (default: leave it; the reason goes to the output folder).", valueName: "DIR"))
+    public var failed: String?
+
+    @Option(name: .long, help: ArgumentHelp("Output format, jpg or png (default: the input's format).", valueName: "FORMAT"))
+    public var format: String?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a file's size and modification time must stay unchanged before it is taken.", valueName: "SECONDS"))
+    public var settle: Double = 1.0
+
+    @Option(name: .customLong("rescan-every"), help: ArgumentHelp("Seconds between full rescans of the folder (a safety net for missed events).", valueName: "SECONDS"))
+    public var rescanEvery: Double = 60
+
+    @Flag(name: .long, help: "Do not use inotify; rescan every --settle seconds instead (for network filesystems).")
+    public var polling = false
+
+    @Flag(name: .long, help: "Process what is in the folder now, then exit instead of watching.")
+    public var once = false
+
+    @Flag(name: .customLong("retry-failed"), help: "Try again inputs whose content failed before (by default a failure is final).")
+    public var retryFailed = false
+
+    public init() {}
+
+    public func validate() throws {
+        if domains.isEmpty { throw ValidationError("give at least one --domain NAME") }
+        if let format, ImageFormat(userName: format) == nil { throw ValidationError("--format must be jpg or png, not '\(format)'") }
+        if settle < 0 { throw ValidationError("--settle must not be negative") }
+        if rescanEvery <= 0 { throw ValidationError("--rescan-every must be positive") }
+    }
+
+    public func run() throws {
+        common.applyThreads()
+        var options = WatchOptions(inputDirectory: inputDirectory,
+                                   outputDirectory: output ?? (inputDirectory as NSString).appendingPathComponent("edited"),
+                                   domains: domains, format: format.flatMap(ImageFormat.init(userName:)),
+                                   doneDirectory: done, failedDirectory: failed)
+        options.settleInterval = settle
+        options.rescanInterval = rescanEvery
+        options.polling = polling
+        options.exitWhenIdle = once
+        options.retryFailed = retryFailed
+        options.handleSignals = true
+
+        let processor = try makeProcessor(store: common.store, domains: domains, format: options.format)
+        let watcher = Watcher(options: options, processor: processor)
+        watcher.log = printError
+        let summary = try watcher.run()
+        print(summary.report())
+        // Photo failures are recorded (ledger, reason files); the watcher itself ends normally: exit 0.
+    }
+
+    /// The photo editor (encoder inversion + each domain's generator + provenance); domains are resolved and
+    /// models loaded now, so a typo or a missing file fails before watching starts.
+    func makeProcessor(store: ModelStore, domains: [String], format: ImageFormat?) throws -> PhotoProcessor {
+        try editor.makeEditor(store: store, domains: domains)
+    }
+}

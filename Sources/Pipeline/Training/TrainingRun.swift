@@ -1,0 +1,137 @@
+import Engine
+import Formats
+import Foundation
+import Imaging
+import Models
+import Training
+
+/// A training run on disk: drives `NADATrainer` and writes everything a user keeps in the output folder:
+/// `samples/iter_NNNNNN.png` (frozen row over adapted row), `losses.csv`, `checkpoint.pt` (resumable),
+/// and at the end `generator.pt` (`{"g_ema": ...}`, loadable by the reference code), `loss.png` and
+/// `record.json` (the domain record the editor reads).
+public final class TrainingRun {
+    public struct Inputs {
+        public var generatorPath: String
+        public var trainableGeneratorPath: String?
+        public var clipPaths: [String]
+        public var domainName: String
+        public var toolVersion: String
+        public init(generatorPath: String, trainableGeneratorPath: String? = nil, clipPaths: [String], domainName: String, toolVersion: String) {
+            self.generatorPath = generatorPath; self.trainableGeneratorPath = trainableGeneratorPath
+            self.clipPaths = clipPaths; self.domainName = domainName; self.toolVersion = toolVersion
+        }
+    }
+
+    public let trainer: NADATrainer
+    public let inputs: Inputs
+    public let outputDirectory: String
+    /// Receives one line per event (progress, saves); the CLI decides how to show it.
+    public var log: (String) -> Void = { _ in }
+    /// Receives every finished iteration (for a live progress line).
+    public var progress: (IterationReport) -> Void = { _ in }
+    private var wallSeconds: Double = 0
+
+    public init(trainer: NADATrainer, inputs: Inputs, outputDirectory: String) throws {
+        self.trainer = trainer
+        self.inputs = inputs
+        self.outputDirectory = outputDirectory
+        try FileOps.createDirectory(outputDirectory)
+        try FileOps.createDirectory(path("samples"))
+    }
+
+    func path(_ name: String) -> String { (outputDirectory as NSString).appendingPathComponent(name) }
+
+    public var checkpointPath: String { path(TrainingCheckpoint.fileName) }
+
+    /// Continues from `checkpoint.pt` in the output folder (or `from`).
+    public func resume(from checkpoint: String? = nil) throws {
+        let file = checkpoint ?? checkpointPath
+        guard FileOps.isRegularFile(file) else {
+            throw TrainingError("nothing to resume: \(file) does not exist (start without --resume)")
+        }
+        try TrainingCheckpoint.restore(trainer, from: file)
+        log("resumed from \(file) at iteration \(trainer.iteration)")
+    }
+
+    public enum Outcome: Equatable { case finished, interrupted }
+
+    /// Runs until `options.iterations` or until `shouldStop()` turns true (then saves a resumable checkpoint).
+    @discardableResult
+    public func run(shouldStop: () -> Bool = { false }) throws -> Outcome {
+        let options = trainer.options
+        if trainer.iteration == 0 { try writeSamples(iteration: 0) }
+        while trainer.iteration < options.iterations {
+            if shouldStop() {
+                try TrainingCheckpoint.save(trainer, to: checkpointPath)
+                log("interrupted at iteration \(trainer.iteration); resumable checkpoint: \(checkpointPath) (continue with --resume)")
+                return .interrupted
+            }
+            let report = try trainer.step()
+            wallSeconds += report.seconds
+            try appendCSV(report)
+            progress(report)
+            if !report.loss.isFinite { throw TrainingError("the loss became \(report.loss) at iteration \(report.iteration); lower --lr") }
+            if options.sampleEvery > 0 && report.iteration % options.sampleEvery == 0 { try writeSamples(iteration: report.iteration) }
+            if options.saveEvery > 0 && report.iteration % options.saveEvery == 0 {
+                try TrainingCheckpoint.save(trainer, to: checkpointPath)
+                log("saved \(checkpointPath) at iteration \(report.iteration)")
+            }
+        }
+        try finish()
+        return .finished
+    }
+
+    func appendCSV(_ r: IterationReport) throws {
+        let file = path("losses.csv")
+        if !FileOps.exists(file) || r.iteration == 1 {
+            try FileOps.writeAtomically(Data("iteration,loss,seconds,trained_modules\n".utf8), to: file)
+        }
+        let line = "\(r.iteration),\(r.loss),\(String(format: "%.3f", r.seconds)),\(r.trainedModules.joined(separator: " "))\n"
+        guard let handle = FileHandle(forWritingAtPath: file) else { throw TrainingError("cannot append to \(file)") }
+        defer { try? handle.close() }
+        handle.seekToEndOfFile()
+        handle.write(Data(line.utf8))
+    }
+
+    /// A grid: the frozen generator's samples on the top row, the adapted ones below.
+    public func writeSamples(iteration: Int) throws {
+        let (frozen, adapted) = try trainer.samples()
+        var rows: [RGBImage] = []
+        for t in [frozen, adapted] {
+            rows.append(try ImageTensors.sheet((0..<t.shape[0]).map { try ImageTensors.image(from: t, batchIndex: $0) }))
+        }
+        let grid = try RGBImage(width: rows[0].width, height: rows[0].height * 2, pixels: rows[0].pixels + rows[1].pixels)
+        try FileIO.writeAtomically(try encodeImage(grid, format: .png), to: path(String(format: "samples/iter_%06d.png", iteration)), overwrite: true)
+    }
+
+    /// Final generator, loss curve and domain record.
+    func finish() throws {
+        let generatorFile = path("generator.pt")
+        try writeGeneratorCheckpoint(gEma: trainer.trainable.stateDict().map { (name: $0.0, array: $0.1) }, to: generatorFile)
+        try TrainingCheckpoint.save(trainer, to: checkpointPath)
+        try FileIO.writeAtomically(try encodeImage(try LossPlot.render(trainer.history), format: .png), to: path("loss.png"), overwrite: true)
+        let o = trainer.options
+        var hyper: [String: String] = [
+            "lr": String(o.lr), "batch": String(o.batch), "seed": String(o.seed), "phase": o.phase.rawValue,
+            "auto_layer_k": String(o.autoLayerK), "auto_layer_iters": String(o.autoLayerIters),
+            "auto_layer_batch": String(o.autoLayerBatch), "mixing": String(o.mixing),
+            "lambda_direction": String(o.losses.direction), "lambda_global": String(o.losses.global),
+            "lambda_patch": String(o.losses.patch), "lambda_manifold": String(o.losses.manifold),
+            "clip_weights": o.clipWeights.map { String($0) }.joined(separator: ","),
+            "noise": o.storedNoise ? "stored" : "random",
+        ]
+        for (i, clip) in inputs.clipPaths.enumerated() { hyper["clip_\(i)_sha256"] = try FileDigest.sha256Hex(ofFileAt: clip) }
+        let formatter = ISO8601DateFormatter()
+        let record = DomainRecord(
+            name: inputs.domainName, sourcePrompt: o.source, targetPrompt: o.target,
+            generator: .init(path: "generator.pt", sha256: try FileDigest.sha256Hex(ofFileAt: generatorFile)),
+            baseGenerator: .init(path: URL(fileURLWithPath: inputs.generatorPath).standardizedFileURL.path,
+                                 sha256: try FileDigest.sha256Hex(ofFileAt: inputs.generatorPath)),
+            clipModels: inputs.clipPaths.map { ($0 as NSString).lastPathComponent },
+            iterations: trainer.iteration, finalLoss: Double(trainer.history.last ?? 0),
+            wallTimeSeconds: wallSeconds, toolVersion: inputs.toolVersion,
+            created: formatter.string(from: Date()), hyperparameters: hyper)
+        try record.write(to: path("record.json"))
+        log("wrote \(generatorFile), \(path("record.json")) and \(path("loss.png"))")
+    }
+}
