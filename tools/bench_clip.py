@@ -9,6 +9,7 @@ ImageNet templates as 77-token rows (what StyleGAN-NADA does). Best of K runs af
 """
 import argparse
 import time
+from collections import OrderedDict
 
 import torch
 import torch.nn as nn
@@ -28,7 +29,8 @@ class Block(nn.Module):
         super().__init__()
         self.attn = nn.MultiheadAttention(width, width // 64)
         self.ln_1 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), QuickGELU(), nn.Linear(4 * width, width))
+        self.mlp = nn.Sequential(OrderedDict([("c_fc", nn.Linear(width, 4 * width)), ("gelu", QuickGELU()),
+                                              ("c_proj", nn.Linear(4 * width, width))]))
         self.ln_2 = nn.LayerNorm(width)
         self.mask = mask
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Formats
 import Foundation
+import Imaging
 import Models
 
 /// `nada-edit embed --clip FILE [--vocab FILE] (--text T ... | --image FILE ...) [--normalize] --output FILE.npy`:
@@ -77,7 +78,12 @@ public struct Embed: ParsableCommand {
     }
 
     /// CLIP's PIL preprocessing of an image file as [3, R, R] normalized floats.
+    /// (Pillow bicubic resize of the short side, center crop, RGB, (v/255 - mean)/std; Imaging's CLIPPreprocess.)
     static func preprocessedImage(_ path: String, resolution: Int) throws -> [Float] {
-        throw ValidationError("\(path): --image needs CLIP's image-file preprocessing (Imaging), which is not on this branch yet")
+        let image = try clipPreprocessImageFile(path: path, size: resolution)
+        guard image.shape == [3, resolution, resolution] else {
+            throw ValidationError("\(path): preprocessing gave \(image.shape), expected [3, \(resolution), \(resolution)]")
+        }
+        return image.values
     }
 }

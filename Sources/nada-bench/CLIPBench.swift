@@ -72,6 +72,11 @@ func runCLIPBench(arguments: [String]) {
     }
 }
 
+/// The `clip` entry for nada-bench's group table: both models with the shared --threads/--repeats.
+func runCLIPBenchGroup(_ options: BenchOptions) {
+    runCLIPBench(arguments: ["--threads", String(options.threads), "--repeats", String(options.repeats)])
+}
+
 func clipBenchCPUSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
