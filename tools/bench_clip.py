@@ -9,6 +9,7 @@ ImageNet templates as 77-token rows (what StyleGAN-NADA does). Best of K runs af
 """
 import argparse
 import time
+from collections import OrderedDict
 
 import torch
 import torch.nn as nn
@@ -28,7 +29,8 @@ class Block(nn.Module):
         super().__init__()
         self.attn = nn.MultiheadAttention(width, width // 64)
         self.ln_1 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), QuickGELU(), nn.Linear(4 * width, width))
+        self.mlp = nn.Sequential(OrderedDict([("c_fc", nn.Linear(width, 4 * width)), ("gelu", QuickGELU()),
+                                              ("c_proj", nn.Linear(4 * width, width))]))
         self.ln_2 = nn.LayerNorm(width)
         self.mask = mask
 
@@ -75,13 +77,15 @@ class CLIPText(nn.Module):
 
 
 def best(fn, repeats):
+    """Best wall time after a warm-up, with that run's process CPU time."""
     fn()
-    times = []
+    runs = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        runs.append((time.perf_counter() - t, time.process_time() - c))
+    wall, cpu = min(runs)
+    return f"{wall:.3f} s (cpu {cpu:.3f} s)"
 
 
 def main():
@@ -119,9 +123,9 @@ def main():
             with torch.no_grad():
                 text(tokens)
 
-        print(f"{label} image batch 2 forward:          {best(fwd, args.repeats):.3f} s")
-        print(f"{label} image batch 2 forward+backward: {best(fwd_bwd, args.repeats):.3f} s")
-        print(f"{label} 79 prompt templates:            {best(prompts, args.repeats):.3f} s")
+        print(f"{label} image batch 2 forward:          {best(fwd, args.repeats)}")
+        print(f"{label} image batch 2 forward+backward: {best(fwd_bwd, args.repeats)}")
+        print(f"{label} 79 prompt templates:            {best(prompts, args.repeats)}")
 
 
 if __name__ == "__main__":

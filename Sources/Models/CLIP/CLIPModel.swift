@@ -11,6 +11,10 @@ public final class CLIPModel {
     public let config: CLIPConfig
     /// log of the logit scale, a 0-dim tensor as stored (exp ≈ 100 for released models).
     public let logitScale: Tensor
+    /// Side of the square image input (224 for the released ViT-B models).
+    public var inputResolution: Int { config.imageResolution }
+    /// exp(logit_scale), the factor `CLIP.forward` multiplies cosine similarities by.
+    public var logitScaleExp: Float { Foundation.exp(logitScale.item) }
     let visual: CLIPVisionTransformer
     let text: CLIPTextTransformer
 
@@ -119,7 +123,6 @@ public final class CLIPModel {
     /// `CLIP.forward`'s similarity: exp(logit_scale) · normalize(image) · normalize(text)ᵀ, [N_img, N_txt];
     /// `logits_per_text` is its transpose.
     public func logitsPerImage(imageFeatures: Tensor, textFeatures: Tensor) -> Tensor {
-        let scale = Foundation.exp(logitScale.item)
-        return imageFeatures.normalized().matmul(textFeatures.normalized().transposedLast()) * scale
+        imageFeatures.normalized().matmul(textFeatures.normalized().transposedLast()) * logitScaleExp
     }
 }

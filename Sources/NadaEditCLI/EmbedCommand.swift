@@ -1,0 +1,89 @@
+import ArgumentParser
+import Engine
+import Formats
+import Foundation
+import Imaging
+import Models
+
+/// `nada-edit embed --clip FILE [--vocab FILE] (--text T ... | --image FILE ...) [--normalize] --output FILE.npy`:
+/// CLIP features, one float32 row per input, as `model.encode_text(clip.tokenize(texts))` or
+/// `model.encode_image(preprocess(Image.open(file)))` would give them.
+public struct Embed: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Write CLIP text or image features (one float32 row per input) to a .npy file."
+    )
+
+    @Option(name: .long, help: ArgumentHelp(
+        "CLIP ViT checkpoint: an OpenAI release (ViT-B-32.pt), a state-dict .pt, or a Hugging Face model.safetensors (or its folder).",
+        valueName: "FILE"))
+    public var clip: String
+
+    @Option(name: .long, help: ArgumentHelp(
+        "CLIP BPE vocabulary for --text (bpe_simple_vocab_16e6.txt.gz, or a Hugging Face vocab.json/folder). Default: looked for beside --clip.",
+        valueName: "FILE"))
+    public var vocab: String?
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Texts to embed (tokenized like clip.tokenize, 77 tokens).")
+    public var text: [String] = []
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Image files to embed (CLIP's resize, center crop and normalization).", valueName: "FILE"))
+    public var image: [String] = []
+
+    @Flag(name: .long, help: "Scale each row to unit length (what CLIP compares).")
+    public var normalize = false
+
+    @Option(name: .long, help: ArgumentHelp("Where to write the [N, embed_dim] float32 array.", valueName: "FILE.npy"))
+    public var output: String
+
+    public init() {}
+
+    public func validate() throws {
+        if text.isEmpty == image.isEmpty { throw ValidationError("give either --text T ... or --image FILE ..., not both or neither") }
+        if !output.hasSuffix(".npy") { throw ValidationError("--output must name a .npy file, got \(output)") }
+    }
+
+    public func run() throws {
+        let model = try CLIPModel.load(clip)
+        var features: Tensor
+        if !text.isEmpty {
+            let tokenizer = try Tokenize.loadTokenizer(try vocabularyPath())
+            let rows = try tokenizer.tokenize(text, contextLength: model.config.contextLength)
+            features = try model.encodeText(tokens: rows)
+        } else {
+            let r = model.config.imageResolution
+            let pixels = Tensor.zeros([image.count, 3, r, r])
+            for (i, path) in image.enumerated() {
+                let values = try Self.preprocessedImage(path, resolution: r)
+                (pixels.pointer + i * 3 * r * r).update(from: values, count: 3 * r * r)
+            }
+            features = try Autograd.noGrad { try model.encodeImage(pixels) }
+        }
+        if normalize { features = Autograd.noGrad { features.normalized() } }
+        try writeNpy(ArrayData(shape: features.shape, floats: features.array), to: output)
+        print("wrote \(features.shape[0]) x \(features.shape[1]) float32 \(normalize ? "normalized " : "")CLIP \(text.isEmpty ? "image" : "text") features to \(output)")
+    }
+
+    /// --vocab, else bpe_simple_vocab_16e6.txt.gz or vocab.json beside the checkpoint (a Hugging Face folder has both).
+    func vocabularyPath() throws -> String {
+        if let vocab { return vocab }
+        let url = URL(fileURLWithPath: clip)
+        var isDir: ObjCBool = false
+        let folder = FileManager.default.fileExists(atPath: clip, isDirectory: &isDir) && isDir.boolValue ? url : url.deletingLastPathComponent()
+        for name in ["bpe_simple_vocab_16e6.txt.gz", "bpe_simple_vocab_16e6.txt", "vocab.json"] {
+            let candidate = folder.appendingPathComponent(name).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        throw ValidationError("--text needs the CLIP vocabulary: pass --vocab FILE (bpe_simple_vocab_16e6.txt.gz), none was found beside \(clip)")
+    }
+
+    /// CLIP's PIL preprocessing of an image file as [3, R, R] normalized floats.
+    /// (Pillow bicubic resize of the short side, center crop, RGB, (v/255 - mean)/std; Imaging's CLIPPreprocess.)
+    static func preprocessedImage(_ path: String, resolution: Int) throws -> [Float] {
+        let image = try clipPreprocessImageFile(path: path, size: resolution)
+        guard image.shape == [3, resolution, resolution] else {
+            throw ValidationError("\(path): preprocessing gave \(image.shape), expected [3, \(resolution), \(resolution)]")
+        }
+        return image.values
+    }
+}
