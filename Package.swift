@@ -18,7 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System libraries (Debian: libopenblas-dev, zlib1g-dev, libexif-dev, libjpeg-dev, libpng-dev).
+        // System libraries (Debian: libopenblas-dev, zlib1g-dev, libexif-dev, libjpeg-dev, libpng-dev, libdlib-dev).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CEXIF", path: "Sources/CEXIF"),
@@ -26,12 +26,18 @@ let package = Package(
         .target(name: "CImageCodecs", path: "Sources/CImageCodecs",
                 cSettings: [.unsafeFlags(["-O2"])],
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        // dlib (Debian libdlib-dev) for face detection + 68 landmarks (issue 9): C++ behind a C
+        // interface that catches every exception. -O2 even in debug: dlib's HOG scan is slow unoptimised.
+        .target(name: "CDlibShim", path: "Sources/CDlibShim",
+                cxxSettings: [.unsafeFlags(["-std=c++14", "-O2"])],
+                // dlib's headers call BLAS/LAPACK; Debian's OpenBLAS (already linked for CBLAS) has both.
+                linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("openblas")]),
 
         .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "Formats", dependencies: ["CZlib"], swiftSettings: fastMath),
         .target(name: "Models", dependencies: ["Engine", "Formats"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["Engine", "Formats", "Models"], swiftSettings: fastMath),
-        .target(name: "Imaging", dependencies: ["CImageCodecs", "CEXIF", "CZlib"], swiftSettings: fastMath),
+        .target(name: "Imaging", dependencies: ["CImageCodecs", "CEXIF", "CZlib", "CDlibShim"], swiftSettings: fastMath),
         .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging"]),
         .target(name: "NadaEditCLI", dependencies: [
             "Pipeline", "Engine", "Formats", "Models", "Training", "Imaging",
