@@ -15,8 +15,11 @@ public struct EditorOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("ReStyle refinement steps (pSp/e4e ignore it).", valueName: "N"))
     public var iterations: Int = 5
 
-    @Option(name: .long, help: "How photos are cropped before inversion: none (already aligned) or center (centre square).")
-    public var align: AlignmentMode = .center
+    @Option(name: .long, help: "How photos are aligned before inversion: ffhq (face landmarks), center (centre square) or none (already aligned). Default: ffhq when a landmark model is found, else center.")
+    public var align: AlignmentMode?
+
+    @Option(name: .long, help: ArgumentHelp("dlib's shape_predictor_68_face_landmarks.dat (default: $NADA_LANDMARK_MODEL, else landmarks/ in the store).", valueName: "FILE"))
+    public var landmarks: String?
 
     @Option(name: .long, help: ArgumentHelp("Output side in pixels (default: the generator's resolution).", valueName: "N"))
     public var size: Int?
@@ -59,11 +62,12 @@ public struct EditorOptions: ParsableArguments {
         var settings = DomainEditor.Settings()
         settings.strength = strength
         settings.iterations = iterations
-        settings.alignment = align
         settings.size = size
         settings.compare = compare
         settings.jpegQuality = quality
         settings.toolVersion = NadaEdit.version
-        return try DomainEditor(encoderPath: try encoderPath(store: store), domains: installed, settings: settings)
+        let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: store),
+                                       warn: printError)
+        return try DomainEditor(encoderPath: try encoderPath(store: store), domains: installed, settings: settings, aligner: aligner)
     }
 }

@@ -29,8 +29,14 @@ public struct Invert: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("ReStyle refinement steps.", valueName: "N"))
     public var iterations: Int = 5
 
-    @Option(name: .long, help: "none: photos are already aligned (resized to 256 only); center: centre square crop first.")
-    public var align: AlignmentMode = .center
+    @Option(name: .long, help: "ffhq: face landmarks and the FFHQ crop; center: centre square crop; none: photos are already aligned (resized to 256 only). Default: ffhq when a landmark model is found, else center.")
+    public var align: AlignmentMode?
+
+    @Option(name: .long, help: ArgumentHelp("dlib's shape_predictor_68_face_landmarks.dat (default: $NADA_LANDMARK_MODEL, else landmarks/ in the store).", valueName: "FILE"))
+    public var landmarks: String?
+
+    @Option(name: .customLong("save-aligned"), help: ArgumentHelp("Also write each aligned crop as <stem>.png here.", valueName: "DIR"))
+    public var saveAligned: String?
 
     @Argument(help: ArgumentHelp("JPEG or PNG photos.", valueName: "IMAGE"))
     public var images: [String] = []
@@ -56,6 +62,9 @@ public struct Invert: ParsableCommand {
         let checkpoint = try EncoderCheckpoint(file: try loadFile(encoder))
         let decoder = try generator.map { try StyleGAN2Generator.load(path: $0) }
         let inverter = try Inverter(encoder: checkpoint, decoder: decoder)
+        let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: common.store),
+                                       warn: printError)
+        if let saveAligned { try FileManager.default.createDirectory(atPath: saveAligned, withIntermediateDirectories: true) }
         let single = output.lowercased().hasSuffix(".npy")
         if !single { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
         if let reconstructions { try FileManager.default.createDirectory(atPath: reconstructions, withIntermediateDirectories: true) }
@@ -64,9 +73,11 @@ public struct Invert: ParsableCommand {
         for path in images {
             do {
                 let photo = try loadImage(path: path)
-                let x = try ImageTensors.encoderInput(photo, alignment: align)
-                let result = try inverter.invert(x, iterations: iterations, reconstruct: reconstructions != nil)
+                let (aligned, _) = try aligner.align(photo)
                 let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                if let saveAligned { try writeImage(aligned, to: "\(saveAligned)/\(stem).png", overwrite: overwrite) }
+                let x = try ImageTensors.encoderInput(aligned)
+                let result = try inverter.invert(x, iterations: iterations, reconstruct: reconstructions != nil)
                 if let reconstructions, let image = result.reconstructions.last {
                     try writeImage(try ImageTensors.image(from: image), to: "\(reconstructions)/\(stem).png", overwrite: overwrite)
                 }

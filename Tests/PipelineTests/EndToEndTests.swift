@@ -96,7 +96,8 @@ final class EndToEndTests: XCTestCase {
 
         var settings = DomainEditor.Settings()
         settings.toolVersion = "test"; settings.compare = true
-        let editor = try DomainEditor(encoderPath: try store.resolve(name: "e4e")!, domains: [domain], settings: settings)
+        let editor = try DomainEditor(encoderPath: try store.resolve(name: "e4e")!, domains: [domain], settings: settings,
+                                      aligner: try PhotoAligner(mode: .center, landmarkModel: nil))
         let runner = BatchRunner(options: BatchOptions(outputDirectory: work + "/edited", domains: ["sketch"]), processor: editor)
         let summary = try runner.run(inputs: [photos])
         XCTAssertEqual(Set(summary.processed.map { ($0 as NSString).lastPathComponent }), ["face.png", "rotated.jpg"])

@@ -4,14 +4,6 @@ import Formats
 import Imaging
 import Models
 
-/// How a photo is brought to the square, face-centred crop the encoders expect.
-public enum AlignmentMode: String, CaseIterable, Sendable {
-    /// Take the photo as already aligned (only resized).
-    case none
-    /// Centre-crop to a square first.
-    case center
-}
-
 /// The real editor: invert each photo once with the encoder, then render it with every requested domain's
 /// generator (weights interpolated from the base generator by `strength`), and write each output with
 /// provenance. Model arithmetic runs one photo at a time (OpenBLAS already uses every core); decoding and
@@ -21,7 +13,6 @@ public final class DomainEditor: PhotoProcessor {
         public var strength: Float = 1
         /// ReStyle refinement steps (ignored by pSp/e4e).
         public var iterations: Int = 5
-        public var alignment: AlignmentMode = .center
         /// Output side in pixels; nil keeps the generator's resolution.
         public var size: Int?
         /// Also write `<stem>.<domain>.compare.<ext>`: input | reconstruction | edit.
@@ -33,6 +24,7 @@ public final class DomainEditor: PhotoProcessor {
 
     public let settings: Settings
     let inverter: Inverter
+    let aligner: PhotoAligner
     let encoderName: String
     let encoderSHA256: String
     /// Domain name → (generator at the requested strength, its record).
@@ -41,7 +33,8 @@ public final class DomainEditor: PhotoProcessor {
     public var decodeOptions = DecodeOptions()
 
     /// Loads the encoder (its bundled decoder inverts) and every domain's adapted and base generators.
-    public init(encoderPath: String, domains: [InstalledDomain], settings: Settings) throws {
+    public init(encoderPath: String, domains: [InstalledDomain], settings: Settings, aligner: PhotoAligner) throws {
+        self.aligner = aligner
         guard settings.strength.isFinite else { throw PipelineError.invalidArgument("--strength must be a number") }
         self.settings = settings
         let checkpoint = try EncoderCheckpoint(file: try loadFile(encoderPath))
@@ -80,7 +73,8 @@ public final class DomainEditor: PhotoProcessor {
         let bytes = try FileIO.read(job.inputPath)
         let photo = try decodeImage(bytes, name: job.inputPath, options: decodeOptions)
         let exif = EXIFInfo.read(from: bytes, format: job.inputFormat == .png ? .png : .jpeg)
-        let input = try ImageTensors.encoderInput(photo, alignment: settings.alignment)
+        let (aligned, alignment) = try aligner.align(photo)
+        let input = try ImageTensors.encoderInput(aligned)
 
         // One photo's arithmetic at a time; see the type's comment.
         var rendered: [(OutputTarget, RGBImage, RGBImage?)] = []
@@ -116,8 +110,8 @@ public final class DomainEditor: PhotoProcessor {
                 strength: Double(settings.strength),
                 encoder: "\(encoderName) (\(inverter.encoder.kind.rawValue))",
                 dateTimeOriginal: exif?.dateTimeOriginal,
-                extra: ["alignment": settings.alignment.rawValue, "noise": "stored",
-                        "iterations": inverter.encoder.kind.isIterative ? String(settings.iterations) : "1"])
+                extra: alignment.merging(["noise": "stored",
+                        "iterations": inverter.encoder.kind.isIterative ? String(settings.iterations) : "1"]) { $1 })
             let format: OutputFormat = target.format == .png ? .png : .jpeg(quality: settings.jpegQuality)
             try FileIO.writeAtomically(try encodeImage(edit, format: format, provenance: provenance), to: target.writePath, overwrite: true)
             if let sheet {

@@ -34,11 +34,9 @@ public enum ImageTensors {
         return try RGBImage(width: w, height: h, pixels: pixels)
     }
 
-    /// The photo as the encoders see it (their official inference transform): aligned, then PIL's bilinear
+    /// An aligned photo as the encoders see it (their official inference transform): PIL's bilinear
     /// `Resize((256, 256))` on the 8-bit image, then [-1, 1]: [1, 3, 256, 256].
-    public static func encoderInput(_ photo: RGBImage, alignment: AlignmentMode) throws -> Tensor {
-        let side = min(photo.width, photo.height)
-        let aligned = alignment == .center ? try centerCrop(photo, width: side, height: side) : photo
+    public static func encoderInput(_ aligned: RGBImage) throws -> Tensor {
         if aligned.width == 256 && aligned.height == 256 { return tensor(from: aligned) }
         return tensor(from: try pilResize(aligned, width: 256, height: 256, filter: .bilinear))
     }
