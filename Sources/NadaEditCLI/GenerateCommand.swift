@@ -14,11 +14,9 @@ public struct Generate: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Render images from a StyleGAN2 generator checkpoint and Z / W / W+ latent codes.",
-        discussion: """
-        Output: a path ending in .npy gets the raw float32 NCHW images (not clamped); a .png/.jpg path or a
-        folder gets 8-bit images, [-1, 1] mapped to [0, 255] with clamping and rounding (torchvision's
-        save_image). Several images for one .png/.jpg path are numbered (name_0000.png, ...).
-        """
+        discussion: "Output: a path ending in .npy gets the raw float32 NCHW images (not clamped); a .png/.jpg path or a "
+            + "folder gets 8-bit images, [-1, 1] mapped to [0, 255] with clamping and rounding (torchvision's save_image). "
+            + "Several images for one .png/.jpg path are numbered (name_0000.png, ...)."
     )
 
     public enum Space: String, ExpressibleByArgument, CaseIterable, Sendable { case wplus, w, z }
@@ -150,6 +148,8 @@ public struct Generate: ParsableCommand {
     func write(_ images: Tensor) throws {
         let lower = output.lowercased()
         if lower.hasSuffix(".npy") {
+            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: output).deletingLastPathComponent().path,
+                                                    withIntermediateDirectories: true)
             if !overwrite && FileManager.default.fileExists(atPath: output) {
                 throw GenerateError("\(output) exists (use --overwrite to replace it)")
             }
@@ -158,6 +158,8 @@ public struct Generate: ParsableCommand {
             return
         }
         let count = images.shape[0]
+        let parent = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         var paths: [String] = []
         if lower.hasSuffix(".png") || lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") {
             if count == 1 {

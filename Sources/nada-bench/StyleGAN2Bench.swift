@@ -2,7 +2,7 @@ import Foundation
 import Engine
 import Models
 
-/// `nada-bench stylegan2 [--sizes 256,1024] [--batches 1,2] [--threads N] [--repeats R] [--form activations|grouped]
+/// `nada-bench stylegan2 [--sizes 256,1024] [--batches 1,2] [--threads N] [--repeats R] [--form activations|grouped|automatic]
 ///  [--forward-only]`
 ///
 /// Random weights at real sizes (config-f widths, style_dim 512, n_mlp 8), stored noise, W+ input.
@@ -12,7 +12,7 @@ import Models
 func runStyleGAN2Bench(arguments: [String]) {
     var sizes = [256, 1024], batches = [1, 2], repeats = 2
     var threads = Threads.count
-    var form = ModulationForm.grouped
+    var form = ModulationForm.automatic
     var backward = true
     var i = 0
     func value(_ name: String) -> String {
@@ -36,7 +36,8 @@ func runStyleGAN2Bench(arguments: [String]) {
             switch value("--form") {
             case "activations": form = .activations
             case "grouped": form = .grouped
-            case let other: fail("--form: unknown form '\(other)' (activations or grouped)")
+            case "automatic": form = .automatic
+            case let other: fail("--form: unknown form '\(other)' (activations, grouped or automatic)")
             }
         case "--forward-only": backward = false
         case let other: fail("unknown argument '\(other)'")

@@ -63,7 +63,7 @@ final class StyleGAN2BlockTests: XCTestCase {
         let g = try tinyGenerator()
         var rng = SeededRandom(seed: 3)
         let wplus = Tensor.randn([2, g.config.nLatent, 8], using: &rng)
-        XCTAssertEqual(g.modulationForm, .grouped, "the default form")
+        XCTAssertEqual(g.modulationForm, .automatic, "the default form")
         g.modulationForm = .activations
         let a = try Autograd.noGrad { try g.forward(wPlus: wplus, noise: .random(seed: 5)) }
         g.modulationForm = .grouped
@@ -72,6 +72,19 @@ final class StyleGAN2BlockTests: XCTestCase {
         for i in 0..<b.count { maxRef = max(maxRef, abs(b.pointer[i])) }
         XCTAssertGreaterThan(maxRef, 0.1)
         XCTAssertLessThanOrEqual(maxAbsDiff(a, b), 2e-5 * max(1, maxRef))
+    }
+
+    /// `.automatic` modulates activations where the per-sample weights would be larger (config-f's
+    /// 512-channel layers up to 32×32) and builds grouped weights above.
+    func testAutomaticFormPicksPerLayer() {
+        let plain = ModulatedConv2d(name: "c", inChannels: 512, outChannels: 512, kernelSize: 3, styleDim: 512)
+        let up = ModulatedConv2d(name: "u", inChannels: 512, outChannels: 512, kernelSize: 3, styleDim: 512, upsample: true)
+        XCTAssertEqual(plain.resolvedForm(inputHeight: 32, inputWidth: 32), .activations)
+        XCTAssertEqual(plain.resolvedForm(inputHeight: 64, inputWidth: 64), .grouped)
+        XCTAssertEqual(up.resolvedForm(inputHeight: 16, inputWidth: 16), .activations)
+        XCTAssertEqual(up.resolvedForm(inputHeight: 32, inputWidth: 32), .grouped)
+        let rgbScale = ModulatedConv2d(name: "r", inChannels: 32, outChannels: 32, kernelSize: 3, styleDim: 8)
+        XCTAssertEqual(rgbScale.resolvedForm(inputHeight: 1024, inputWidth: 1024), .grouped)
     }
 
     /// Finite differences through a whole (8×8) generator: W+ codes, z through the mapping, and a
@@ -91,7 +104,7 @@ final class StyleGAN2BlockTests: XCTestCase {
                      "convs.0.conv.modulation.bias", "convs.1.noise.weight", "convs.1.activate.bias", "to_rgbs.0.conv.weight",
                      "to_rgb1.conv.modulation.weight", "to_rgbs.0.bias", "input.input"]
         let inputs = [wplus, z] + names.map { g.parameters[$0]! }
-        for form in [ModulationForm.activations, .grouped] {
+        for form in [ModulationForm.activations, .grouped, .automatic] {
             g.modulationForm = form
             let result = GradientCheck.check(inputs, step: 3e-3, maxElements: 8) {
                 let codes = wplus + (try! g.mapping(z)).reshaped([2, 1, 6])

@@ -52,7 +52,7 @@ final class StyleGAN2ParityTests: XCTestCase {
 
     func testImageFromWPlus() throws {
         let g = try generator()
-        for form in [ModulationForm.activations, .grouped] {
+        for form in [ModulationForm.activations, .grouped, .automatic] {
             g.modulationForm = form
             let image = try Autograd.noGrad { try g.forward(wPlus: try npy("wplus.npy"), noise: .stored) }
             assertClose(image, try npy("image_wplus.npy"), "image_wplus (\(form))")
@@ -82,6 +82,10 @@ final class StyleGAN2ParityTests: XCTestCase {
 
     func testGradientsOfWPlusLossGroupedForm() throws {
         try checkGradientsOfWPlusLoss(form: .grouped)
+    }
+
+    func testGradientsOfWPlusLossAutomaticForm() throws {
+        try checkGradientsOfWPlusLoss(form: .automatic)
     }
 
     func checkGradientsOfWPlusLoss(form: ModulationForm) throws {

@@ -10,8 +10,12 @@ public enum ModulationForm: Sendable {
     case activations
     /// Per-sample weights scale·W·s·d and one conv with groups = B (rosinality's default `fused=True`);
     /// the plain conv also adds the activation bias itself. Measured at 1024, batch 2,
-    /// forward+backward: 5.6 GB peak. The default.
+    /// forward+backward: 5.6 GB peak.
     case grouped
+    /// Per layer, whichever touches fewer values: grouped where the activations outweigh the
+    /// per-sample weights (every layer from 64×64 up in config-f, so the memory is that of `.grouped`),
+    /// activations where the weights are larger (the 512-channel layers at 4...32). The default.
+    case automatic
 }
 
 /// Modulated (and optionally demodulated) convolution of StyleGAN2 (spec §1.3).
@@ -69,17 +73,25 @@ struct ModulatedConv2d {
         return (s.square().matmul(q.transposedLast()) + 1e-8).rsqrt()
     }
 
-    func callAsFunction(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm = .grouped) -> Tensor {
+    func callAsFunction(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm = .automatic) -> Tensor {
         convolve(x, w, t, form: form, bias: nil).out
     }
 
     /// The modulated conv, plus `bias` [out] per channel when the conv itself can add it (the grouped,
     /// non-upsampling conv: no extra full-size tensor is kept for backward). `biasAdded` says whether it did.
     func convolve(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm, bias: Tensor?) -> (out: Tensor, biasAdded: Bool) {
-        switch form {
+        switch form == .automatic ? resolvedForm(inputHeight: x.shape[2], inputWidth: x.shape[3]) : form {
         case .activations: return (forwardModulatingActivations(x, w, t), false)
-        case .grouped: return forwardGrouped(x, w, t, bias: upsample ? nil : bias)
+        case .grouped, .automatic: return forwardGrouped(x, w, t, bias: upsample ? nil : bias)
         }
+    }
+
+    /// `.automatic`: the activation form makes extra passes over x·s (in·H·W) and the output before
+    /// demodulation (out·H'·W'); the grouped form over the per-sample weights (out·in·k²).
+    func resolvedForm(inputHeight h: Int, inputWidth w: Int) -> ModulationForm {
+        let outPixels = upsample ? 4 * h * w : h * w
+        let activationValues = inChannels * h * w + outChannels * outPixels
+        return activationValues >= outChannels * inChannels * kernelSize * kernelSize ? .grouped : .activations
     }
 
     private func forwardModulatingActivations(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {

@@ -21,8 +21,8 @@ public final class StyleGAN2Generator {
     /// The checkpoint's `latent_avg` ([1, style_dim]) when it had one (TF-converted files).
     public var latentAverage: Tensor?
     /// How modulated convs apply styles; both forms give the same result within float rounding
-    /// (`.grouped` keeps less memory for backward; see `ModulationForm`).
-    public var modulationForm: ModulationForm = .grouped
+    /// (`.automatic` picks per layer; see `ModulationForm`).
+    public var modulationForm: ModulationForm = .automatic
 
     let mapping: MappingNetwork
     let conv1: StyledConv

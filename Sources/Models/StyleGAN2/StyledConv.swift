@@ -15,7 +15,7 @@ struct StyledConv {
     }
 
     func callAsFunction(_ x: Tensor, _ w: Tensor, noise n: Tensor, _ t: StyleGAN2Tensors,
-                        form: ModulationForm = .grouped) -> Tensor {
+                        form: ModulationForm = .automatic) -> Tensor {
         let bias = t.parameter(name + ".activate.bias")
         // The grouped plain conv adds the bias itself; adding it before the noise instead of after
         // changes only float rounding, and saves a full-size tensor.
