@@ -11,6 +11,8 @@ let groups: [(name: String, summary: String, run: (BenchOptions) -> Void)] = [
      { _ in runStyleGAN2Bench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
     ("clip", "CLIP ViT-B/32 and B/16 image forward/backward and the 79 prompt templates (random weights)",
      { _ in runCLIPBench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
+    ("train", "one StyleGAN-NADA training iteration at 256 and 1024 with ViT-B/32, split by part (random weights)",
+     { _ in runTrainBench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
 ]
 
 func usage() -> String {
@@ -24,9 +26,10 @@ guard let groupName = arguments.first, let group = groups.first(where: { $0.name
     exit(arguments.isEmpty || arguments.first == "--help" || arguments.first == "-h" ? 0 : 2)
 }
 do {
-    let options = try BenchOptions(parsing: Array(arguments.dropFirst()))
+    // Only `kernels` uses the shared options; the other groups parse their own flags (--sizes, --model, ...).
+    let options = try BenchOptions(parsing: group.name == "kernels" ? Array(arguments.dropFirst()) : [])
     Threads.set(options.threads)
-    print("nada-bench \(group.name): \(options.threads) thread(s)")
+    if group.name == "kernels" { print("nada-bench \(group.name): \(options.threads) thread(s)") }
     group.run(options)
 } catch {
     print("nada-bench: \(error)\n\(usage())")

@@ -1,0 +1,246 @@
+import Engine
+import Foundation
+import Models
+import Training
+
+/// `nada-bench train [--sizes 256,1024] [--selection adaptive|phase|both] [--iterations N] [--threads T]
+///  [--vocab bpe_simple_vocab_16e6.txt.gz]`
+///
+/// One StyleGAN-NADA training iteration at real sizes with random weights: config-f generator pair
+/// (frozen + trainable copy), batch 2, CLIP ViT-B/32 at 224, directional loss only, Adam with the
+/// reference's effective hyperparameters. The iteration is the one `NADATrainer.step()` runs, written out
+/// here so each part can be timed on its own:
+///   select   adaptive layer selection (W+ SGD step against the global loss, batch 8), 0 when off
+///   frozen   mapping + frozen generator forward (not recorded)
+///   trainF   trainable generator forward (recorded for the chosen modules)
+///   clip     CLIP preprocessing + encoder forward+backward for both batches and the directional loss,
+///            ending at the gradient w.r.t. the trainable generator's images
+///   genB     trainable generator backward from that image gradient
+///   adam     Adam update of every parameter with a gradient
+/// Prints the median of N timed iterations after one warm-up (which also computes the text direction)
+/// and the process's peak RSS (VmHWM, reset before each configuration). Without `--vocab`, prompts are
+/// encoded as synthetic token rows of the right lengths (random weights make the words irrelevant) and the
+/// directional loss uses a random unit direction. Same iteration in PyTorch: tools/bench_nada_train.py.
+func runTrainBench(arguments: [String]) {
+    var sizes = [256, 1024], selections = ["adaptive", "phase"], iterations = 3
+    var threads = Threads.count
+    var vocab: String?
+    var i = 0
+    func value(_ name: String) -> String {
+        i += 1
+        guard i < arguments.count else { trainBenchFail("\(name) needs a value") }
+        return arguments[i]
+    }
+    while i < arguments.count {
+        switch arguments[i] {
+        case "--sizes":
+            let v = value("--sizes")
+            sizes = v.split(separator: ",").compactMap { Int($0) }
+            guard !sizes.isEmpty else { trainBenchFail("--sizes: '\(v)' is not a list of integers") }
+        case "--selection":
+            let v = value("--selection")
+            switch v {
+            case "both": selections = ["adaptive", "phase"]
+            case "adaptive", "phase": selections = [v]
+            default: trainBenchFail("--selection: '\(v)' (adaptive, phase or both)")
+            }
+        case "--iterations", "--repeats":
+            guard let n = Int(value("--iterations")), n > 0 else { trainBenchFail("--iterations needs a positive integer") }
+            iterations = n
+        case "--threads":
+            guard let n = Int(value("--threads")), n > 0 else { trainBenchFail("--threads needs a positive integer") }
+            threads = n
+        case "--vocab": vocab = value("--vocab")
+        case let other: trainBenchFail("unknown argument '\(other)'")
+        }
+        i += 1
+    }
+    Threads.set(threads)
+    var tokenizer: CLIPTokenizer?
+    if let vocab {
+        do { tokenizer = try CLIPTokenizer(bpeFile: vocab) } catch { trainBenchFail("--vocab \(vocab): \(error)") }
+    }
+    print("train: StyleGAN-NADA iteration, config-f random weights, batch 2, CLIP ViT-B/32 random weights, directional loss, "
+          + "\(threads) threads, median of \(iterations) after 1 warm-up, text: \(tokenizer == nil ? "synthetic tokens + random direction" : "tokenizer")")
+    print("size selection      iter_s  select   frozen   trainF    clip    genB    adam  peakMB  trained")
+    let clipModel = CLIPModel.random(config: .vitB32, seed: 1)
+    for size in sizes {
+        let config: StyleGAN2Config
+        do { config = try configF(size: size) } catch { trainBenchFail("\(error)") }
+        for selection in selections {
+            let frozen = StyleGAN2Generator(config: config, seed: 1)
+            let trainable = frozen.copy()
+            let clip: CLIPFeatureModel = tokenizer.map { CLIPLossModel(model: clipModel, tokenizer: $0, name: "ViT-B/32") }
+                ?? SyntheticTextCLIP(model: clipModel)
+            var options = TrainingOptions()
+            options.source = "photo"
+            options.target = "sketch"
+            options.batch = 2
+            if selection == "adaptive" {
+                options.autoLayerK = size >= 1024 ? 18 : 14 // the README recipe: 18 at 1024, 14 at 256
+                options.autoLayerIters = 1
+                options.autoLayerBatch = 8
+            } else {
+                options.autoLayerIters = 0
+                options.phase = .standard
+            }
+            let run = TrainIterationBench(frozen: frozen, trainable: trainable, clip: clip, options: options)
+            if tokenizer == nil {
+                var r = SeededRandom(seed: 9)
+                let d = Tensor.randn([1, clipModel.config.embedDim], using: &r)
+                run.loss.setImageDirection(d / d.norm())
+            }
+            resetTrainBenchPeak()
+            do {
+                _ = try run.iteration() // warm-up: allocator, OpenBLAS buffers, the text direction
+                var parts: [[Double]] = []
+                var trained = 0
+                for _ in 0..<iterations {
+                    let (p, n) = try run.iteration()
+                    parts.append(p)
+                    trained = n
+                }
+                let med = (0..<parts[0].count).map { k in median(parts.map { $0[k] }) }
+                let total = median(parts.map { $0.reduce(0, +) })
+                print(String(format: "%4d %-10@ %9.2f %7.2f %8.2f %8.2f %7.2f %7.2f %7.2f %7.0f  %d params",
+                             size, selection, total, med[0], med[1], med[2], med[3], med[4], med[5], trainBenchPeakMB(), trained))
+                print("     all iterations (s): " + parts.map { String(format: "%.2f", $0.reduce(0, +)) }.joined(separator: " "))
+            } catch {
+                print("nada-bench train: \(size) \(selection): \(error)")
+            }
+        }
+    }
+}
+
+/// The iteration of `NADATrainer.step()` (with `selectLayers()`), split at the points timed above.
+final class TrainIterationBench {
+    let frozen: StyleGAN2Generator
+    let trainable: StyleGAN2Generator
+    let loss: NADALoss
+    let options: TrainingOptions
+    let adam: Adam
+    var rng = SeededRandom(seed: 2)
+
+    init(frozen: StyleGAN2Generator, trainable: StyleGAN2Generator, clip: CLIPFeatureModel, options: TrainingOptions) {
+        self.frozen = frozen
+        self.trainable = trainable
+        self.options = options
+        loss = NADALoss(model: clip, weights: options.losses)
+        adam = Adam(.stylegan(lr: options.lr, gRegEvery: options.gRegEvery))
+        frozen.setRequiresGrad(false)
+    }
+
+    var numConvs: Int { 2 * (frozen.config.logSize - 2) }
+    var numToRGBs: Int { frozen.config.logSize - 2 }
+
+    /// Times of [select, frozen, trainF, clip, genB, adam] and the number of trained parameter tensors.
+    func iteration() throws -> ([Double], Int) {
+        var times: [Double] = []
+        var mark = DispatchTime.now().uptimeNanoseconds
+        func lap() {
+            let now = DispatchTime.now().uptimeNanoseconds
+            times.append(Double(now - mark) / 1e9)
+            mark = now
+        }
+        let d = frozen.config.styleDim, n = frozen.config.nLatent
+        // Layer selection, as NADATrainer.selectLayers: only W+'s gradient is computed.
+        let modules: [String]
+        if options.autoLayerIters > 0 {
+            let b = options.autoLayerBatch
+            let z = Tensor.randn([b, d], using: &rng)
+            let w0 = try Autograd.noGrad { try frozen.mapping(z).reshaped([b, 1, d]).expanded(to: [b, n, d]) }
+            let w = w0.copy()
+            trainable.setRequiresGrad(false)
+            for _ in 0..<options.autoLayerIters {
+                w.requiresGrad = true
+                w.grad = nil
+                let img = try trainable.forward(wPlus: w, noise: .random(seed: rng.next()))
+                try loss.global(img, text: options.target).backward()
+                let g = w.grad!
+                w.withMutableValues { v in for i in 0..<v.count { v[i] -= 0.01 * g.pointer[i] } }
+                w.grad = nil
+                w.requiresGrad = false
+            }
+            let moved = Autograd.noGrad { (w - w0).abs().mean(axis: 2).mean(axis: 0) }
+            modules = LayerSelection.topK(moved.array, options.autoLayerK).map {
+                LayerSelection.module(forLatentIndex: $0, numConvs: numConvs, numToRGBs: numToRGBs, corrected: false)
+            }
+        } else {
+            modules = LayerSelection.modules(phase: options.phase, numConvs: numConvs, numToRGBs: numToRGBs)
+        }
+        trainable.setRequiresGrad(false)
+        trainable.setRequiresGrad(true) { LayerSelection.belongs($0, to: modules) }
+        lap()
+
+        let z = Tensor.randn([options.batch, d], using: &rng)
+        let ws = try Autograd.noGrad { [try frozen.mapping(z)] }
+        let src = try Autograd.noGrad { try frozen.forward(ws, inputIsLatent: true, noise: .random(seed: rng.next())) }
+        lap()
+
+        let tgt = try trainable.forward(ws, inputIsLatent: true, noise: .random(seed: rng.next()))
+        lap()
+
+        // The CLIP side ends at dL/d(tgt); the generator side starts from it. Together they are exactly
+        // the one `loss.backward()` of the trainer.
+        let image = tgt.detached()
+        image.requiresGrad = true
+        let l = try loss(src: src, source: options.source, tgt: image, target: options.target)
+        l.backward()
+        let imageGrad = image.grad!
+        lap()
+
+        for name in trainable.parameterNames { trainable.parameters[name]!.grad = nil }
+        tgt.backward(imageGrad)
+        lap()
+
+        let params = trainable.parameterNames.map { (name: $0, tensor: trainable.parameters[$0]!) }
+        adam.step(params)
+        let trained = params.filter { $0.tensor.grad != nil }.count
+        for p in params { p.tensor.grad = nil }
+        lap()
+        return (times, trained)
+    }
+}
+
+/// CLIP with prompts encoded as synthetic token rows (SOT, filler ids, EOT at the prompt's word count + 1,
+/// zero padding): with random weights only the lengths matter for timing, so no vocabulary is needed.
+final class SyntheticTextCLIP: CLIPFeatureModel {
+    let model: CLIPModel
+    init(model: CLIPModel) { self.model = model }
+    var inputResolution: Int { model.config.imageResolution }
+    var logitScaleExp: Float { Foundation.exp(model.logitScale.item) }
+    func encodeImage(_ pixels: Tensor) -> Tensor { try! model.encodeImage(pixels) }
+    func encodeText(_ texts: [String]) throws -> Tensor {
+        let context = model.config.contextLength
+        let rows: [[Int32]] = texts.map { text in
+            let eot = min(context - 1, text.split(separator: " ").count + 2)
+            return (0..<context).map { t in t == 0 ? 49406 : (t < eot ? Int32(1000 + (t * 37 + eot) % 40000) : (t == eot ? 49407 : 0)) }
+        }
+        return try model.encodeText(tokens: rows)
+    }
+    func preprocessGenerated(_ images: Tensor) -> Tensor {
+        clipPreprocessGenerated(images, resolution: inputResolution, antialias: true)
+    }
+}
+
+private func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+private func resetTrainBenchPeak() {
+    // "5" resets VmHWM (Linux >= 4.0).
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+}
+
+private func trainBenchPeakMB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+    return kb / 1024
+}
+
+private func trainBenchFail(_ message: String) -> Never {
+    FileHandle.standardError.write(("nada-bench train: " + message + "\n").data(using: .utf8)!)
+    exit(2)
+}
