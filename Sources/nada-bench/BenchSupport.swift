@@ -17,7 +17,8 @@ struct BenchOptions {
             switch args[i] {
             case "--threads": threads = try value("--threads")
             case "--repeats": repeats = try value("--repeats")
-            default: throw BenchError("unknown option \(args[i])")
+            // Other flags belong to the group (stylegan2, clip, train read their own from the command line).
+            default: break
             }
             i += 1
         }
