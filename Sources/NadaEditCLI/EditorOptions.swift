@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import Pipeline
 
 extension AlignmentMode: ExpressibleByArgument {}
+extension FaceSelection: ExpressibleByArgument {}
 
 /// How photos are edited; shared by the batch editor and `watch`.
 public struct EditorOptions: ParsableArguments {
@@ -17,6 +19,9 @@ public struct EditorOptions: ParsableArguments {
 
     @Option(name: .long, help: "How photos are aligned before inversion: ffhq (face landmarks), center (centre square) or none (already aligned). Default: ffhq when a landmark model is found, else center.")
     public var align: AlignmentMode?
+
+    @Option(name: .long, help: "With --align ffhq: edit the largest face, or all faces (face k of a photo is written as <stem>.<domain>.face<k>.<ext>).")
+    public var faces: FaceSelection = .largest
 
     @Option(name: .long, help: ArgumentHelp("dlib's shape_predictor_68_face_landmarks.dat (default: $NADA_LANDMARK_MODEL, else landmarks/ in the store).", valueName: "FILE"))
     public var landmarks: String?
@@ -68,6 +73,7 @@ public struct EditorOptions: ParsableArguments {
         settings.toolVersion = NadaEdit.version
         let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: store),
                                        warn: printError)
+        aligner.faces = faces
         return try DomainEditor(encoderPath: try encoderPath(store: store), domains: installed, settings: settings, aligner: aligner)
     }
 }

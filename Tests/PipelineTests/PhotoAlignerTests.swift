@@ -48,4 +48,14 @@ final class PhotoAlignerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("no face"), "\(error)")
         }
     }
+
+    func testAllFacesGivesOneCropPerFace() throws {
+        let aligner = try PhotoAligner(mode: .ffhq, landmarkModel: try landmarkModel())
+        aligner.faces = .all
+        let face = try loadImage(path: Self.root.appendingPathComponent("fixtures/encoders/input_face.png").path)
+        let crops = try aligner.alignFaces(try ImageTensors.sheet([face, face]))
+        XCTAssertEqual(crops.count, 2)
+        XCTAssertEqual(crops.map { $0.record["face"] }, ["1 of 2", "2 of 2"])
+        XCTAssertEqual(DomainEditor.facePath(for: "/out/a.sketch.png", face: 2), "/out/a.sketch.face2.png")
+    }
 }

@@ -73,7 +73,13 @@ public final class DomainEditor: PhotoProcessor {
         let bytes = try FileIO.read(job.inputPath)
         let photo = try decodeImage(bytes, name: job.inputPath, options: decodeOptions)
         let exif = EXIFInfo.read(from: bytes, format: job.inputFormat == .png ? .png : .jpeg)
-        let (aligned, alignment) = try aligner.align(photo)
+        // With `--faces all` the first (largest) face gets the regular names, face k the `.faceK` ones.
+        for (index, face) in try aligner.alignFaces(photo).enumerated() {
+            try render(face.image, alignment: face.record, faceIndex: index, job: job, exif: exif)
+        }
+    }
+
+    func render(_ aligned: RGBImage, alignment: [String: String], faceIndex: Int, job: ProcessingJob, exif: EXIFInfo?) throws {
         let input = try ImageTensors.encoderInput(aligned)
 
         // One photo's arithmetic at a time; see the type's comment.
@@ -113,12 +119,19 @@ public final class DomainEditor: PhotoProcessor {
                 extra: alignment.merging(["noise": "stored",
                         "iterations": inverter.encoder.kind.isIterative ? String(settings.iterations) : "1"]) { $1 })
             let format: OutputFormat = target.format == .png ? .png : .jpeg(quality: settings.jpegQuality)
-            try FileIO.writeAtomically(try encodeImage(edit, format: format, provenance: provenance), to: target.writePath, overwrite: true)
-            if let sheet {
+            let editPath = faceIndex == 0 ? target.writePath : DomainEditor.facePath(for: target.finalPath, face: faceIndex + 1)
+            try FileIO.writeAtomically(try encodeImage(edit, format: format, provenance: provenance), to: editPath, overwrite: true)
+            if let sheet, faceIndex == 0 {
                 let comparePath = DomainEditor.comparePath(for: target.finalPath)
                 try FileIO.writeAtomically(try encodeImage(sheet, format: format, provenance: provenance), to: comparePath, overwrite: true)
             }
         }
+    }
+
+    /// `<stem>.<domain>.face<k>.<ext>` for the k-th face (k ≥ 2) with `--faces all`.
+    public static func facePath(for editPath: String, face: Int) -> String {
+        let url = URL(fileURLWithPath: editPath)
+        return url.deletingPathExtension().path + ".face\(face)." + url.pathExtension
     }
 
     /// `<stem>.<domain>.compare.<ext>` beside the edit.

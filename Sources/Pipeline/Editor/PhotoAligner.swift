@@ -16,6 +16,8 @@ public enum AlignmentMode: String, CaseIterable, Sendable {
 /// 68-landmark model (`shape_predictor_68_face_landmarks.dat`).
 public final class PhotoAligner: @unchecked Sendable {
     public let mode: AlignmentMode
+    /// With ffhq: the largest face only, or every face found.
+    public var faces: FaceSelection = .largest
     let landmarker: FaceLandmarker?
 
     /// The landmark model: `explicit`, else `$NADA_LANDMARK_MODEL`, else `landmarks/shape_predictor_68_face_landmarks.dat`
@@ -46,18 +48,26 @@ public final class PhotoAligner: @unchecked Sendable {
 
     /// The aligned photo (256×256 for ffhq) and provenance entries describing the alignment.
     public func align(_ photo: RGBImage) throws -> (image: RGBImage, record: [String: String]) {
+        try alignFaces(photo)[0]
+    }
+
+    /// One aligned crop per face (`faces`: the largest, or all, largest first); a single crop for center/none.
+    public func alignFaces(_ photo: RGBImage) throws -> [(image: RGBImage, record: [String: String])] {
         switch mode {
-        case .none: return (photo, ["alignment": "none"])
+        case .none: return [(photo, ["alignment": "none"])]
         case .center:
             let side = min(photo.width, photo.height)
-            return (try centerCrop(photo, width: side, height: side), ["alignment": "center"])
+            return [(try centerCrop(photo, width: side, height: side), ["alignment": "center"])]
         case .ffhq:
             // dlib's detector is not documented thread-safe; one photo at a time.
-            let face = try lock.withLock { try landmarker!.faces(photo, selection: .largest)[0] }
-            let aligned = try alignFace(image: photo, landmarks: face.landmarks)
-            var record = aligned.provenanceEntries
-            record["alignment"] = "ffhq"
-            return (aligned.image, record)
+            let found = try lock.withLock { try landmarker!.faces(photo, selection: faces) }
+            return try found.sorted { $0.box.area > $1.box.area }.enumerated().map { index, face in
+                let aligned = try alignFace(image: photo, landmarks: face.landmarks)
+                var record = aligned.provenanceEntries
+                record["alignment"] = "ffhq"
+                if found.count > 1 { record["face"] = "\(index + 1) of \(found.count)" }
+                return (aligned.image, record)
+            }
         }
     }
     private let lock = NSLock()
