@@ -106,6 +106,7 @@ public struct ModelsFetch: ParsableCommand {
                 switch c.location {
                 case .url(let url): source = url
                 case .googleDrive(let id): source = GoogleDrive.viewURL(id: id)
+                case .manual(let url, _): source = url + " (by hand: compressed)"
                 }
                 print("\(c.name)  [\(c.kind.rawValue)]  \(c.summary)\n    \(source)\n    sha256: \(c.publishedSHA256 ?? "not published; recorded at first download")")
             }

@@ -5,6 +5,8 @@ public struct KnownCheckpoint: Equatable {
     public enum Location: Equatable {
         case url(String)
         case googleDrive(id: String)
+        /// Published only in a form this tool does not unpack (dlib's .bz2): `fetch` prints the steps.
+        case manual(url: String, unpack: String)
     }
 
     public var name: String
@@ -28,6 +30,8 @@ public struct KnownCheckpoint: Equatable {
         switch location {
         case .url(let url):
             return "  1. Download \(url)\n  2. nada-edit models add \(fileName) --kind \(kind.rawValue) --name \(name)"
+        case .manual(let url, let unpack):
+            return "  1. Download \(url)\n  2. \(unpack)\n  3. nada-edit models add \(fileName) --kind \(kind.rawValue) --name \(name)"
         case .googleDrive(let id):
             return """
               1. Open \(GoogleDrive.viewURL(id: id)) in a web browser (published at \(publishedAt)).
@@ -75,6 +79,13 @@ public enum KnownCheckpoints {
             location: .url("https://github.com/openai/CLIP/raw/main/clip/bpe_simple_vocab_16e6.txt.gz"),
             publishedSHA256: nil,
             summary: "CLIP byte-pair-encoding vocabulary", publishedAt: "https://github.com/openai/CLIP/tree/main/clip"),
+        KnownCheckpoint(
+            name: "dlib-landmarks-68", kind: .landmarks, fileName: "shape_predictor_68_face_landmarks.dat",
+            location: .manual(url: "http://dlib.net/files/shape_predictor_68_face_landmarks.dat.bz2",
+                              unpack: "bunzip2 shape_predictor_68_face_landmarks.dat.bz2"),
+            publishedSHA256: nil,
+            summary: "dlib's 68-point face landmark model, for --align ffhq (also shipped by PyPI's face-recognition-models)",
+            publishedAt: "http://dlib.net/files/"),
     ]
 
     public static func named(_ name: String) -> KnownCheckpoint? { all.first { $0.name == name } }

@@ -40,6 +40,9 @@ public final class ModelFetcher {
             source = url
             log("downloading \(checkpoint.name) from \(url)")
             result = try downloadOrExplain(parsed, checkpoint: checkpoint, destination: destination, expected: expected)
+        case .manual:
+            throw PipelineError.manualDownloadRequired(name: checkpoint.name, instructions:
+                "\(checkpoint.name) is published compressed; get it by hand:\n" + checkpoint.manualInstructions())
         case .googleDrive(let id):
             let first = GoogleDrive.initialURL(id: id, base: googleDriveBase)
             source = GoogleDrive.viewURL(id: id)

@@ -2,7 +2,7 @@ import Foundation
 
 /// The kinds of file the model store keeps, one sub-folder each.
 public enum ModelKind: String, CaseIterable, Codable {
-    case generators, encoders, clip, vocab, domains
+    case generators, encoders, clip, vocab, domains, landmarks
 
     /// Accepts the plural folder names and their singular forms (`generator`, `encoder`, ...).
     public init?(userName: String) {
@@ -15,6 +15,7 @@ public enum ModelKind: String, CaseIterable, Codable {
     /// Best guess from a file name, for `models add FILE` without `--kind`.
     public static func guess(fromFileName name: String) -> ModelKind? {
         let lower = name.lowercased()
+        if lower.hasPrefix("shape_predictor") || lower.hasSuffix(".dat") { return .landmarks }
         if lower.hasSuffix(".txt.gz") || lower.hasSuffix(".txt") || lower.contains("vocab") { return .vocab }
         if lower.hasSuffix(".json") { return .domains }
         if lower.contains("clip") || lower.contains("vit-") || lower.hasPrefix("rn50") { return .clip }
