@@ -11,6 +11,7 @@ let groups: [(name: String, summary: String, run: (BenchOptions) -> Void)] = [
      { _ in runStyleGAN2Bench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
     ("clip", "CLIP ViT-B/32 and B/16 image forward/backward and the 79 prompt templates (random weights)",
      { _ in runCLIPBench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
+    ("encoders", "e4e (IR-SE-50 + FPN + 18 style heads) forward at 256x256, batch 1 and 4 (random weights)", runEncoderBench),
 ]
 
 func usage() -> String {
