@@ -13,6 +13,7 @@ let groups: [(name: String, summary: String, run: (BenchOptions) -> Void)] = [
      { _ in runCLIPBench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
     ("train", "one StyleGAN-NADA training iteration at 256 and 1024 with ViT-B/32, split by part (random weights)",
      { _ in runTrainBench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
+    ("encoders", "e4e (IR-SE-50 + FPN + 18 style heads) forward at 256x256, batch 1 and 4 (random weights)", runEncoderBench),
 ]
 
 func usage() -> String {
