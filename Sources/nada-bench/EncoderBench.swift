@@ -23,7 +23,7 @@ func runEncoderBench(_ options: BenchOptions) {
     // sgemm at the shape of the 64×64 style heads' first conv (im2col GEMM 512 × 1024 × 4608) for the ratio.
     var rng = SeededRandom(seed: 3)
     let a = Tensor.randn([512, 4608], using: &rng), b = Tensor.randn([4608, 1024], using: &rng), c = Tensor.zeros([512, 1024])
-    let gemmSeconds = timeBest(repeats: repeats) { sgemm(m: 512, n: 1024, k: 4608, a: a.pointer, b: b.pointer, c: c.pointer) }
+    let gemmSeconds: Double = timeBest(repeats: repeats) { sgemm(m: 512, n: 1024, k: 4608, a: a.pointer, b: b.pointer, c: c.pointer) }.wall
     let gemmRate = 2.0 * 512 * 1024 * 4608 / gemmSeconds * 1e-9
 
     print("encoders: e4e IR-SE-50 + FPN + 18 GradualStyleBlocks, random weights, 256x256, forward (no recording), "
@@ -35,7 +35,7 @@ func runEncoderBench(_ options: BenchOptions) {
         let x = Tensor.uniform([batch, 3, 256, 256], in: -1...1, using: &rng)
         let flops = e4eForwardFLOPs(batch: batch)
         var codes: Tensor?
-        let seconds = timeBest(repeats: repeats) { codes = encoder(x) }
+        let seconds: Double = timeBest(repeats: repeats) { codes = encoder(x) }.wall
         guard let codes, codes.shape == [batch, 18, 512], codes.array.allSatisfy({ $0.isFinite }) else {
             encoderBenchFail("e4e forward produced \(codes?.shape ?? []) or non-finite codes")
         }
@@ -153,8 +153,8 @@ private func e4eBreakdown(weights: Weights, repeats: Int) {
     let trunk = try! StyleEncoder(kind: .e4e, weights: Weights(trunkNames.map { ($0, weights.arrays[$0]!) }, source: "trunk").scoped("encoder"))
     var rng = SeededRandom(seed: 2)
     let x = Tensor.uniform([1, 3, 256, 256], in: -1...1, using: &rng)
-    let tTrunk = timeBest(repeats: repeats) { _ = trunk(x) }
-    let tFull = timeBest(repeats: repeats) { _ = full(x) }
+    let tTrunk: Double = timeBest(repeats: repeats) { _ = trunk(x) }.wall
+    let tFull: Double = timeBest(repeats: repeats) { _ = full(x) }.wall
     print(String(format: "breakdown batch 1: backbone+1 head %.3f s, full %.3f s, FPN+17 heads %.3f s", tTrunk, tFull, tFull - tTrunk))
 }
 
