@@ -56,6 +56,7 @@ func runTrainBench(arguments: [String]) {
         i += 1
     }
     Threads.set(threads)
+    setvbuf(stdout, nil, _IOLBF, 0) // one line per configuration as it finishes, also when redirected to a file
     var tokenizer: CLIPTokenizer?
     if let vocab {
         do { tokenizer = try CLIPTokenizer(bpeFile: vocab) } catch { trainBenchFail("--vocab \(vocab): \(error)") }
