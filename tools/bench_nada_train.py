@@ -18,7 +18,8 @@ train.py; see ../shared/spec/generator-and-encoders.md section 3):
   then freeze all and unfreeze the chosen modules. Phase variant: input, conv1 and every conv.
 - Adam(lr 0.002*0.8 = 0.0016, betas (0, 0.99**0.8)).
 Parts timed as in the Swift benchmark (the backward is split at the trainable images' gradient, same work
-as one backward): select, frozen, trainF, clip, genB, adam. Median of N after one warm-up; peak RSS.
+as one backward): select, frozen, trainF, clip, genB, adam. Median of N after one warm-up; peak RSS;
+process CPU seconds per iteration (cpu_s, steadier than wall time on a shared machine).
 
   /work/venv/bin/python tools/bench_nada_train.py --sizes 256,1024 --threads 2 --iterations 3
 """
@@ -219,7 +220,7 @@ def main():
     torch.manual_seed(0)
     print(f"pytorch {torch.__version__}: StyleGAN-NADA iteration, config-f random weights, batch 2, CLIP ViT-B/32 random "
           f"weights, directional loss, {torch.get_num_threads()} threads, median of {args.iterations} after 1 warm-up")
-    print("size selection      iter_s  select   frozen   trainF    clip    genB    adam  peakMB  trained")
+    print("size selection      iter_s  select   frozen   trainF    clip    genB    adam  peakMB   cpu_s  trained")
     clip = CLIPLoss()
     selections = ["adaptive", "phase"] if args.selection == "both" else [args.selection]
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -232,12 +233,16 @@ def main():
             clip.direction = None
             reset_peak()
             iteration(frozen, trainable, clip, opt, args, size)  # warm-up (+ text direction)
-            runs = [iteration(frozen, trainable, clip, opt, args, size) for _ in range(args.iterations)]
+            runs, cpu = [], []
+            for _ in range(args.iterations):
+                c0 = time.process_time()
+                runs.append(iteration(frozen, trainable, clip, opt, args, size))
+                cpu.append(time.process_time() - c0)
             parts = [statistics.median(r[0][k] for r in runs) for k in range(6)]
             total = statistics.median(sum(r[0]) for r in runs)
             print(f"{size:4d} {sel:<10} {total:9.2f} " + " ".join(f"{p:7.2f}" for p in parts[:1])
                   + " " + " ".join(f"{p:8.2f}" for p in parts[1:3]) + " " + " ".join(f"{p:7.2f}" for p in parts[3:])
-                  + f" {peak_mb():7.0f}  {runs[-1][1]} params", flush=True)
+                  + f" {peak_mb():7.0f} {statistics.median(cpu):7.2f}  {runs[-1][1]} params", flush=True)
             print("     all iterations (s): " + " ".join(f"{sum(r[0]):.2f}" for r in runs), flush=True)
             del frozen, trainable, opt
 

@@ -18,7 +18,7 @@ import Training
 ///   genB     trainable generator backward from that image gradient
 ///   adam     Adam update of every parameter with a gradient
 /// Prints the median of N timed iterations after one warm-up (which also computes the text direction)
-/// and the process's peak RSS (VmHWM, reset before each configuration). Without `--vocab`, prompts are
+/// and the process's peak RSS (VmHWM, reset before each configuration) and CPU seconds per iteration (cpu_s). Without `--vocab`, prompts are
 /// encoded as synthetic token rows of the right lengths (random weights make the words irrelevant) and the
 /// directional loss uses a random unit direction. Same iteration in PyTorch: tools/bench_nada_train.py.
 func runTrainBench(arguments: [String]) {
@@ -56,13 +56,14 @@ func runTrainBench(arguments: [String]) {
         i += 1
     }
     Threads.set(threads)
+    setvbuf(stdout, nil, _IOLBF, 0) // one line per configuration as it finishes, also when redirected to a file
     var tokenizer: CLIPTokenizer?
     if let vocab {
         do { tokenizer = try CLIPTokenizer(bpeFile: vocab) } catch { trainBenchFail("--vocab \(vocab): \(error)") }
     }
     print("train: StyleGAN-NADA iteration, config-f random weights, batch 2, CLIP ViT-B/32 random weights, directional loss, "
           + "\(threads) threads, median of \(iterations) after 1 warm-up, text: \(tokenizer == nil ? "synthetic tokens + random direction" : "tokenizer")")
-    print("size selection      iter_s  select   frozen   trainF    clip    genB    adam  peakMB  trained")
+    print("size selection      iter_s  select   frozen   trainF    clip    genB    adam  peakMB   cpu_s  trained")
     let clipModel = CLIPModel.random(config: .vitB32, seed: 1)
     for size in sizes {
         let config: StyleGAN2Config
@@ -94,16 +95,20 @@ func runTrainBench(arguments: [String]) {
             do {
                 _ = try run.iteration() // warm-up: allocator, OpenBLAS buffers, the text direction
                 var parts: [[Double]] = []
+                var cpu: [Double] = []
                 var trained = 0
                 for _ in 0..<iterations {
+                    let c0 = processCPUSeconds()
                     let (p, n) = try run.iteration()
+                    cpu.append(processCPUSeconds() - c0)
                     parts.append(p)
                     trained = n
                 }
                 let med = (0..<parts[0].count).map { k in median(parts.map { $0[k] }) }
                 let total = median(parts.map { $0.reduce(0, +) })
-                print(String(format: "%4d %-10@ %9.2f %7.2f %8.2f %8.2f %7.2f %7.2f %7.2f %7.0f  %d params",
-                             size, selection, total, med[0], med[1], med[2], med[3], med[4], med[5], trainBenchPeakMB(), trained))
+                print(String(format: "%4d %-10@ %9.2f %7.2f %8.2f %8.2f %7.2f %7.2f %7.2f %7.0f %7.2f  %d params",
+                             size, selection, total, med[0], med[1], med[2], med[3], med[4], med[5], trainBenchPeakMB(),
+                             median(cpu), trained))
                 print("     all iterations (s): " + parts.map { String(format: "%.2f", $0.reduce(0, +)) }.joined(separator: " "))
             } catch {
                 print("nada-bench train: \(size) \(selection): \(error)")
@@ -226,6 +231,14 @@ final class SyntheticTextCLIP: CLIPFeatureModel {
 private func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// User + system CPU seconds of the whole process: on a shared, overloaded machine this is a steadier
+/// measure than wall time (it still includes OpenBLAS threads' spinning).
+private func processCPUSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
 }
 
 private func resetTrainBenchPeak() {
