@@ -45,7 +45,8 @@ public final class Adam {
         for (name, p) in parameters {
             guard let g = p.grad else { continue }
             precondition(g.shape == p.shape, "Adam: gradient shape \(g.shape) for parameter \(name) \(p.shape)")
-            var s = states[name] ?? State(step: 0, m: [Float](repeating: 0, count: p.count), v: [Float](repeating: 0, count: p.count))
+            // Taken out of the dictionary so the arrays below are updated in place, not copied.
+            var s = states.removeValue(forKey: name) ?? State(step: 0, m: [Float](repeating: 0, count: p.count), v: [Float](repeating: 0, count: p.count))
             s.step += 1
             let bc1 = 1 - Foundation.pow(hyper.beta1, Double(s.step))
             let bc2Sqrt = (1 - Foundation.pow(hyper.beta2, Double(s.step))).squareRoot()

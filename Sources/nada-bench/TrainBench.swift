@@ -233,14 +233,6 @@ private func median(_ xs: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
-/// User + system CPU seconds of the whole process: on a shared, overloaded machine this is a steadier
-/// measure than wall time (it still includes OpenBLAS threads' spinning).
-private func processCPUSeconds() -> Double {
-    var u = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &u)
-    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
-}
-
 private func resetTrainBenchPeak() {
     // "5" resets VmHWM (Linux >= 4.0).
     try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)

@@ -27,10 +27,11 @@ guard let groupName = arguments.first, let group = groups.first(where: { $0.name
     exit(arguments.isEmpty || arguments.first == "--help" || arguments.first == "-h" ? 0 : 2)
 }
 do {
-    // Only `kernels` uses the shared options; the other groups parse their own flags (--sizes, --model, ...).
-    let options = try BenchOptions(parsing: group.name == "kernels" ? Array(arguments.dropFirst()) : [])
+    // The shared options (--threads, --repeats) are read here; other flags (--sizes, --model, ...) are left to
+    // the groups that read them from the command line.
+    let options = try BenchOptions(parsing: Array(arguments.dropFirst()))
     Threads.set(options.threads)
-    if group.name == "kernels" { print("nada-bench \(group.name): \(options.threads) thread(s)") }
+    if ["kernels", "encoders"].contains(group.name) { print("nada-bench \(group.name): \(options.threads) thread(s)") }
     group.run(options)
 } catch {
     print("nada-bench: \(error)\n\(usage())")
