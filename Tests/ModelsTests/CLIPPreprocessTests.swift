@@ -65,7 +65,7 @@ final class CLIPPreprocessTests: XCTestCase {
             let out = clipPreprocessGenerated(x, resolution: 4, antialias: aa)
             XCTAssertEqual(out.shape, [2, 3, 4, 4])
             // 7x9 -> 4x5, crop left = round(0.5) = 0: the first 4 columns of the resize.
-            let full = ((x + 1) / 2).resized(height: 4, width: 5, mode: .bicubic, antialias: aa)
+            let full = (x.resized(height: 4, width: 5, mode: .bicubic, antialias: aa) + 1) / 2
             let expect = (full.slice(axis: 3, 0..<4) - Tensor(shape: [3, 1, 1], values: [0.48145466, 0.4578275, 0.40821073]))
                 / Tensor(shape: [3, 1, 1], values: [0.26862954, 0.26130258, 0.27577711])
             XCTAssertEqual(out.array, expect.array)

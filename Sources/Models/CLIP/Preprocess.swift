@@ -21,10 +21,11 @@ public func clipPreprocessGenerated(_ images: Tensor, resolution: Int, antialias
     precondition(resolution > 0, "clipPreprocessGenerated: resolution \(resolution) must be positive")
     let h = images.shape[2], w = images.shape[3]
 
-    // torchvision Normalize(mean=-1, std=2): (x - (-1)) / 2.
-    var x = (images + 1) / 2
-
     // Resize(n): the shorter side becomes n, the longer int(n * long / short); unchanged sizes are skipped.
+    // NADA maps [-1, 1] -> [0, 1] before the resize; the resize is linear with weights summing to 1, so we
+    // apply that affine map after resize and crop instead (equal up to float rounding, ~1e-7), which saves
+    // two full-resolution passes forward and backward on 1024x1024 generator outputs.
+    var x = images
     let (newH, newW) = w <= h ? (resolution * h / w, resolution) : (resolution, resolution * w / h)
     if newH != h || newW != w {
         x = x.resized(height: newH, width: newW, mode: .bicubic, antialias: antialias)
@@ -35,6 +36,9 @@ public func clipPreprocessGenerated(_ images: Tensor, resolution: Int, antialias
     let left = Int((Double(newW - resolution) / 2).rounded(.toNearestOrEven))
     if newH != resolution { x = x.slice(axis: 2, top..<(top + resolution)) }
     if newW != resolution { x = x.slice(axis: 3, left..<(left + resolution)) }
+
+    // torchvision Normalize(mean=-1, std=2): (x - (-1)) / 2.
+    x = (x + 1) / 2
 
     // CLIP Normalize: (x - mean) / std per channel (a division, as torchvision does).
     let mean = Tensor(shape: [3, 1, 1], values: clipPixelMean)
