@@ -15,6 +15,8 @@ public enum ModulationForm: Sendable {
     /// Per layer, whichever touches fewer values: grouped where the activations outweigh the
     /// per-sample weights (every layer from 64×64 up in config-f, so the memory is that of `.grouped`),
     /// activations where the weights are larger (the 512-channel layers at 4...32). The default.
+    /// Measured at 1024, batch 2, forward+backward on a loaded 2-core machine: 5.99 GB peak (the
+    /// high-resolution layers are the grouped ones, so the 0.36 GB over `.grouped` is run-to-run spread).
     case automatic
 }
 
