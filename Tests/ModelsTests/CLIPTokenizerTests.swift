@@ -262,22 +262,12 @@ final class CLIPTokenizerTests: XCTestCase {
 
     // MARK: helpers
 
-    /// Minimal `.npy` reader for the int64 token arrays (little-endian, C order).
+    /// The int64 token arrays (`clip.tokenize` output) as rows of 77.
     static func readInt64Npy(_ name: String, rows: Int) throws -> [[Int64]] {
-        let data = try Data(contentsOf: fixtures.appendingPathComponent(name))
-        let bytes = [UInt8](data)
-        XCTAssertEqual(Array(bytes[1..<6]), Array("NUMPY".utf8), name)
-        let headerLength = bytes[6] == 1 ? Int(bytes[8]) | Int(bytes[9]) << 8
-            : Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-        let start = (bytes[6] == 1 ? 10 : 12) + headerLength
-        let header = String(decoding: bytes[(bytes[6] == 1 ? 10 : 12)..<start], as: UTF8.self)
-        XCTAssertTrue(header.contains("'<i8'") && header.contains("'fortran_order': False"), "\(name): \(header)")
-        XCTAssertTrue(header.contains("(\(rows), 77)"), "\(name): \(header)")
-        let values: [Int64] = (0..<(rows * 77)).map { k in
-            var v: Int64 = 0
-            for b in 0..<8 { v |= Int64(bytes[start + 8 * k + b]) << (8 * b) }
-            return v
-        }
+        let array = try readNpy(fixtures.appendingPathComponent(name).path)
+        XCTAssertEqual(array.dtype, .int64, name)
+        XCTAssertEqual(array.shape, [rows, 77], name)
+        let values = array.int64s()
         return (0..<rows).map { Array(values[($0 * 77)..<(($0 + 1) * 77)]) }
     }
 }
