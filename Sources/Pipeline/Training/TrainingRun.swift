@@ -120,6 +120,7 @@ public final class TrainingRun {
             "clip_weights": o.clipWeights.map { String($0) }.joined(separator: ","),
             "noise": o.storedNoise ? "stored" : "random",
         ]
+        if let start = inputs.trainableGeneratorPath { hyper["trainable_generator"] = start }
         for (i, clip) in inputs.clipPaths.enumerated() { hyper["clip_\(i)_sha256"] = try FileDigest.sha256Hex(ofFileAt: clip) }
         let formatter = ISO8601DateFormatter()
         let record = DomainRecord(
