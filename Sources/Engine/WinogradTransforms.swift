@@ -131,74 +131,113 @@ enum WinogradF43 {
         }
     }
 
-    // MARK: Filters (in double precision: they are few, and U's rounding adds to every output)
+    // MARK: Filters
 
     /// U[ξ][o][i] = (G g Gᵀ)_ξ for weight [out, in, 3, 3]; `u` holds 36·out·in floats.
+    /// Eight filters at a time in SIMD lanes, so each of the 36 outputs is one vector store; the
+    /// double-precision scalar path takes the remainder (both round U once to float).
     static func transformWeights(_ w: UnsafePointer<Float>, out: Int, in cin: Int, into u: UnsafeMutablePointer<Float>) {
         let plane = out * cin
-        parallelFor(plane, minChunk: 256) { range in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 18) { buffer in // 6×3: G g
-                let tmp = buffer.baseAddress!
-                for k in range {
-                    let g = w + 9 * k
-                    for c in 0..<3 {
-                        let col = filterColumn(Double(g[c]), Double(g[3 + c]), Double(g[6 + c]))
-                        tmp[c] = col.0; tmp[3 + c] = col.1; tmp[6 + c] = col.2
-                        tmp[9 + c] = col.3; tmp[12 + c] = col.4; tmp[15 + c] = col.5
+        parallelFor(plane, minChunk: 1024) { range in
+            var k = range.lowerBound
+            while k + 8 <= range.upperBound {
+                // Taps of filters k..<k+8, one lane each.
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 9) { t in
+                    for j in 0..<9 {
+                        var v = SIMD8<Float>()
+                        for l in 0..<8 { v[l] = w[9 * (k + l) + j] }
+                        t[j] = v
                     }
-                    for i in 0..<6 {
-                        let r = filterColumn(tmp[3 * i], tmp[3 * i + 1], tmp[3 * i + 2])
-                        let o = u + 6 * i * plane + k
-                        o[0] = Float(r.0); o[plane] = Float(r.1); o[2 * plane] = Float(r.2)
-                        o[3 * plane] = Float(r.3); o[4 * plane] = Float(r.4); o[5 * plane] = Float(r.5)
+                    let c0 = filterColumn8(t[0], t[3], t[6]), c1 = filterColumn8(t[1], t[4], t[7]), c2 = filterColumn8(t[2], t[5], t[8])
+                    func store(_ i: Int, _ r: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+                        let o = UnsafeMutableRawPointer(u + 6 * i * plane + k), step = plane * 4
+                        o.storeBytes(of: r.0, as: SIMD8<Float>.self)
+                        o.storeBytes(of: r.1, toByteOffset: step, as: SIMD8<Float>.self)
+                        o.storeBytes(of: r.2, toByteOffset: 2 * step, as: SIMD8<Float>.self)
+                        o.storeBytes(of: r.3, toByteOffset: 3 * step, as: SIMD8<Float>.self)
+                        o.storeBytes(of: r.4, toByteOffset: 4 * step, as: SIMD8<Float>.self)
+                        o.storeBytes(of: r.5, toByteOffset: 5 * step, as: SIMD8<Float>.self)
                     }
+                    store(0, filterColumn8(c0.0, c1.0, c2.0))
+                    store(1, filterColumn8(c0.1, c1.1, c2.1))
+                    store(2, filterColumn8(c0.2, c1.2, c2.2))
+                    store(3, filterColumn8(c0.3, c1.3, c2.3))
+                    store(4, filterColumn8(c0.4, c1.4, c2.4))
+                    store(5, filterColumn8(c0.5, c1.5, c2.5))
                 }
+                k += 8
+            }
+            for k in k..<range.upperBound {
+                let g = w + 9 * k
+                let c0 = filterColumn(Double(g[0]), Double(g[3]), Double(g[6]))
+                let c1 = filterColumn(Double(g[1]), Double(g[4]), Double(g[7]))
+                let c2 = filterColumn(Double(g[2]), Double(g[5]), Double(g[8]))
+                func store(_ i: Int, _ r: (Double, Double, Double, Double, Double, Double)) {
+                    let o = u + 6 * i * plane + k
+                    o[0] = Float(r.0); o[plane] = Float(r.1); o[2 * plane] = Float(r.2)
+                    o[3 * plane] = Float(r.3); o[4 * plane] = Float(r.4); o[5 * plane] = Float(r.5)
+                }
+                store(0, filterColumn(c0.0, c1.0, c2.0))
+                store(1, filterColumn(c0.1, c1.1, c2.1))
+                store(2, filterColumn(c0.2, c1.2, c2.2))
+                store(3, filterColumn(c0.3, c1.3, c2.3))
+                store(4, filterColumn(c0.4, c1.4, c2.4))
+                store(5, filterColumn(c0.5, c1.5, c2.5))
             }
         }
+    }
+
+    /// `filterColumn` on eight filters at once.
+    @inline(__always)
+    static func filterColumn8(_ g0: SIMD8<Float>, _ g1: SIMD8<Float>, _ g2: SIMD8<Float>)
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let even = g0 + g2, a = g0 * Float(twentyFourth) + g2 * Float(sixth), b = g1 * Float(twelfth)
+        return (g0 * 0.25, -(even + g1) * Float(sixth), -(even - g1) * Float(sixth), a + b, a - b, g2)
     }
 
     /// dg = Gᵀ dU G: reads dU [36][out][in], adds (or writes) [out, in, 3, 3] into `gw`.
     static func transformWeightGradient(_ du: UnsafePointer<Float>, out: Int, in cin: Int,
                                         into gw: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let plane = out * cin
-        parallelFor(plane, minChunk: 256) { range in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 18) { buffer in // 6×3: dU G
-                let tmp = buffer.baseAddress!
-                for k in range {
-                    for i in 0..<6 {
-                        let r = du + 6 * i * plane + k
-                        let t = filterColumnAdjoint(Double(r[0]), Double(r[plane]), Double(r[2 * plane]),
-                                                    Double(r[3 * plane]), Double(r[4 * plane]), Double(r[5 * plane]))
-                        tmp[3 * i] = t.0; tmp[3 * i + 1] = t.1; tmp[3 * i + 2] = t.2
-                    }
-                    let g = gw + 9 * k
-                    for c in 0..<3 {
-                        let t = filterColumnAdjoint(tmp[c], tmp[3 + c], tmp[6 + c], tmp[9 + c], tmp[12 + c], tmp[15 + c])
-                        if accumulate {
-                            g[c] += Float(t.0); g[3 + c] += Float(t.1); g[6 + c] += Float(t.2)
-                        } else {
-                            g[c] = Float(t.0); g[3 + c] = Float(t.1); g[6 + c] = Float(t.2)
-                        }
-                    }
+        parallelFor(plane, minChunk: 1024) { range in
+            for k in range {
+                // Rows: (dU row i)·G, 3 values each.
+                func row(_ i: Int) -> (Double, Double, Double) {
+                    let r = du + 6 * i * plane + k
+                    return filterColumnAdjoint(Double(r[0]), Double(r[plane]), Double(r[2 * plane]),
+                                               Double(r[3 * plane]), Double(r[4 * plane]), Double(r[5 * plane]))
+                }
+                let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5)
+                // Columns: Gᵀ·(column c).
+                let a = filterColumnAdjoint(r0.0, r1.0, r2.0, r3.0, r4.0, r5.0)
+                let b = filterColumnAdjoint(r0.1, r1.1, r2.1, r3.1, r4.1, r5.1)
+                let c = filterColumnAdjoint(r0.2, r1.2, r2.2, r3.2, r4.2, r5.2)
+                let g = gw + 9 * k
+                let values = (a.0, b.0, c.0, a.1, b.1, c.1, a.2, b.2, c.2)
+                withUnsafeBytes(of: values) { raw in
+                    let v = raw.bindMemory(to: Double.self)
+                    if accumulate { for j in 0..<9 { g[j] += Float(v[j]) } } else { for j in 0..<9 { g[j] = Float(v[j]) } }
                 }
             }
         }
     }
 
+    static let sixth = 1.0 / 6, twelfth = 1.0 / 12, twentyFourth = 1.0 / 24
+
     /// G·g: 3 → 6.
     @inline(__always)
     static func filterColumn(_ g0: Double, _ g1: Double, _ g2: Double) -> (Double, Double, Double, Double, Double, Double) {
-        let even = g0 + g2
-        return (g0 / 4, -(even + g1) / 6, -(even - g1) / 6,
-                g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2)
+        let even = g0 + g2, a = g0 * twentyFourth + g2 * sixth, b = g1 * twelfth
+        return (g0 * 0.25, -(even + g1) * sixth, -(even - g1) * sixth, a + b, a - b, g2)
     }
 
     /// Gᵀ·u: 6 → 3 (adjoint of `filterColumn`).
     @inline(__always)
     static func filterColumnAdjoint(_ u0: Double, _ u1: Double, _ u2: Double, _ u3: Double, _ u4: Double, _ u5: Double)
         -> (Double, Double, Double) {
-        (u0 / 4 - (u1 + u2) / 6 + (u3 + u4) / 24,
-         (u2 - u1) / 6 + (u3 - u4) / 12,
-         -(u1 + u2) / 6 + (u3 + u4) / 6 + u5)
+        let s12 = (u1 + u2) * sixth, s34 = u3 + u4
+        return (u0 * 0.25 - s12 + s34 * twentyFourth,
+                (u2 - u1) * sixth + (u3 - u4) * twelfth,
+                -s12 + s34 * sixth + u5)
     }
 }
