@@ -85,38 +85,51 @@ struct WinogradConv2d {
         ((b.n * outChannels + b.g * groupOutChannels + o) * outHeight) * outWidth
     }
 
-    // MARK: Block steps
+    // MARK: Block steps (eight tiles at a time, one per SIMD lane; `lanes` < 8 only for a block's last group)
+
+    typealias Lanes = WinogradF43.Lanes
+
+    /// Runs `body(i, lanes, buffer, floats)` for tiles i..<i+lanes of a block, with a scratch buffer of
+    /// 36 lane vectors and its float view [36][8] for per-lane gathers and scatters.
+    @inline(__always)
+    func forEachLaneGroup(count: Int, _ body: (Int, Int, UnsafeMutablePointer<Lanes>, UnsafeMutablePointer<Float>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 36 + 16) { buffer in
+            let d = buffer.baseAddress!
+            let floats = UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self)
+            var i = 0
+            while i < count {
+                body(i, min(8, count - i), d, floats)
+                i += 8
+            }
+        }
+    }
 
     /// V[ξ][c][t - t0] = (Bᵀ d B)_ξ · inScale[c] for the block's tiles.
     func transformInputs(_ x: UnsafePointer<Float>, _ b: Block, into v: UnsafeMutablePointer<Float>) {
         let cg = groupChannels, count = b.count, stride = cg * count, H = height, W = width, p = padding
         parallelFor(cg, minChunk: max(1, 256 / count)) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 36) { window in
-                for c in range {
-                    let plane = x + inputOffset(b, channel: c)
-                    for i in 0..<count {
-                        let (oy, ox) = tileOrigin(b.t0 + i)
+            for c in range {
+                let plane = x + inputOffset(b, channel: c), scale = b.inScale?[c] ?? 1
+                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                    for l in 0..<lanes {
+                        let (oy, ox) = tileOrigin(b.t0 + i + l)
                         let iy = oy - p, ix = ox - p
-                        let dst = v + c * count + i
                         if iy >= 0, ix >= 0, iy + 6 <= H, ix + 6 <= W {
-                            WinogradF43.transformInput(plane + iy * W + ix, rowStride: W, into: dst, stride: stride)
+                            let src = plane + iy * W + ix
+                            for r in 0..<6 { for s in 0..<6 { floats[(6 * r + s) * 8 + l] = src[r * W + s] } }
                         } else {
                             for r in 0..<6 {
                                 let y = iy + r
                                 for s in 0..<6 {
                                     let xx = ix + s
-                                    window[6 * r + s] = (y >= 0 && y < H && xx >= 0 && xx < W) ? plane[y * W + xx] : 0
+                                    floats[(6 * r + s) * 8 + l] = (y >= 0 && y < H && xx >= 0 && xx < W) ? plane[y * W + xx] : 0
                                 }
                             }
-                            WinogradF43.transformInput(UnsafePointer(window.baseAddress!), rowStride: 6, into: dst, stride: stride)
                         }
                     }
-                    if let scale = b.inScale?[c], scale != 1 {
-                        for xi in 0..<WinogradF43.points {
-                            let row = v + xi * stride + c * count
-                            for i in 0..<count { row[i] *= scale }
-                        }
-                    }
+                    WinogradF43.transformInput(d)
+                    let dst = v + c * count + i
+                    for xi in 0..<36 { storeLanes(d[xi] * scale, dst + xi * stride, lanes) }
                 }
             }
         }
@@ -126,23 +139,26 @@ struct WinogradConv2d {
     func transformOutputGradients(_ gy: UnsafePointer<Float>, _ b: Block, into m: UnsafeMutablePointer<Float>) {
         let og = groupOutChannels, count = b.count, stride = og * count, Ho = outHeight, Wo = outWidth
         parallelFor(og, minChunk: max(1, 256 / count)) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { tile in
-                for o in range {
-                    let plane = gy + outputOffset(b, channel: o)
-                    for i in 0..<count {
-                        let (oy, ox) = tileOrigin(b.t0 + i)
-                        let dst = m + o * count + i
+            for o in range {
+                let plane = gy + outputOffset(b, channel: o)
+                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                    let tile = floats + 36 * 8 // the 16 vectors after the 36
+                    for l in 0..<lanes {
+                        let (oy, ox) = tileOrigin(b.t0 + i + l)
                         if oy + 4 <= Ho, ox + 4 <= Wo {
-                            WinogradF43.transformOutputAdjoint(plane + oy * Wo + ox, rowStride: Wo, into: dst, stride: stride)
+                            let src = plane + oy * Wo + ox
+                            for r in 0..<4 { for s in 0..<4 { tile[(4 * r + s) * 8 + l] = src[r * Wo + s] } }
                         } else {
                             for r in 0..<4 {
                                 for s in 0..<4 {
-                                    tile[4 * r + s] = (oy + r < Ho && ox + s < Wo) ? plane[(oy + r) * Wo + ox + s] : 0
+                                    tile[(4 * r + s) * 8 + l] = (oy + r < Ho && ox + s < Wo) ? plane[(oy + r) * Wo + ox + s] : 0
                                 }
                             }
-                            WinogradF43.transformOutputAdjoint(UnsafePointer(tile.baseAddress!), rowStride: 4, into: dst, stride: stride)
                         }
                     }
+                    WinogradF43.transformOutputAdjoint(UnsafePointer(d + 36), into: d)
+                    let dst = m + o * count + i
+                    for xi in 0..<36 { storeLanes(d[xi], dst + xi * stride, lanes) }
                 }
             }
         }
@@ -152,17 +168,21 @@ struct WinogradConv2d {
     func transformOutputs(_ m: UnsafePointer<Float>, bias: UnsafePointer<Float>?, _ b: Block, into y: UnsafeMutablePointer<Float>) {
         let og = groupOutChannels, count = b.count, stride = og * count, Ho = outHeight, Wo = outWidth
         parallelFor(og, minChunk: max(1, 256 / count)) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { tile in
-                for o in range {
-                    let shift = bias.map { $0[b.g * og + o] } ?? 0, scale = b.outScale?[o] ?? 1
-                    let plane = y + outputOffset(b, channel: o)
-                    for i in 0..<count {
-                        let (oy, ox) = tileOrigin(b.t0 + i)
-                        WinogradF43.transformOutput(m + o * count + i, stride: stride, into: tile.baseAddress!)
+            for o in range {
+                let shift = bias.map { $0[b.g * og + o] } ?? 0, scale = b.outScale?[o] ?? 1
+                let plane = y + outputOffset(b, channel: o)
+                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                    let src = m + o * count + i
+                    for xi in 0..<36 { d[xi] = loadLanes(src + xi * stride, lanes) }
+                    WinogradF43.transformOutput(d, into: d + 36)
+                    for k in 36..<52 { d[k] = d[k] * scale + shift }
+                    let tile = floats + 36 * 8
+                    for l in 0..<lanes {
+                        let (oy, ox) = tileOrigin(b.t0 + i + l)
                         let rows = min(4, Ho - oy), cols = min(4, Wo - ox)
                         for r in 0..<rows {
                             let dst = plane + (oy + r) * Wo + ox
-                            for s in 0..<cols { dst[s] = scale * tile[4 * r + s] + shift }
+                            for s in 0..<cols { dst[s] = tile[(4 * r + s) * 8 + l] }
                         }
                     }
                 }
@@ -177,32 +197,49 @@ struct WinogradConv2d {
                                into gx: UnsafeMutablePointer<Float>?, scaleGradient gScale: UnsafeMutablePointer<Float>?) {
         let cg = groupChannels, count = b.count, stride = cg * count, H = height, W = width, p = padding
         parallelFor(cg, minChunk: max(1, 256 / count)) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 36) { window in
-                for c in range {
-                    let offset = inputOffset(b, channel: c), scale = b.inScale?[c] ?? 1
-                    var dot = 0.0
-                    for i in 0..<count {
-                        let (oy, ox) = tileOrigin(b.t0 + i)
-                        WinogradF43.transformInputAdjoint(v + c * count + i, stride: stride, into: window.baseAddress!)
+            for c in range {
+                let offset = inputOffset(b, channel: c), scale = b.inScale?[c] ?? 1
+                var dot = 0.0
+                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                    let src = v + c * count + i
+                    for xi in 0..<36 { d[xi] = loadLanes(src + xi * stride, lanes) }
+                    WinogradF43.transformInputAdjoint(d)
+                    for l in 0..<lanes {
+                        let (oy, ox) = tileOrigin(b.t0 + i + l)
                         let iy = oy - p, ix = ox - p
+                        let s0 = max(0, -ix), s1 = min(6, W - ix)
                         for r in max(0, -iy)..<min(6, H - iy) {
                             let row = (iy + r) * W + ix
                             if let gx {
                                 let dst = gx + offset + row
-                                for s in max(0, -ix)..<min(6, W - ix) { dst[s] += scale * window[6 * r + s] }
+                                for s in s0..<s1 { dst[s] += scale * floats[(6 * r + s) * 8 + l] }
                             }
                             if gScale != nil {
-                                let src = x + offset + row
+                                let xs = x + offset + row
                                 var part: Float = 0
-                                for s in max(0, -ix)..<min(6, W - ix) { part += src[s] * window[6 * r + s] }
+                                for s in s0..<s1 { part += xs[s] * floats[(6 * r + s) * 8 + l] }
                                 dot += Double(part)
                             }
                         }
                     }
-                    if let gScale { gScale[c] += Float(dot) }
                 }
+                if let gScale { gScale[c] += Float(dot) }
             }
         }
+    }
+
+    @inline(__always)
+    func loadLanes(_ p: UnsafePointer<Float>, _ lanes: Int) -> Lanes {
+        if lanes == 8 { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+        var v = Lanes()
+        for l in 0..<lanes { v[l] = p[l] }
+        return v
+    }
+
+    @inline(__always)
+    func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
+        if lanes == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self); return }
+        for l in 0..<lanes { p[l] = v[l] }
     }
 
     /// The 36 products of one block, one OpenBLAS call per transform point, spread over the threads.

@@ -13,12 +13,16 @@ enum WinogradF43 {
     /// Output tile side, input window side, and the number of transform points (window²).
     static let tile = 4, window = 6, points = 36
 
+    /// Eight tiles are transformed at once, one per SIMD lane.
+    typealias Lanes = SIMD8<Float>
+    static let laneCount = 8
+
     // MARK: 1-D transforms
 
     /// Bᵀ·d: 6 → 6.
     @inline(__always)
-    static func inputRow(_ d0: Float, _ d1: Float, _ d2: Float, _ d3: Float, _ d4: Float, _ d5: Float)
-        -> (Float, Float, Float, Float, Float, Float) {
+    static func inputRow(_ d0: Lanes, _ d1: Lanes, _ d2: Lanes, _ d3: Lanes, _ d4: Lanes, _ d5: Lanes)
+        -> (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes) {
         let a = d4 - 4 * d2, b = d3 - 4 * d1           // shared by rows 1 and 2
         let c = d4 - d2, e = 2 * (d3 - d1)              // shared by rows 3 and 4
         return (4 * d0 - 5 * d2 + d4, a + b, a - b, c + e, c - e, 4 * d1 - 5 * d3 + d5)
@@ -26,8 +30,8 @@ enum WinogradF43 {
 
     /// B·v: 6 → 6 (adjoint of `inputRow`).
     @inline(__always)
-    static func inputRowAdjoint(_ v0: Float, _ v1: Float, _ v2: Float, _ v3: Float, _ v4: Float, _ v5: Float)
-        -> (Float, Float, Float, Float, Float, Float) {
+    static func inputRowAdjoint(_ v0: Lanes, _ v1: Lanes, _ v2: Lanes, _ v3: Lanes, _ v4: Lanes, _ v5: Lanes)
+        -> (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes) {
         let s12 = v1 + v2, d12 = v2 - v1, s34 = v3 + v4, d34 = v3 - v4
         return (4 * v0,
                 4 * d12 - 2 * d34 + 4 * v5,
@@ -39,95 +43,75 @@ enum WinogradF43 {
 
     /// Aᵀ·m: 6 → 4.
     @inline(__always)
-    static func outputRow(_ m0: Float, _ m1: Float, _ m2: Float, _ m3: Float, _ m4: Float, _ m5: Float)
-        -> (Float, Float, Float, Float) {
+    static func outputRow(_ m0: Lanes, _ m1: Lanes, _ m2: Lanes, _ m3: Lanes, _ m4: Lanes, _ m5: Lanes)
+        -> (Lanes, Lanes, Lanes, Lanes) {
         let s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4
         return (m0 + s12 + s34, d12 + 2 * d34, s12 + 4 * s34, d12 + 8 * d34 + m5)
     }
 
     /// A·y: 4 → 6 (adjoint of `outputRow`).
     @inline(__always)
-    static func outputRowAdjoint(_ y0: Float, _ y1: Float, _ y2: Float, _ y3: Float)
-        -> (Float, Float, Float, Float, Float, Float) {
+    static func outputRowAdjoint(_ y0: Lanes, _ y1: Lanes, _ y2: Lanes, _ y3: Lanes)
+        -> (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes) {
         let even = y0 + y2, odd = y1 + y3, even4 = y0 + 4 * y2, odd8 = 2 * y1 + 8 * y3
         return (y0, even + odd, even - odd, even4 + odd8, even4 - odd8, y3)
     }
 
-    // MARK: 2-D tile transforms
+    // MARK: 2-D tile transforms, in place on buffers of lane vectors (row-major positions)
 
-    /// V = Bᵀ d B for the 6×6 window at `d` (rows `rowStride` apart); writes the 36 values to `v[ξ·stride]`.
+    /// V = Bᵀ d B: `d` holds the 36 window values (position 6r+s) and receives V (position ξ = 6i+j).
     @inline(__always)
-    static func transformInput(_ d: UnsafePointer<Float>, rowStride rs: Int, into v: UnsafeMutablePointer<Float>, stride: Int) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 36) { buffer in
-            let tmp = buffer.baseAddress!
-            // Columns: tmp[i][j] = (Bᵀ d[:, j])_i.
-            for j in 0..<6 {
-                let t = inputRow(d[j], d[rs + j], d[2 * rs + j], d[3 * rs + j], d[4 * rs + j], d[5 * rs + j])
-                tmp[j] = t.0; tmp[6 + j] = t.1; tmp[12 + j] = t.2; tmp[18 + j] = t.3; tmp[24 + j] = t.4; tmp[30 + j] = t.5
-            }
-            // Rows: V[i][j] = (Bᵀ tmp[i, :])_j.
-            for i in 0..<6 {
-                let r = tmp + 6 * i
-                let t = inputRow(r[0], r[1], r[2], r[3], r[4], r[5])
-                let o = v + 6 * i * stride
-                o[0] = t.0; o[stride] = t.1; o[2 * stride] = t.2; o[3 * stride] = t.3; o[4 * stride] = t.4; o[5 * stride] = t.5
-            }
+    static func transformInput(_ d: UnsafeMutablePointer<Lanes>) {
+        for j in 0..<6 { // columns
+            let t = inputRow(d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j])
+            d[j] = t.0; d[6 + j] = t.1; d[12 + j] = t.2; d[18 + j] = t.3; d[24 + j] = t.4; d[30 + j] = t.5
+        }
+        for i in 0..<6 { // rows
+            let r = d + 6 * i
+            let t = inputRow(r[0], r[1], r[2], r[3], r[4], r[5])
+            r[0] = t.0; r[1] = t.1; r[2] = t.2; r[3] = t.3; r[4] = t.4; r[5] = t.5
         }
     }
 
-    /// dd = B dV Bᵀ: reads dV from `v[ξ·stride]`, writes the 6×6 window gradient to `d` (row-major).
+    /// dd = B dV Bᵀ: `v` holds dV (position ξ) and receives the window gradient (position 6r+s).
     @inline(__always)
-    static func transformInputAdjoint(_ v: UnsafePointer<Float>, stride: Int, into d: UnsafeMutablePointer<Float>) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 36) { buffer in
-            let tmp = buffer.baseAddress!
-            for i in 0..<6 {
-                let r = v + 6 * i * stride
-                let t = inputRowAdjoint(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride])
-                let o = tmp + 6 * i
-                o[0] = t.0; o[1] = t.1; o[2] = t.2; o[3] = t.3; o[4] = t.4; o[5] = t.5
-            }
-            for j in 0..<6 {
-                let t = inputRowAdjoint(tmp[j], tmp[6 + j], tmp[12 + j], tmp[18 + j], tmp[24 + j], tmp[30 + j])
-                d[j] = t.0; d[6 + j] = t.1; d[12 + j] = t.2; d[18 + j] = t.3; d[24 + j] = t.4; d[30 + j] = t.5
-            }
+    static func transformInputAdjoint(_ v: UnsafeMutablePointer<Lanes>) {
+        for i in 0..<6 {
+            let r = v + 6 * i
+            let t = inputRowAdjoint(r[0], r[1], r[2], r[3], r[4], r[5])
+            r[0] = t.0; r[1] = t.1; r[2] = t.2; r[3] = t.3; r[4] = t.4; r[5] = t.5
+        }
+        for j in 0..<6 {
+            let t = inputRowAdjoint(v[j], v[6 + j], v[12 + j], v[18 + j], v[24 + j], v[30 + j])
+            v[j] = t.0; v[6 + j] = t.1; v[12 + j] = t.2; v[18 + j] = t.3; v[24 + j] = t.4; v[30 + j] = t.5
         }
     }
 
-    /// Y = Aᵀ M A: reads M from `m[ξ·stride]`, writes the 4×4 tile to `y` (row-major).
+    /// Y = Aᵀ M A: reads M (36, position ξ; overwritten as scratch), writes the 4×4 tile to `y` (position 4r+s).
     @inline(__always)
-    static func transformOutput(_ m: UnsafePointer<Float>, stride: Int, into y: UnsafeMutablePointer<Float>) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 24) { buffer in
-            let tmp = buffer.baseAddress!
-            // Rows first: tmp[i][b] = (Aᵀ M[i, :])_b, 6×4.
-            for i in 0..<6 {
-                let r = m + 6 * i * stride
-                let t = outputRow(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride])
-                let o = tmp + 4 * i
-                o[0] = t.0; o[1] = t.1; o[2] = t.2; o[3] = t.3
-            }
-            for b in 0..<4 {
-                let t = outputRow(tmp[b], tmp[4 + b], tmp[8 + b], tmp[12 + b], tmp[16 + b], tmp[20 + b])
-                y[b] = t.0; y[4 + b] = t.1; y[8 + b] = t.2; y[12 + b] = t.3
-            }
+    static func transformOutput(_ m: UnsafeMutablePointer<Lanes>, into y: UnsafeMutablePointer<Lanes>) {
+        for i in 0..<6 { // rows: m[6i + 0..<4] = Aᵀ M[i, :]
+            let r = m + 6 * i
+            let t = outputRow(r[0], r[1], r[2], r[3], r[4], r[5])
+            r[0] = t.0; r[1] = t.1; r[2] = t.2; r[3] = t.3
+        }
+        for b in 0..<4 {
+            let t = outputRow(m[b], m[6 + b], m[12 + b], m[18 + b], m[24 + b], m[30 + b])
+            y[b] = t.0; y[4 + b] = t.1; y[8 + b] = t.2; y[12 + b] = t.3
         }
     }
 
-    /// dM = A dY Aᵀ for the 4×4 tile gradient at `y` (rows `rowStride` apart); writes the 36 values to `m[ξ·stride]`.
+    /// dM = A dY Aᵀ: reads the 4×4 tile gradient `y` (position 4r+s), writes 36 values to `m` (position ξ).
     @inline(__always)
-    static func transformOutputAdjoint(_ y: UnsafePointer<Float>, rowStride rs: Int, into m: UnsafeMutablePointer<Float>, stride: Int) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 24) { buffer in
-            let tmp = buffer.baseAddress!
-            // Columns: tmp[i][b] = (A dY[:, b])_i, 6×4.
-            for b in 0..<4 {
-                let t = outputRowAdjoint(y[b], y[rs + b], y[2 * rs + b], y[3 * rs + b])
-                tmp[b] = t.0; tmp[4 + b] = t.1; tmp[8 + b] = t.2; tmp[12 + b] = t.3; tmp[16 + b] = t.4; tmp[20 + b] = t.5
-            }
-            for i in 0..<6 {
-                let r = tmp + 4 * i
-                let t = outputRowAdjoint(r[0], r[1], r[2], r[3])
-                let o = m + 6 * i * stride
-                o[0] = t.0; o[stride] = t.1; o[2 * stride] = t.2; o[3 * stride] = t.3; o[4 * stride] = t.4; o[5 * stride] = t.5
-            }
+    static func transformOutputAdjoint(_ y: UnsafePointer<Lanes>, into m: UnsafeMutablePointer<Lanes>) {
+        for b in 0..<4 { // columns: m[6i + b] = (A dY[:, b])_i
+            let t = outputRowAdjoint(y[b], y[4 + b], y[8 + b], y[12 + b])
+            m[b] = t.0; m[6 + b] = t.1; m[12 + b] = t.2; m[18 + b] = t.3; m[24 + b] = t.4; m[30 + b] = t.5
+        }
+        for i in 0..<6 {
+            let r = m + 6 * i
+            let t = outputRowAdjoint(r[0], r[1], r[2], r[3])
+            r[0] = t.0; r[1] = t.1; r[2] = t.2; r[3] = t.3; r[4] = t.4; r[5] = t.5
         }
     }
 
