@@ -89,28 +89,13 @@ struct WinogradConv2d {
 
     typealias Lanes = WinogradF43.Lanes
 
-    /// Runs `body(i, lanes, buffer, floats)` for tiles i..<i+lanes of a block, with a scratch buffer of
-    /// 36 lane vectors and its float view [36][8] for per-lane gathers and scatters.
-    @inline(__always)
-    func forEachLaneGroup(count: Int, _ body: (Int, Int, UnsafeMutablePointer<Lanes>, UnsafeMutablePointer<Float>) -> Void) {
-        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 36 + 16) { buffer in
-            let d = buffer.baseAddress!
-            let floats = UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self)
-            var i = 0
-            while i < count {
-                body(i, min(8, count - i), d, floats)
-                i += 8
-            }
-        }
-    }
-
     /// V[ξ][c][t - t0] = (Bᵀ d B)_ξ · inScale[c] for the block's tiles.
     func transformInputs(_ x: UnsafePointer<Float>, _ b: Block, into v: UnsafeMutablePointer<Float>) {
         let cg = groupChannels, count = b.count, stride = cg * count, H = height, W = width, p = padding
         parallelFor(cg, minChunk: max(1, 256 / count)) { range in
             for c in range {
                 let plane = x + inputOffset(b, channel: c), scale = b.inScale?[c] ?? 1
-                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                forEachLaneGroup(count: count, vectors: 52) { i, lanes, d, floats in
                     for l in 0..<lanes {
                         let (oy, ox) = tileOrigin(b.t0 + i + l)
                         let iy = oy - p, ix = ox - p
@@ -141,7 +126,7 @@ struct WinogradConv2d {
         parallelFor(og, minChunk: max(1, 256 / count)) { range in
             for o in range {
                 let plane = gy + outputOffset(b, channel: o)
-                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                forEachLaneGroup(count: count, vectors: 52) { i, lanes, d, floats in
                     let tile = floats + 36 * 8 // the 16 vectors after the 36
                     for l in 0..<lanes {
                         let (oy, ox) = tileOrigin(b.t0 + i + l)
@@ -171,7 +156,7 @@ struct WinogradConv2d {
             for o in range {
                 let shift = bias.map { $0[b.g * og + o] } ?? 0, scale = b.outScale?[o] ?? 1
                 let plane = y + outputOffset(b, channel: o)
-                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                forEachLaneGroup(count: count, vectors: 52) { i, lanes, d, floats in
                     let src = m + o * count + i
                     for xi in 0..<36 { d[xi] = loadLanes(src + xi * stride, lanes) }
                     WinogradF43.transformOutput(d, into: d + 36)
@@ -200,7 +185,7 @@ struct WinogradConv2d {
             for c in range {
                 let offset = inputOffset(b, channel: c), scale = b.inScale?[c] ?? 1
                 var dot = 0.0
-                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                forEachLaneGroup(count: count, vectors: 52) { i, lanes, d, floats in
                     let src = v + c * count + i
                     for xi in 0..<36 { d[xi] = loadLanes(src + xi * stride, lanes) }
                     WinogradF43.transformInputAdjoint(d)
@@ -226,20 +211,6 @@ struct WinogradConv2d {
                 if let gScale { gScale[c] += Float(dot) }
             }
         }
-    }
-
-    @inline(__always)
-    func loadLanes(_ p: UnsafePointer<Float>, _ lanes: Int) -> Lanes {
-        if lanes == 8 { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
-        var v = Lanes()
-        for l in 0..<lanes { v[l] = p[l] }
-        return v
-    }
-
-    @inline(__always)
-    func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
-        if lanes == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self); return }
-        for l in 0..<lanes { p[l] = v[l] }
     }
 
     /// The 36 products of one block, one OpenBLAS call per transform point, spread over the threads.
@@ -270,22 +241,13 @@ struct WinogradConv2d {
         }
     }
 
-    /// Gradients wanted from `backward`, each optional: input (accumulated into, so zeroed by the
-    /// caller), weight (overwritten), and the two scales (overwritten).
-    struct Gradients {
-        var x: UnsafeMutablePointer<Float>? = nil
-        var weight: UnsafeMutablePointer<Float>? = nil
-        var inScale: UnsafeMutablePointer<Float>? = nil
-        var outScale: UnsafeMutablePointer<Float>? = nil
-    }
-
     /// Backward of `forward` for the output gradient `gy`.
     ///
     /// Per sample, dU_n = Σ_tiles dM V_nᵀ with the unscaled dM = A dY Aᵀ gives both the weight gradient
     /// (Σ_n outScale[n, o]·dU_n through Gᵀ·G) and the out-scale gradient Σ_pixels y_pre·dY =
     /// Σ_{ξ,i} U ⊙ dU_n (the adjoint identity, so no pre-scale output needs to be kept).
     func backward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, gy: UnsafePointer<Float>,
-                  inScale: UnsafePointer<Float>? = nil, outScale: UnsafePointer<Float>? = nil, into grads: Gradients) {
+                  inScale: UnsafePointer<Float>? = nil, outScale: UnsafePointer<Float>? = nil, into grads: WinogradGradients) {
         let cg = groupChannels, og = groupOutChannels, P = WinogradF43.points, block = min(tilesPerImage, tilesPerBlock)
         precondition(grads.outScale == nil || outScale != nil, "internal: out-scale gradient without out-scales")
         let plane = P * og * cg
@@ -362,4 +324,13 @@ struct WinogradConv2d {
             }
         }
     }
+}
+
+/// Gradients wanted from a Winograd backward pass, each optional: input (accumulated into, so zeroed
+/// by the caller), weight (overwritten), and the per-sample in/out scales (overwritten).
+struct WinogradGradients {
+    var x: UnsafeMutablePointer<Float>? = nil
+    var weight: UnsafeMutablePointer<Float>? = nil
+    var inScale: UnsafeMutablePointer<Float>? = nil
+    var outScale: UnsafeMutablePointer<Float>? = nil
 }

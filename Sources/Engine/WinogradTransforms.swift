@@ -225,3 +225,36 @@ enum WinogradF43 {
                 -s12 + s34 * sixth + u5)
     }
 }
+
+/// Loads `lanes` consecutive floats (the rest zero) as one lane vector.
+@inline(__always)
+func loadLanes(_ p: UnsafePointer<Float>, _ lanes: Int) -> SIMD8<Float> {
+    if lanes == 8 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+    var v = SIMD8<Float>()
+    for l in 0..<lanes { v[l] = p[l] }
+    return v
+}
+
+/// Stores the first `lanes` lanes of `v` to consecutive floats.
+@inline(__always)
+func storeLanes(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
+    if lanes == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self); return }
+    for l in 0..<lanes { p[l] = v[l] }
+}
+
+/// Runs `body(i, lanes, buffer, floats)` for tiles i..<i+lanes (lanes = 8 except for the last group)
+/// of a block of `count` tiles, with a scratch buffer of `vectors` lane vectors and its float view
+/// [vectors][8] for per-lane gathers and scatters.
+@inline(__always)
+func forEachLaneGroup(count: Int, vectors: Int,
+                      _ body: (Int, Int, UnsafeMutablePointer<SIMD8<Float>>, UnsafeMutablePointer<Float>) -> Void) {
+    withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: vectors) { buffer in
+        let d = buffer.baseAddress!
+        let floats = UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self)
+        var i = 0
+        while i < count {
+            body(i, min(8, count - i), d, floats)
+            i += 8
+        }
+    }
+}

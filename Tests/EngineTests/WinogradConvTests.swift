@@ -143,4 +143,57 @@ final class WinogradConvTests: XCTestCase {
         let plain = Autograd.noGrad { x.scaledPerChannel(s).conv2d(weight: w, padding: 1) }
         XCTAssertEqual(fused.array, plain.array)
     }
+
+    // MARK: scaledConvTranspose2d (polyphase Winograd)
+
+    func runScaledTransposed(fused: Bool, n: Int, c: Int, o: Int, h: Int, w: Int, seed: UInt64) -> [[Float]] {
+        let saved = Conv2dAlgorithm.winograd
+        defer { Conv2dAlgorithm.winograd = saved }
+        let x = rand([n, c, h, w], seed: seed), weight = rand([o, c, 3, 3], seed: seed + 1)
+        let s = rand([n, c], seed: seed + 2), d = rand([n, o], seed: seed + 3)
+        for t in [x, weight, s, d] { t.requiresGrad = true }
+        Conv2dAlgorithm.winograd = fused
+        let out = x.scaledConvTranspose2d(weight: weight, inScale: s, outScale: d)
+        XCTAssertEqual(out.shape, [n, o, 2 * h + 1, 2 * w + 1])
+        (out * rand(out.shape, seed: seed + 4)).sum().backward()
+        return [out.array, x.grad!.array, weight.grad!.array, s.grad!.array, d.grad!.array]
+    }
+
+    func testScaledTransposedConvMatchesPlainOps() {
+        let savedBudget = WinogradConv2d.blockBudget
+        defer { WinogradConv2d.blockBudget = savedBudget }
+        // 13×18: partial tiles on both edges; 16×16: whole tiles plus the extra output row and column.
+        for (k, (h, w)) in [(13, 18), (16, 16)].enumerated() {
+            XCTAssertTrue(WinogradTransposedConv2d.applies(input: [2, 8, h, w], weight: [12, 8, 3, 3]))
+            let reference = runScaledTransposed(fused: false, n: 2, c: 8, o: 12, h: h, w: w, seed: UInt64(80 + 10 * k))
+            for budget in [savedBudget, 1] {
+                WinogradConv2d.blockBudget = budget
+                let ours = runScaledTransposed(fused: true, n: 2, c: 8, o: 12, h: h, w: w, seed: UInt64(80 + 10 * k))
+                for (j, what) in ["output", "x gradient", "weight gradient", "in-scale gradient", "out-scale gradient"].enumerated() {
+                    assertClose(ours[j], reference[j], "\(h)x\(w) budget \(budget): \(what)")
+                }
+            }
+        }
+    }
+
+    func testScaledTransposedConvFiniteDifferences() {
+        let x = rand([1, 8, 13, 12], seed: 90), w = rand([8, 8, 3, 3], seed: 91)
+        let s = rand([1, 8], seed: 92), d = rand([1, 8], seed: 93), r = rand([1, 8, 27, 25], seed: 94)
+        XCTAssertTrue(WinogradTransposedConv2d.applies(input: x.shape, weight: w.shape))
+        let f = { (x.scaledConvTranspose2d(weight: w, inScale: s, outScale: d) * r).sum() }
+        let linear = GradientCheck.check([x, w], step: 0.25, maxElements: 48, f)
+        XCTAssertLessThan(linear.maxError, 3e-3, linear.description)
+        let scales = GradientCheck.check([s, d], step: 0.05, maxElements: 16, f)
+        XCTAssertLessThan(scales.maxError, 3e-3, scales.description)
+    }
+
+    func testScaledTransposedConvSameForAnyThreadCount() {
+        let saved = Threads.count
+        defer { Threads.set(saved) }
+        Threads.set(1)
+        let one = runScaledTransposed(fused: true, n: 2, c: 8, o: 12, h: 13, w: 18, seed: 7)
+        Threads.set(3)
+        let three = runScaledTransposed(fused: true, n: 2, c: 8, o: 12, h: 13, w: 18, seed: 7)
+        XCTAssertEqual(one, three)
+    }
 }

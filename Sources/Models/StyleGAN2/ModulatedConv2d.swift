@@ -12,10 +12,10 @@ public enum ModulationForm: Sendable {
     /// the plain conv also adds the activation bias itself. Measured at 1024, batch 2,
     /// forward+backward: 5.6 GB peak.
     case grouped
-    /// The default. Plain 3×3 convs use the engine's fused `scaledConv2d` (the activation form inside
-    /// the Winograd transforms, keeping only x for backward; unfused activation form on maps too small
-    /// for Winograd). Upsampling convs take whichever form touches fewer values: grouped where the
-    /// activations outweigh the per-sample weights, activations where the weights are larger.
+    /// The default. 3×3 convs use the engine's fused ops (`scaledConv2d`, `scaledConvTranspose2d`: the
+    /// activation form inside the Winograd transforms, keeping only x for backward; the unfused
+    /// activation form on maps too small for Winograd). Other kernel sizes take whichever form touches
+    /// fewer values: grouped where the activations outweigh the per-sample weights, activations otherwise.
     /// Measured at 1024, batch 2, forward+backward on a loaded 2-core machine: 5.99 GB peak (the
     /// high-resolution layers are the grouped ones, so the 0.36 GB over `.grouped` is run-to-run spread).
     case automatic
@@ -83,7 +83,7 @@ struct ModulatedConv2d {
     /// The modulated conv, plus `bias` [out] per channel when the conv itself can add it (the grouped,
     /// non-upsampling conv: no extra full-size tensor is kept for backward). `biasAdded` says whether it did.
     func convolve(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm, bias: Tensor?) -> (out: Tensor, biasAdded: Bool) {
-        if form == .automatic && !upsample { return (forwardFused(x, w, t), false) }
+        if form == .automatic && kernelSize == 3 { return (forwardFused(x, w, t), false) }
         switch form == .automatic ? resolvedForm(inputHeight: x.shape[2], inputWidth: x.shape[3]) : form {
         case .activations: return (forwardModulatingActivations(x, w, t), false)
         case .grouped, .automatic: return forwardGrouped(x, w, t, bias: upsample ? nil : bias)
@@ -98,12 +98,17 @@ struct ModulatedConv2d {
         return activationValues >= outChannels * inChannels * kernelSize * kernelSize ? .grouped : .activations
     }
 
-    /// The activation form as one engine op: style and demodulation are applied inside the conv's
-    /// Winograd transforms, all samples share the transformed weight, and only x is kept for backward.
+    /// The activation form as one engine op (`scaledConv2d`, or `scaledConvTranspose2d` + blur when
+    /// upsampling): style and demodulation are applied inside the Winograd transforms, all samples share
+    /// the transformed weight, and only x is kept for backward.
     private func forwardFused(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
         let s = style(w, t)
         let weight = scaledWeight(t)
         let d = demodulate ? demodulation(style: s, weight: weight) : nil
+        if upsample {
+            // Stride-2 transposed conv to 2H+1, then the blur brings it to 2H.
+            return blur!(x.scaledConvTranspose2d(weight: weight, inScale: s, outScale: d), t)
+        }
         return x.scaledConv2d(weight: weight, inScale: s, outScale: d, padding: kernelSize / 2)
     }
 
