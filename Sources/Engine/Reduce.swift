@@ -70,3 +70,29 @@ extension Tensor {
     public func mean(axis: Int, keepDims: Bool = false) -> Tensor { mean(axes: [axis], keepDims: keepDims) }
     public func mean() -> Tensor { mean(axes: Array(0..<rank)) }
 }
+
+extension Tensor {
+    /// Σ x² over the last axis: [..., K] → [...] (e.g. the per-(out, in) weight norms of StyleGAN2's
+    /// demodulation). One pass forward and one backward (2·x·g), where square-then-sum makes two each
+    /// and keeps the squares.
+    public func sumOfSquaresLastAxis() -> Tensor {
+        precondition(rank >= 1, "sumOfSquaresLastAxis: needs at least one axis")
+        let x = self, K = shape[rank - 1], rows = count / max(1, K)
+        let out = Tensor.empty(Array(shape.dropLast()))
+        let px = x.pointer, po = out.pointer
+        parallelFor(rows, minChunk: max(1, 16384 / max(1, K))) { r in
+            for row in r { po[row] = Float(dotInDouble(px + row * K, px + row * K, K)) }
+        }
+        return out.recorded([x]) { g in
+            let gx = Tensor.empty(x.shape)
+            let pg = g.pointer, pgx = gx.pointer
+            parallelFor(rows, minChunk: max(1, 16384 / max(1, K))) { r in
+                for row in r {
+                    let f = 2 * pg[row], src = px + row * K, dst = pgx + row * K
+                    for k in 0..<K { dst[k] = f * src[k] }
+                }
+            }
+            return [gx]
+        }
+    }
+}
