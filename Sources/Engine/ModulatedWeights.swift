@@ -13,7 +13,8 @@
 extension Tensor {
     /// Per-sample modulated weights [B, I, J, K] from self = w [I, J, K] (or, with `transposed`, w [J, I, K]
     /// read as its (1, 0, 2) permutation, e.g. a conv weight [out, in, k²] laid out for a transposed conv).
-    /// `rows` [B, I] and `columns` [B, J] are optional (a missing one counts as all ones) but not both.
+    /// `rows` [B, I] and `columns` [B, J] are optional (a missing one counts as all ones); with neither,
+    /// B = 1 and the result is gain·w in the requested layout.
     /// Every input may receive a gradient.
     public func modulatedWeights(rows: Tensor?, columns: Tensor?, gain: Float = 1, transposed: Bool = false) -> Tensor {
         let w = self
@@ -96,7 +97,7 @@ extension Tensor {
 func modulatedWeightsShape(_ w: [Int], rows: [Int]?, columns: [Int]?, transposed: Bool) throws -> (Int, Int, Int, Int) {
     guard w.count == 3 else { throw ShapeError("modulatedWeights: weight must be [I, J, K], got \(w)") }
     let I = transposed ? w[1] : w[0], J = transposed ? w[0] : w[1], K = w[2]
-    guard let B = rows?.first ?? columns?.first else { throw ShapeError("modulatedWeights: give rows, columns or both") }
+    let B = rows?.first ?? columns?.first ?? 1
     if let rows, rows != [B, I] { throw ShapeError("modulatedWeights: rows \(rows) for weight \(w)\(transposed ? " (transposed)" : ""), expected [\(B), \(I)]") }
     if let columns, columns != [B, J] {
         throw ShapeError("modulatedWeights: columns \(columns) for weight \(w)\(transposed ? " (transposed)" : ""), expected [\(B), \(J)]")

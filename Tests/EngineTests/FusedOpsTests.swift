@@ -115,11 +115,15 @@ final class FusedOpsTests: XCTestCase {
         let a = Autograd.noGrad { wt.modulatedWeights(rows: rows, columns: cols, transposed: true) }
         let b = Autograd.noGrad { wt.permuted([1, 0, 2]).reshaped([1, 4, 3, 5]) * rows.reshaped([2, 4, 1, 1]) * cols.reshaped([2, 1, 3, 1]) }
         XCTAssertLessThan(maxAbsDiff(a, b), 1e-6)
+        // Neither factor: a scaled (and here transposed) copy, batch 1.
+        let c = Autograd.noGrad { wt.modulatedWeights(rows: nil, columns: nil, gain: 3, transposed: true) }
+        let d = Autograd.noGrad { (wt.permuted([1, 0, 2]) * 3).reshaped([1, 4, 3, 5]) }
+        XCTAssertLessThan(maxAbsDiff(c, d), 1e-6)
     }
 
     func testModulatedWeightsGradients() {
         // 70 rows: more than 64, so the column gradient spans several fixed blocks.
-        let cases: [(transposed: Bool, rows: Bool, cols: Bool, i: Int)] = [(false, true, true, 70), (true, true, true, 3), (false, false, true, 3), (true, true, false, 3)]
+        let cases: [(transposed: Bool, rows: Bool, cols: Bool, i: Int)] = [(false, true, true, 70), (true, true, true, 3), (false, false, true, 3), (true, true, false, 3), (true, false, false, 3)]
         for c in cases {
             let j = 2, k = 3, batch = 2
             let w = rand(c.transposed ? [j, c.i, k] : [c.i, j, k], seed: 80)
@@ -132,7 +136,7 @@ final class FusedOpsTests: XCTestCase {
             XCTAssertLessThan(result.maxError, tolerance, "\(c): \(result)")
         }
         XCTAssertThrowsError(try modulatedWeightsShape([4, 3, 5], rows: [2, 3], columns: nil, transposed: false))
-        XCTAssertThrowsError(try modulatedWeightsShape([4, 3, 5], rows: nil, columns: nil, transposed: false))
+        XCTAssertThrowsError(try modulatedWeightsShape([4, 3, 5], rows: [2, 4], columns: [1, 3], transposed: false))
         XCTAssertNoThrow(try modulatedWeightsShape([4, 3, 5], rows: [2, 3], columns: [2, 4], transposed: true))
     }
 

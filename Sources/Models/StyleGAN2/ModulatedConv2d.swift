@@ -60,9 +60,12 @@ struct ModulatedConv2d {
     /// 1/√(in·k²): the equalized-lr scale of the conv weight.
     var scale: Float { 1 / Float(inChannels * kernelSize * kernelSize).squareRoot() }
 
-    /// The shared weight scale·W as [out, in, k, k].
-    func scaledWeight(_ t: StyleGAN2Tensors) -> Tensor {
-        t.parameter(name + ".weight").reshaped([outChannels, inChannels, kernelSize, kernelSize]) * scale
+    /// The shared weight scale·W as [out, in, k, k], or with `transposed` as [in, out, k, k] (the
+    /// conv_transpose2d layout), each in one pass from the stored weight.
+    func scaledWeight(_ t: StyleGAN2Tensors, transposed: Bool = false) -> Tensor {
+        let k = kernelSize
+        let w = rawWeight(t).modulatedWeights(rows: nil, columns: nil, gain: scale, transposed: transposed)
+        return transposed ? w.reshaped([inChannels, outChannels, k, k]) : w.reshaped([outChannels, inChannels, k, k])
     }
 
     /// Style s = modulation(w): [B, in].
@@ -77,7 +80,8 @@ struct ModulatedConv2d {
     /// Q = scale²·Σ_k W² is taken from W directly, so no scaled copy of the weight is made.
     func demodulation(style s: Tensor, rawWeight: Tensor) -> Tensor {
         let q = rawWeight.sumOfSquaresLastAxis() * (scale * scale) // [out, in]
-        return (s.square().matmul(q.transposedLast()) + 1e-8).rsqrt()
+        // linear computes s²·qᵀ with a transposed GEMM: no transposed copy of q.
+        return (s.square().linear(weight: q) + 1e-8).rsqrt()
     }
 
     func callAsFunction(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm = .automatic) -> Tensor {
@@ -103,12 +107,13 @@ struct ModulatedConv2d {
 
     private func forwardModulatingActivations(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
         let s = style(w, t)
-        let weight = scaledWeight(t)
+        // conv_transpose2d takes [in, out, k, k]: the scaled weight is built in that layout.
+        let weight = scaledWeight(t, transposed: upsample)
         let xs = x.scaledPerChannel(s)
         var out: Tensor
         if upsample {
-            // conv_transpose2d takes [in, out, k, k]; stride 2 gives 2H+1, the blur brings it to 2H.
-            out = xs.convTranspose2d(weight: weight.permuted([1, 0, 2, 3]), stride: 2, padding: 0)
+            // Stride 2 gives 2H+1, the blur brings it to 2H.
+            out = xs.convTranspose2d(weight: weight, stride: 2, padding: 0)
             out = blur!(out, t)
         } else {
             out = xs.conv2d(weight: weight, padding: kernelSize / 2)
