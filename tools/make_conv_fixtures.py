@@ -68,6 +68,14 @@ def main():
         x = tensor(*shape)
         run(name, lambda x: upfirdn_reference(x, kern, up, down, pad), [x])
         save(name, k=kern)
+    # 3x3 stride-1 convs large enough for the Winograd path (channels >= 8, >= 16 output tiles),
+    # with odd sizes so that edge tiles are partial; one grouped, one with padding 2.
+    run("conv2d_winograd", lambda x, w, b: F.conv2d(x, w, b, padding=1),
+        [tensor(2, 64, 18, 19), tensor(48, 64, 3, 3), tensor(48)])
+    run("conv2d_winograd_g2", lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=2),
+        [tensor(1, 32, 17, 16), tensor(32, 16, 3, 3), tensor(32)])
+    run("conv2d_winograd_p2", lambda x, w, b: F.conv2d(x, w, b, padding=2),
+        [tensor(1, 8, 13, 14), tensor(16, 8, 3, 3), tensor(16)])
 
 
 if __name__ == "__main__":

@@ -3,6 +3,13 @@
 /// Per sample n and group g: out[n, g] [Og, Ho·Wo] = W_g [Og, Cg·kh·kw] · cols(x[n, g]).
 /// Backward reuses the same unfolding: dW_g += dOut · colsᵀ, dCols = W_gᵀ · dOut folded back by col2im.
 /// 1×1 stride-1 unpadded convolutions skip the unfolding (x itself is the column matrix).
+/// 3×3 stride-1 convolutions with enough tiles and channels go to `WinogradConv2d` instead.
+
+/// Which algorithms `conv2d` may use (tests compare Winograd with im2col through this switch).
+public enum Conv2dAlgorithm {
+    /// Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions where it pays (`WinogradConv2d.applies`).
+    nonisolated(unsafe) public static var winograd = true
+}
 
 extension Tensor {
     /// PyTorch `F.conv2d`: x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
@@ -21,6 +28,20 @@ extension Tensor {
 
         let out = Tensor.empty([N, O, Ho, Wo])
         let px = x.pointer, pw = weight.pointer, po = out.pointer
+        var inputs = [x, weight]
+        if let bias { inputs.append(bias) }
+        if Conv2dAlgorithm.winograd, WinogradConv2d.applies(input: x.shape, weight: weight.shape, stride: stride, padding: padding, groups: groups) {
+            let plan = WinogradConv2d(batch: N, channels: C, height: H, width: W, outChannels: O, groups: groups, padding: padding)
+            plan.forward(x: px, weight: pw, bias: bias?.pointer, out: po)
+            return out.recorded(inputs) { gOut in
+                let gx = x.needsGrad ? Tensor.zeros(x.shape) : nil
+                let gw = weight.needsGrad ? Tensor.empty(weight.shape) : nil
+                plan.backward(x: px, weight: pw, gy: gOut.pointer, gx: gx?.pointer, gw: gw?.pointer)
+                var grads: [Tensor?] = [gx, gw]
+                if let bias { grads.append(bias.needsGrad ? channelSums(gOut, batch: N, channels: O, spatial: HWo) : nil) }
+                return grads
+            }
+        }
         let cols = geo.isPointwise ? nil : TensorStorage(uninitializedCount: K * band * Wo)
         for n in 0..<N {
             for g in 0..<groups {
@@ -35,9 +56,6 @@ extension Tensor {
             }
         }
         if let bias { addChannelBiasInPlace(po, bias.pointer, batch: N, channels: O, spatial: HWo) }
-
-        var inputs = [x, weight]
-        if let bias { inputs.append(bias) }
         return out.recorded(inputs) { gOut in
             let pg = gOut.pointer
             var gx: Tensor?, gw: Tensor?

@@ -1,7 +1,7 @@
 import CBLAS
 import Dispatch
 
-/// Thread settings shared by our loops and OpenBLAS. Results never depend on the thread count:
+/// Thread settings of our loops (OpenBLAS itself is kept single-threaded, see `sgemm`). Results never depend on the thread count:
 /// every parallel loop writes disjoint outputs and reductions run in a fixed order per element.
 public enum Threads {
     nonisolated(unsafe) public private(set) static var count: Int = defaultCount()
@@ -11,11 +11,15 @@ public enum Threads {
         return ProcessInfoLite.activeProcessorCount
     }
 
-    /// Sets our loop width and OpenBLAS's thread count together.
+    /// Sets the width of our parallel loops (GEMMs included: `sgemm` splits them itself).
     public static func set(_ n: Int) {
+        ensureSerialBLAS()
         count = max(1, n)
-        openblas_set_num_threads(Int32(count))
     }
+
+    /// OpenBLAS runs single-threaded inside our threads; set once, before the first GEMM.
+    private static let serialBLAS: Void = openblas_set_num_threads(1)
+    @inline(__always) static func ensureSerialBLAS() { _ = serialBLAS }
 }
 
 /// Runs `body` over `0..<n` in contiguous chunks on up to `Threads.count` threads.

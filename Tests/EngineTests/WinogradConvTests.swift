@@ -1,0 +1,88 @@
+import XCTest
+@testable import Engine
+
+/// The Winograd F(4×4, 3×3) conv path against the im2col path (same op, `Conv2dAlgorithm.winograd` off),
+/// by finite differences, across block boundaries, and for thread-count invariance.
+/// PyTorch comparisons of the same path are in `ConvFixtureTests.testWinogradConv2dMatchesTorch`.
+final class WinogradConvTests: XCTestCase {
+    struct Case { let n, c, o, h, w, padding, groups: Int }
+    let cases = [
+        Case(n: 2, c: 8, o: 12, h: 17, w: 15, padding: 1, groups: 1),  // partial edge tiles
+        Case(n: 1, c: 16, o: 8, h: 17, w: 21, padding: 0, groups: 1),  // unpadded
+        Case(n: 2, c: 16, o: 16, h: 15, w: 17, padding: 1, groups: 2), // grouped: one job per sample and group
+        Case(n: 1, c: 8, o: 8, h: 14, w: 13, padding: 2, groups: 1),   // wider padding than the window overlap
+    ]
+
+    func rand(_ shape: [Int], seed: UInt64) -> Tensor {
+        var rng = SeededRandom(seed: seed)
+        return Tensor.randn(shape, using: &rng)
+    }
+
+    /// Output and the gradients of sum(out · r) for x, weight and bias.
+    func run(_ k: Case, seed: UInt64, winograd: Bool) -> [[Float]] {
+        let saved = Conv2dAlgorithm.winograd
+        Conv2dAlgorithm.winograd = winograd
+        defer { Conv2dAlgorithm.winograd = saved }
+        let x = rand([k.n, k.c, k.h, k.w], seed: seed), w = rand([k.o, k.c / k.groups, 3, 3], seed: seed + 1)
+        let b = rand([k.o], seed: seed + 2)
+        for t in [x, w, b] { t.requiresGrad = true }
+        let out = x.conv2d(weight: w, bias: b, padding: k.padding, groups: k.groups)
+        (out * rand(out.shape, seed: seed + 3)).sum().backward()
+        return [out.array, x.grad!.array, w.grad!.array, b.grad!.array]
+    }
+
+    /// Within the reference packs' bar (2e-5 of the largest value): both paths round differently.
+    func assertClose(_ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+        let scale = max(1, b.map { Swift.abs($0) }.max() ?? 0)
+        let err = zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(err, 2e-5 * scale, "\(what): max difference \(err) (scale \(scale))", file: file, line: line)
+    }
+
+    func testMatchesIm2colInOneAndManyBlocks() {
+        let savedBudget = WinogradConv2d.blockBudget
+        defer { WinogradConv2d.blockBudget = savedBudget }
+        for (i, k) in cases.enumerated() {
+            XCTAssertTrue(WinogradConv2d.applies(input: [k.n, k.c, k.h, k.w], weight: [k.o, k.c / k.groups, 3, 3],
+                                                 stride: 1, padding: k.padding, groups: k.groups), "case \(i) must take the Winograd path")
+            let reference = run(k, seed: UInt64(100 * i), winograd: false)
+            // The default budget holds every tile in one block; the small one forces blocks of 8 tiles.
+            for budget in [savedBudget, 1] {
+                WinogradConv2d.blockBudget = budget
+                let ours = run(k, seed: UInt64(100 * i), winograd: true)
+                for (j, what) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                    assertClose(ours[j], reference[j], "case \(i) budget \(budget): \(what)")
+                }
+            }
+        }
+    }
+
+    func testFiniteDifferenceGradients() {
+        let x = rand([1, 8, 13, 14], seed: 7), w = rand([8, 8, 3, 3], seed: 8), b = rand([8], seed: 9)
+        XCTAssertTrue(WinogradConv2d.applies(input: x.shape, weight: w.shape, stride: 1, padding: 1, groups: 1))
+        let r = rand([1, 8, 13, 14], seed: 10)
+        // The conv is linear in each input, so a large step loses nothing to curvature and keeps
+        // float32 rounding of the 1,456-term sum small relative to the difference.
+        let result = GradientCheck.check([x, w, b], step: 0.25, maxElements: 48) { (x.conv2d(weight: w, bias: b, padding: 1) * r).sum() }
+        XCTAssertLessThan(result.maxError, 3e-3, result.description)
+    }
+
+    func testSameResultsForAnyThreadCount() {
+        let saved = Threads.count
+        defer { Threads.set(saved) }
+        let k = cases[2]
+        Threads.set(1)
+        let one = run(k, seed: 5, winograd: true)
+        Threads.set(3)
+        let three = run(k, seed: 5, winograd: true)
+        XCTAssertEqual(one, three)
+    }
+
+    /// Fewer than 16 tiles or 8 channels: the transforms would cost more than the multiplies saved.
+    func testSmallConvolutionsStayOnIm2col() {
+        XCTAssertFalse(WinogradConv2d.applies(input: [1, 8, 8, 8], weight: [8, 8, 3, 3], stride: 1, padding: 1, groups: 1))
+        XCTAssertFalse(WinogradConv2d.applies(input: [1, 4, 32, 32], weight: [8, 4, 3, 3], stride: 1, padding: 1, groups: 1))
+        XCTAssertFalse(WinogradConv2d.applies(input: [1, 8, 32, 32], weight: [8, 8, 3, 3], stride: 2, padding: 1, groups: 1))
+        XCTAssertFalse(WinogradConv2d.applies(input: [1, 8, 32, 32], weight: [8, 8, 5, 5], stride: 1, padding: 2, groups: 1))
+    }
+}
