@@ -36,7 +36,7 @@ extension Tensor {
             return out.recorded(inputs) { gOut in
                 let gx = x.needsGrad ? Tensor.zeros(x.shape) : nil
                 let gw = weight.needsGrad ? Tensor.empty(weight.shape) : nil
-                plan.backward(x: px, weight: pw, gy: gOut.pointer, gx: gx?.pointer, gw: gw?.pointer)
+                plan.backward(x: px, weight: pw, gy: gOut.pointer, into: .init(x: gx?.pointer, weight: gw?.pointer))
                 var grads: [Tensor?] = [gx, gw]
                 if let bias { grads.append(bias.needsGrad ? channelSums(gOut, batch: N, channels: O, spatial: HWo) : nil) }
                 return grads

@@ -20,124 +20,169 @@ struct WinogradConv2d {
     var tilesHigh: Int { (outHeight + 3) / 4 }
     var tilesWide: Int { (outWidth + 3) / 4 }
     var tilesPerImage: Int { tilesHigh * tilesWide }
-    /// Samples whose tiles share one set of transformed filters.
-    var imagesPerJob: Int { groups == 1 ? batch : 1 }
-    var jobs: Int { groups == 1 ? 1 : batch * groups }
-
-    /// Transformed tiles per block: V and M of one block hold at most `blockBudget` floats.
-    nonisolated(unsafe) static var blockBudget = 1 << 20
+    /// Transformed tiles per block: V and M of one block hold at most `blockBudget` floats (16 MB).
+    /// Large blocks matter for wide layers: every block streams all 36 transformed filter matrices
+    /// (36 MB at 512→512) through the GEMMs, and OpenBLAS packs each of them once per call. Measured
+    /// on 512→512 at 64×64: 1 M floats (28 tiles) ran at 2.0× the sgemm rate, 4 M (113 tiles) at 2.7×;
+    /// the 32-channel layers did not care. Tests lower the budget to exercise many blocks.
+    nonisolated(unsafe) static var blockBudget = 1 << 22
 
     var tilesPerBlock: Int {
         max(8, Self.blockBudget / (WinogradF43.points * (groupChannels + groupOutChannels)))
     }
 
-    /// Whether Winograd pays for this conv: a 3×3 stride-1 kernel, enough tiles per job to amortise the
-    /// 4× larger transformed filters, and enough channels for the GEMMs to dominate the transforms.
+    /// Whether Winograd pays for this conv: a 3×3 stride-1 kernel, enough tiles per sample to amortise
+    /// the 4× larger transformed filters, and enough channels for the GEMMs to dominate the transforms.
     static func applies(input: [Int], weight: [Int], stride: Int, padding: Int, groups: Int) -> Bool {
         guard weight.count == 4, weight[2] == 3, weight[3] == 3, stride == 1, input.count == 4 else { return false }
         let plan = WinogradConv2d(batch: input[0], channels: input[1], height: input[2], width: input[3],
                                   outChannels: weight[0], groups: groups, padding: padding)
-        let tiles = plan.tilesPerImage * plan.imagesPerJob
-        return plan.groupChannels >= 8 && plan.groupOutChannels >= 8 && tiles >= 16
+        return plan.groupChannels >= 8 && plan.groupOutChannels >= 8 && plan.tilesPerImage >= 16
     }
 
     // MARK: Tile addressing
 
-    /// Where tile `t` of a job lies: its sample within the job and the top-left output pixel.
-    @inline(__always)
-    func tileOrigin(_ t: Int) -> (image: Int, y: Int, x: Int) {
-        let image = t / tilesPerImage, r = t - image * tilesPerImage
-        let ty = r / tilesWide
-        return (image, 4 * ty, 4 * (r - ty * tilesWide))
+    /// One block of tiles of one sample and group; the per-sample scales of the modulated form.
+    struct Block {
+        let n: Int, g: Int, t0: Int, count: Int
+        let inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?
     }
 
-    /// Input plane of channel `c` (within the group) of sample `image` of `job`.
+    /// Top-left output pixel of tile `t` of an image.
     @inline(__always)
-    func inputPlane(_ base: UnsafePointer<Float>, job: Int, image: Int, channel c: Int) -> UnsafePointer<Float> {
-        let (n, g) = groups == 1 ? (image, 0) : (job / groups, job % groups)
-        return base + ((n * channels + g * groupChannels + c) * height) * width
+    func tileOrigin(_ t: Int) -> (y: Int, x: Int) {
+        let ty = t / tilesWide
+        return (4 * ty, 4 * (t - ty * tilesWide))
+    }
+
+    /// Calls `body` for every block, groups outer (their transformed filters are made once per group),
+    /// then samples, then tiles. `groupDone(g)` runs after the last block of group g.
+    func forEachBlock(inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?,
+                      groupStart: (Int) -> Void, sampleDone: (Int, Int) -> Void, groupDone: (Int) -> Void,
+                      _ body: (Block) -> Void) {
+        let block = min(tilesPerImage, tilesPerBlock)
+        for g in 0..<groups {
+            groupStart(g)
+            for n in 0..<batch {
+                for t0 in stride(from: 0, to: tilesPerImage, by: block) {
+                    body(Block(n: n, g: g, t0: t0, count: min(block, tilesPerImage - t0),
+                               inScale: inScale.map { $0 + n * channels + g * groupChannels },
+                               outScale: outScale.map { $0 + n * outChannels + g * groupOutChannels }))
+                }
+                sampleDone(n, g)
+            }
+            groupDone(g)
+        }
     }
 
     @inline(__always)
-    func outputPlane(_ base: UnsafeMutablePointer<Float>, job: Int, image: Int, channel o: Int) -> UnsafeMutablePointer<Float> {
-        let (n, g) = groups == 1 ? (image, 0) : (job / groups, job % groups)
-        return base + ((n * outChannels + g * groupOutChannels + o) * outHeight) * outWidth
+    func inputOffset(_ b: Block, channel c: Int) -> Int {
+        ((b.n * channels + b.g * groupChannels + c) * height) * width
     }
 
-    // MARK: Block steps
+    @inline(__always)
+    func outputOffset(_ b: Block, channel o: Int) -> Int {
+        ((b.n * outChannels + b.g * groupOutChannels + o) * outHeight) * outWidth
+    }
 
-    /// V[ξ][c][t - t0] for tiles t0..<t0+count of `job`.
-    func transformInputs(_ x: UnsafePointer<Float>, job: Int, tiles t0: Int, count: Int, into v: UnsafeMutablePointer<Float>) {
-        let cg = groupChannels, stride = cg * count, H = height, W = width, p = padding
+    // MARK: Block steps (eight tiles at a time, one per SIMD lane; `lanes` < 8 only for a block's last group)
+
+    typealias Lanes = WinogradF43.Lanes
+
+    /// Runs `body(i, lanes, buffer, floats)` for tiles i..<i+lanes of a block, with a scratch buffer of
+    /// 36 lane vectors and its float view [36][8] for per-lane gathers and scatters.
+    @inline(__always)
+    func forEachLaneGroup(count: Int, _ body: (Int, Int, UnsafeMutablePointer<Lanes>, UnsafeMutablePointer<Float>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 36 + 16) { buffer in
+            let d = buffer.baseAddress!
+            let floats = UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self)
+            var i = 0
+            while i < count {
+                body(i, min(8, count - i), d, floats)
+                i += 8
+            }
+        }
+    }
+
+    /// V[ξ][c][t - t0] = (Bᵀ d B)_ξ · inScale[c] for the block's tiles.
+    func transformInputs(_ x: UnsafePointer<Float>, _ b: Block, into v: UnsafeMutablePointer<Float>) {
+        let cg = groupChannels, count = b.count, stride = cg * count, H = height, W = width, p = padding
         parallelFor(cg, minChunk: max(1, 256 / count)) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 36) { window in
-                for c in range {
-                    for i in 0..<count {
-                        let (image, oy, ox) = tileOrigin(t0 + i)
-                        let plane = inputPlane(x, job: job, image: image, channel: c)
+            for c in range {
+                let plane = x + inputOffset(b, channel: c), scale = b.inScale?[c] ?? 1
+                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                    for l in 0..<lanes {
+                        let (oy, ox) = tileOrigin(b.t0 + i + l)
                         let iy = oy - p, ix = ox - p
-                        let dst = v + c * count + i
                         if iy >= 0, ix >= 0, iy + 6 <= H, ix + 6 <= W {
-                            WinogradF43.transformInput(plane + iy * W + ix, rowStride: W, into: dst, stride: stride)
+                            let src = plane + iy * W + ix
+                            for r in 0..<6 { for s in 0..<6 { floats[(6 * r + s) * 8 + l] = src[r * W + s] } }
                         } else {
                             for r in 0..<6 {
                                 let y = iy + r
                                 for s in 0..<6 {
                                     let xx = ix + s
-                                    window[6 * r + s] = (y >= 0 && y < H && xx >= 0 && xx < W) ? plane[y * W + xx] : 0
+                                    floats[(6 * r + s) * 8 + l] = (y >= 0 && y < H && xx >= 0 && xx < W) ? plane[y * W + xx] : 0
                                 }
                             }
-                            WinogradF43.transformInput(UnsafePointer(window.baseAddress!), rowStride: 6, into: dst, stride: stride)
                         }
                     }
+                    WinogradF43.transformInput(d)
+                    let dst = v + c * count + i
+                    for xi in 0..<36 { storeLanes(d[xi] * scale, dst + xi * stride, lanes) }
                 }
             }
         }
     }
 
-    /// dM[ξ][o][t - t0] = (A dY Aᵀ)_ξ for tiles t0..<t0+count (dY is zero outside the output).
-    func transformOutputGradients(_ gy: UnsafePointer<Float>, job: Int, tiles t0: Int, count: Int, into m: UnsafeMutablePointer<Float>) {
-        let og = groupOutChannels, stride = og * count, Ho = outHeight, Wo = outWidth
+    /// dM[ξ][o][t - t0] = (A dY Aᵀ)_ξ for the block's tiles (dY is zero outside the output).
+    func transformOutputGradients(_ gy: UnsafePointer<Float>, _ b: Block, into m: UnsafeMutablePointer<Float>) {
+        let og = groupOutChannels, count = b.count, stride = og * count, Ho = outHeight, Wo = outWidth
         parallelFor(og, minChunk: max(1, 256 / count)) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { tile in
-                for o in range {
-                    for i in 0..<count {
-                        let (image, oy, ox) = tileOrigin(t0 + i)
-                        let plane = UnsafePointer(outputPlane(UnsafeMutablePointer(mutating: gy), job: job, image: image, channel: o))
-                        let dst = m + o * count + i
+            for o in range {
+                let plane = gy + outputOffset(b, channel: o)
+                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                    let tile = floats + 36 * 8 // the 16 vectors after the 36
+                    for l in 0..<lanes {
+                        let (oy, ox) = tileOrigin(b.t0 + i + l)
                         if oy + 4 <= Ho, ox + 4 <= Wo {
-                            WinogradF43.transformOutputAdjoint(plane + oy * Wo + ox, rowStride: Wo, into: dst, stride: stride)
+                            let src = plane + oy * Wo + ox
+                            for r in 0..<4 { for s in 0..<4 { tile[(4 * r + s) * 8 + l] = src[r * Wo + s] } }
                         } else {
                             for r in 0..<4 {
                                 for s in 0..<4 {
-                                    tile[4 * r + s] = (oy + r < Ho && ox + s < Wo) ? plane[(oy + r) * Wo + ox + s] : 0
+                                    tile[(4 * r + s) * 8 + l] = (oy + r < Ho && ox + s < Wo) ? plane[(oy + r) * Wo + ox + s] : 0
                                 }
                             }
-                            WinogradF43.transformOutputAdjoint(UnsafePointer(tile.baseAddress!), rowStride: 4, into: dst, stride: stride)
                         }
                     }
+                    WinogradF43.transformOutputAdjoint(UnsafePointer(d + 36), into: d)
+                    let dst = m + o * count + i
+                    for xi in 0..<36 { storeLanes(d[xi], dst + xi * stride, lanes) }
                 }
             }
         }
     }
 
-    /// Y = Aᵀ M A (+ bias) written into the valid part of each output tile.
-    func transformOutputs(_ m: UnsafePointer<Float>, bias: UnsafePointer<Float>?, job: Int, tiles t0: Int, count: Int,
-                          into y: UnsafeMutablePointer<Float>) {
-        let og = groupOutChannels, stride = og * count, Ho = outHeight, Wo = outWidth
-        let biasOffset = groups == 1 ? 0 : (job % groups) * og
+    /// Y = outScale[o] · Aᵀ M A (+ bias) written into the valid part of each output tile.
+    func transformOutputs(_ m: UnsafePointer<Float>, bias: UnsafePointer<Float>?, _ b: Block, into y: UnsafeMutablePointer<Float>) {
+        let og = groupOutChannels, count = b.count, stride = og * count, Ho = outHeight, Wo = outWidth
         parallelFor(og, minChunk: max(1, 256 / count)) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { tile in
-                for o in range {
-                    let b = bias.map { $0[biasOffset + o] } ?? 0
-                    for i in 0..<count {
-                        let (image, oy, ox) = tileOrigin(t0 + i)
-                        let plane = outputPlane(y, job: job, image: image, channel: o)
-                        WinogradF43.transformOutput(m + o * count + i, stride: stride, into: tile.baseAddress!)
+            for o in range {
+                let shift = bias.map { $0[b.g * og + o] } ?? 0, scale = b.outScale?[o] ?? 1
+                let plane = y + outputOffset(b, channel: o)
+                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                    let src = m + o * count + i
+                    for xi in 0..<36 { d[xi] = loadLanes(src + xi * stride, lanes) }
+                    WinogradF43.transformOutput(d, into: d + 36)
+                    for k in 36..<52 { d[k] = d[k] * scale + shift }
+                    let tile = floats + 36 * 8
+                    for l in 0..<lanes {
+                        let (oy, ox) = tileOrigin(b.t0 + i + l)
                         let rows = min(4, Ho - oy), cols = min(4, Wo - ox)
                         for r in 0..<rows {
                             let dst = plane + (oy + r) * Wo + ox
-                            for s in 0..<cols { dst[s] = tile[4 * r + s] + b }
+                            for s in 0..<cols { dst[s] = tile[(4 * r + s) * 8 + l] }
                         }
                     }
                 }
@@ -145,26 +190,56 @@ struct WinogradConv2d {
         }
     }
 
-    /// Adds dd = B dV Bᵀ of every tile into the valid part of its input window. One thread per channel
-    /// range, tiles in order: overlapping windows are summed in a fixed order.
-    func scatterInputGradients(_ v: UnsafePointer<Float>, job: Int, tiles t0: Int, count: Int, into gx: UnsafeMutablePointer<Float>) {
-        let cg = groupChannels, stride = cg * count, H = height, W = width, p = padding
+    /// For every tile, dd = B dV Bᵀ is the gradient w.r.t. its (scaled) input window: adds inScale·dd into
+    /// `gx` and Σ x·dd into `gScale[c]`. One thread per channel range, tiles in order: overlapping windows
+    /// are summed in a fixed order.
+    func scatterInputGradients(_ v: UnsafePointer<Float>, _ b: Block, x: UnsafePointer<Float>,
+                               into gx: UnsafeMutablePointer<Float>?, scaleGradient gScale: UnsafeMutablePointer<Float>?) {
+        let cg = groupChannels, count = b.count, stride = cg * count, H = height, W = width, p = padding
         parallelFor(cg, minChunk: max(1, 256 / count)) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 36) { window in
-                for c in range {
-                    for i in 0..<count {
-                        let (image, oy, ox) = tileOrigin(t0 + i)
-                        let plane = UnsafeMutablePointer(mutating: inputPlane(UnsafePointer(gx), job: job, image: image, channel: c))
-                        WinogradF43.transformInputAdjoint(v + c * count + i, stride: stride, into: window.baseAddress!)
+            for c in range {
+                let offset = inputOffset(b, channel: c), scale = b.inScale?[c] ?? 1
+                var dot = 0.0
+                forEachLaneGroup(count: count) { i, lanes, d, floats in
+                    let src = v + c * count + i
+                    for xi in 0..<36 { d[xi] = loadLanes(src + xi * stride, lanes) }
+                    WinogradF43.transformInputAdjoint(d)
+                    for l in 0..<lanes {
+                        let (oy, ox) = tileOrigin(b.t0 + i + l)
                         let iy = oy - p, ix = ox - p
+                        let s0 = max(0, -ix), s1 = min(6, W - ix)
                         for r in max(0, -iy)..<min(6, H - iy) {
-                            let dst = plane + (iy + r) * W + ix
-                            for s in max(0, -ix)..<min(6, W - ix) { dst[s] += window[6 * r + s] }
+                            let row = (iy + r) * W + ix
+                            if let gx {
+                                let dst = gx + offset + row
+                                for s in s0..<s1 { dst[s] += scale * floats[(6 * r + s) * 8 + l] }
+                            }
+                            if gScale != nil {
+                                let xs = x + offset + row
+                                var part: Float = 0
+                                for s in s0..<s1 { part += xs[s] * floats[(6 * r + s) * 8 + l] }
+                                dot += Double(part)
+                            }
                         }
                     }
                 }
+                if let gScale { gScale[c] += Float(dot) }
             }
         }
+    }
+
+    @inline(__always)
+    func loadLanes(_ p: UnsafePointer<Float>, _ lanes: Int) -> Lanes {
+        if lanes == 8 { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+        var v = Lanes()
+        for l in 0..<lanes { v[l] = p[l] }
+        return v
+    }
+
+    @inline(__always)
+    func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
+        if lanes == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self); return }
+        for l in 0..<lanes { p[l] = v[l] }
     }
 
     /// The 36 products of one block, one OpenBLAS call per transform point, spread over the threads.
@@ -174,66 +249,116 @@ struct WinogradConv2d {
 
     // MARK: Passes
 
-    /// out = conv2d(x, weight, padding) (+ bias). `out` is [N, O, Ho, Wo], fully overwritten.
-    func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
-        let cg = groupChannels, og = groupOutChannels, P = WinogradF43.points
-        let tiles = tilesPerImage * imagesPerJob, block = min(tiles, tilesPerBlock)
+    /// out[n, o] = outScale[n, o] · conv2d(x[n] · inScale[n], weight)[o] (+ bias[o]), scales [N, C] and
+    /// [N, O] optional (groups = 1 with scales: the activation form of a modulated conv).
+    /// `out` [N, O, Ho, Wo] is fully overwritten.
+    func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                 inScale: UnsafePointer<Float>? = nil, outScale: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>) {
+        let cg = groupChannels, og = groupOutChannels, P = WinogradF43.points, block = min(tilesPerImage, tilesPerBlock)
         let u = TensorStorage(uninitializedCount: P * og * cg)
         let v = TensorStorage(uninitializedCount: P * cg * block)
         let m = TensorStorage(uninitializedCount: P * og * block)
-        for job in 0..<jobs {
-            let g = groups == 1 ? 0 : job % groups
+        forEachBlock(inScale: inScale, outScale: outScale, groupStart: { g in
             WinogradF43.transformWeights(weight + g * og * cg * 9, out: og, in: cg, into: u.pointer)
-            for t0 in stride(from: 0, to: tiles, by: block) {
-                let count = min(block, tiles - t0)
-                transformInputs(x, job: job, tiles: t0, count: count, into: v.pointer)
-                pointwiseProducts { xi in
-                    sgemmSerial(m: og, n: count, k: cg, a: u.pointer + xi * og * cg, b: v.pointer + xi * cg * count,
-                                c: m.pointer + xi * og * count)
-                }
-                transformOutputs(m.pointer, bias: bias, job: job, tiles: t0, count: count, into: out)
+        }, sampleDone: { _, _ in }, groupDone: { _ in }) { b in
+            transformInputs(x, b, into: v.pointer)
+            pointwiseProducts { xi in
+                sgemmSerial(m: og, n: b.count, k: cg, a: u.pointer + xi * og * cg, b: v.pointer + xi * cg * b.count,
+                            c: m.pointer + xi * og * b.count)
             }
+            transformOutputs(m.pointer, bias: bias, b, into: out)
         }
     }
 
-    /// Gradients of the conv w.r.t. its input (`gx`, zeroed by the caller, accumulated into) and/or its
-    /// weight (`gw`, overwritten), given the output gradient `gy`.
+    /// Gradients wanted from `backward`, each optional: input (accumulated into, so zeroed by the
+    /// caller), weight (overwritten), and the two scales (overwritten).
+    struct Gradients {
+        var x: UnsafeMutablePointer<Float>? = nil
+        var weight: UnsafeMutablePointer<Float>? = nil
+        var inScale: UnsafeMutablePointer<Float>? = nil
+        var outScale: UnsafeMutablePointer<Float>? = nil
+    }
+
+    /// Backward of `forward` for the output gradient `gy`.
+    ///
+    /// Per sample, dU_n = Σ_tiles dM V_nᵀ with the unscaled dM = A dY Aᵀ gives both the weight gradient
+    /// (Σ_n outScale[n, o]·dU_n through Gᵀ·G) and the out-scale gradient Σ_pixels y_pre·dY =
+    /// Σ_{ξ,i} U ⊙ dU_n (the adjoint identity, so no pre-scale output needs to be kept).
     func backward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, gy: UnsafePointer<Float>,
-                  gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
-        let cg = groupChannels, og = groupOutChannels, P = WinogradF43.points
-        let tiles = tilesPerImage * imagesPerJob, block = min(tiles, tilesPerBlock)
-        let u = gx != nil ? TensorStorage(uninitializedCount: P * og * cg) : nil
-        let du = gw != nil ? TensorStorage(uninitializedCount: P * og * cg) : nil
+                  inScale: UnsafePointer<Float>? = nil, outScale: UnsafePointer<Float>? = nil, into grads: Gradients) {
+        let cg = groupChannels, og = groupOutChannels, P = WinogradF43.points, block = min(tilesPerImage, tilesPerBlock)
+        precondition(grads.outScale == nil || outScale != nil, "internal: out-scale gradient without out-scales")
+        let plane = P * og * cg
+        let wantsInput = grads.x != nil || grads.inScale != nil
+        let wantsProducts = grads.weight != nil || grads.outScale != nil
+        let u = TensorStorage(uninitializedCount: wantsInput || grads.outScale != nil ? plane : 0)
+        let du = TensorStorage(uninitializedCount: grads.weight != nil ? plane : 0)       // Σ_n (scaled) dU_n
+        let dun = TensorStorage(uninitializedCount: wantsProducts && outScale != nil ? plane : 0) // one sample's dU_n
         let v = TensorStorage(uninitializedCount: P * cg * block)
         let m = TensorStorage(uninitializedCount: P * og * block)
-        for job in 0..<jobs {
-            let g = groups == 1 ? 0 : job % groups
-            if let u { WinogradF43.transformWeights(weight + g * og * cg * 9, out: og, in: cg, into: u.pointer) }
-            for t0 in stride(from: 0, to: tiles, by: block) {
-                let count = min(block, tiles - t0)
-                transformOutputGradients(gy, job: job, tiles: t0, count: count, into: m.pointer)
-                if let du {
-                    // dU[ξ] (+)= dM[ξ]·V[ξ]ᵀ, summed over blocks in order.
-                    transformInputs(x, job: job, tiles: t0, count: count, into: v.pointer)
-                    pointwiseProducts { xi in
-                        sgemmSerial(transB: true, m: og, n: cg, k: count, a: m.pointer + xi * og * count,
-                                    b: v.pointer + xi * cg * count, beta: t0 == 0 ? 0 : 1, c: du.pointer + xi * og * cg)
+        if let gs = grads.inScale { gs.initialize(repeating: 0, count: batch * channels) }
+        forEachBlock(inScale: inScale, outScale: outScale, groupStart: { g in
+            if u.count > 0 { WinogradF43.transformWeights(weight + g * og * cg * 9, out: og, in: cg, into: u.pointer) }
+        }, sampleDone: { n, g in
+            guard dun.count > 0, let outScale else { return }
+            let d = outScale + n * outChannels + g * og
+            if let gd = grads.outScale {
+                let dst = gd + n * outChannels + g * og
+                parallelFor(og, minChunk: 16) { range in
+                    for o in range {
+                        var total = 0.0
+                        for xi in 0..<P {
+                            let a = u.pointer + xi * og * cg + o * cg, bb = dun.pointer + xi * og * cg + o * cg
+                            var part: Float = 0
+                            for i in 0..<cg { part += a[i] * bb[i] }
+                            total += Double(part)
+                        }
+                        dst[o] = Float(total)
                     }
-                }
-                if let u, let gx {
-                    // dV[ξ] = U[ξ]ᵀ·dM[ξ] (reusing V's buffer), then scattered into the input windows.
-                    pointwiseProducts { xi in
-                        sgemmSerial(transA: true, m: cg, n: count, k: og, a: u.pointer + xi * og * cg,
-                                    b: m.pointer + xi * og * count, c: v.pointer + xi * cg * count)
-                    }
-                    scatterInputGradients(v.pointer, job: job, tiles: t0, count: count, into: gx)
                 }
             }
-            if let du, let gw {
-                // groups = 1: one job covers every sample; otherwise each (sample, group) job owns its
-                // group's slice only for that sample, so the slices are summed over samples.
-                let slice = gw + g * og * cg * 9
-                WinogradF43.transformWeightGradient(du.pointer, out: og, in: cg, into: slice, accumulate: groups > 1 && job >= groups)
+            if grads.weight != nil {
+                let first = n == 0
+                parallelFor(P * og, minChunk: 16) { range in
+                    for row in range {
+                        let scale = d[row % og], src = dun.pointer + row * cg, dst = du.pointer + row * cg
+                        if first { for i in 0..<cg { dst[i] = scale * src[i] } } else { for i in 0..<cg { dst[i] += scale * src[i] } }
+                    }
+                }
+            }
+        }, groupDone: { g in
+            if let gw = grads.weight { WinogradF43.transformWeightGradient(du.pointer, out: og, in: cg, into: gw + g * og * cg * 9, accumulate: false) }
+        }) { b in
+            transformOutputGradients(gy, b, into: m.pointer)
+            if wantsProducts {
+                // dU (+)= dM·Vᵀ per ξ: into this sample's dU_n when there are output scales, else straight
+                // into the sum over samples.
+                let (target, first) = dun.count > 0 ? (dun.pointer, b.t0 == 0) : (du.pointer, b.t0 == 0 && b.n == 0)
+                transformInputs(x, b, into: v.pointer)
+                pointwiseProducts { xi in
+                    sgemmSerial(transB: true, m: og, n: cg, k: b.count, a: m.pointer + xi * og * b.count,
+                                b: v.pointer + xi * cg * b.count, beta: first ? 0 : 1, c: target + xi * og * cg)
+                }
+            }
+            if wantsInput {
+                if let d = b.outScale {
+                    let count = b.count
+                    parallelFor(og, minChunk: max(1, 256 / count)) { range in
+                        for o in range {
+                            for xi in 0..<P {
+                                let row = m.pointer + (xi * og + o) * count
+                                for i in 0..<count { row[i] *= d[o] }
+                            }
+                        }
+                    }
+                }
+                // dV[ξ] = U[ξ]ᵀ·dM[ξ] (reusing V's buffer), then back to the input windows.
+                pointwiseProducts { xi in
+                    sgemmSerial(transA: true, m: cg, n: b.count, k: og, a: u.pointer + xi * og * cg,
+                                b: m.pointer + xi * og * b.count, c: v.pointer + xi * cg * b.count)
+                }
+                scatterInputGradients(v.pointer, b, x: x, into: grads.x,
+                                      scaleGradient: grads.inScale.map { $0 + b.n * channels + b.g * cg })
             }
         }
     }

@@ -13,12 +13,16 @@ enum WinogradF43 {
     /// Output tile side, input window side, and the number of transform points (window²).
     static let tile = 4, window = 6, points = 36
 
+    /// Eight tiles are transformed at once, one per SIMD lane.
+    typealias Lanes = SIMD8<Float>
+    static let laneCount = 8
+
     // MARK: 1-D transforms
 
     /// Bᵀ·d: 6 → 6.
     @inline(__always)
-    static func inputRow(_ d0: Float, _ d1: Float, _ d2: Float, _ d3: Float, _ d4: Float, _ d5: Float)
-        -> (Float, Float, Float, Float, Float, Float) {
+    static func inputRow(_ d0: Lanes, _ d1: Lanes, _ d2: Lanes, _ d3: Lanes, _ d4: Lanes, _ d5: Lanes)
+        -> (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes) {
         let a = d4 - 4 * d2, b = d3 - 4 * d1           // shared by rows 1 and 2
         let c = d4 - d2, e = 2 * (d3 - d1)              // shared by rows 3 and 4
         return (4 * d0 - 5 * d2 + d4, a + b, a - b, c + e, c - e, 4 * d1 - 5 * d3 + d5)
@@ -26,8 +30,8 @@ enum WinogradF43 {
 
     /// B·v: 6 → 6 (adjoint of `inputRow`).
     @inline(__always)
-    static func inputRowAdjoint(_ v0: Float, _ v1: Float, _ v2: Float, _ v3: Float, _ v4: Float, _ v5: Float)
-        -> (Float, Float, Float, Float, Float, Float) {
+    static func inputRowAdjoint(_ v0: Lanes, _ v1: Lanes, _ v2: Lanes, _ v3: Lanes, _ v4: Lanes, _ v5: Lanes)
+        -> (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes) {
         let s12 = v1 + v2, d12 = v2 - v1, s34 = v3 + v4, d34 = v3 - v4
         return (4 * v0,
                 4 * d12 - 2 * d34 + 4 * v5,
@@ -39,166 +43,185 @@ enum WinogradF43 {
 
     /// Aᵀ·m: 6 → 4.
     @inline(__always)
-    static func outputRow(_ m0: Float, _ m1: Float, _ m2: Float, _ m3: Float, _ m4: Float, _ m5: Float)
-        -> (Float, Float, Float, Float) {
+    static func outputRow(_ m0: Lanes, _ m1: Lanes, _ m2: Lanes, _ m3: Lanes, _ m4: Lanes, _ m5: Lanes)
+        -> (Lanes, Lanes, Lanes, Lanes) {
         let s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4
         return (m0 + s12 + s34, d12 + 2 * d34, s12 + 4 * s34, d12 + 8 * d34 + m5)
     }
 
     /// A·y: 4 → 6 (adjoint of `outputRow`).
     @inline(__always)
-    static func outputRowAdjoint(_ y0: Float, _ y1: Float, _ y2: Float, _ y3: Float)
-        -> (Float, Float, Float, Float, Float, Float) {
+    static func outputRowAdjoint(_ y0: Lanes, _ y1: Lanes, _ y2: Lanes, _ y3: Lanes)
+        -> (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes) {
         let even = y0 + y2, odd = y1 + y3, even4 = y0 + 4 * y2, odd8 = 2 * y1 + 8 * y3
         return (y0, even + odd, even - odd, even4 + odd8, even4 - odd8, y3)
     }
 
-    // MARK: 2-D tile transforms
+    // MARK: 2-D tile transforms, in place on buffers of lane vectors (row-major positions)
 
-    /// V = Bᵀ d B for the 6×6 window at `d` (rows `rowStride` apart); writes the 36 values to `v[ξ·stride]`.
+    /// V = Bᵀ d B: `d` holds the 36 window values (position 6r+s) and receives V (position ξ = 6i+j).
     @inline(__always)
-    static func transformInput(_ d: UnsafePointer<Float>, rowStride rs: Int, into v: UnsafeMutablePointer<Float>, stride: Int) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 36) { buffer in
-            let tmp = buffer.baseAddress!
-            // Columns: tmp[i][j] = (Bᵀ d[:, j])_i.
-            for j in 0..<6 {
-                let t = inputRow(d[j], d[rs + j], d[2 * rs + j], d[3 * rs + j], d[4 * rs + j], d[5 * rs + j])
-                tmp[j] = t.0; tmp[6 + j] = t.1; tmp[12 + j] = t.2; tmp[18 + j] = t.3; tmp[24 + j] = t.4; tmp[30 + j] = t.5
-            }
-            // Rows: V[i][j] = (Bᵀ tmp[i, :])_j.
-            for i in 0..<6 {
-                let r = tmp + 6 * i
-                let t = inputRow(r[0], r[1], r[2], r[3], r[4], r[5])
-                let o = v + 6 * i * stride
-                o[0] = t.0; o[stride] = t.1; o[2 * stride] = t.2; o[3 * stride] = t.3; o[4 * stride] = t.4; o[5 * stride] = t.5
-            }
+    static func transformInput(_ d: UnsafeMutablePointer<Lanes>) {
+        for j in 0..<6 { // columns
+            let t = inputRow(d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j])
+            d[j] = t.0; d[6 + j] = t.1; d[12 + j] = t.2; d[18 + j] = t.3; d[24 + j] = t.4; d[30 + j] = t.5
+        }
+        for i in 0..<6 { // rows
+            let r = d + 6 * i
+            let t = inputRow(r[0], r[1], r[2], r[3], r[4], r[5])
+            r[0] = t.0; r[1] = t.1; r[2] = t.2; r[3] = t.3; r[4] = t.4; r[5] = t.5
         }
     }
 
-    /// dd = B dV Bᵀ: reads dV from `v[ξ·stride]`, writes the 6×6 window gradient to `d` (row-major).
+    /// dd = B dV Bᵀ: `v` holds dV (position ξ) and receives the window gradient (position 6r+s).
     @inline(__always)
-    static func transformInputAdjoint(_ v: UnsafePointer<Float>, stride: Int, into d: UnsafeMutablePointer<Float>) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 36) { buffer in
-            let tmp = buffer.baseAddress!
-            for i in 0..<6 {
-                let r = v + 6 * i * stride
-                let t = inputRowAdjoint(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride])
-                let o = tmp + 6 * i
-                o[0] = t.0; o[1] = t.1; o[2] = t.2; o[3] = t.3; o[4] = t.4; o[5] = t.5
-            }
-            for j in 0..<6 {
-                let t = inputRowAdjoint(tmp[j], tmp[6 + j], tmp[12 + j], tmp[18 + j], tmp[24 + j], tmp[30 + j])
-                d[j] = t.0; d[6 + j] = t.1; d[12 + j] = t.2; d[18 + j] = t.3; d[24 + j] = t.4; d[30 + j] = t.5
-            }
+    static func transformInputAdjoint(_ v: UnsafeMutablePointer<Lanes>) {
+        for i in 0..<6 {
+            let r = v + 6 * i
+            let t = inputRowAdjoint(r[0], r[1], r[2], r[3], r[4], r[5])
+            r[0] = t.0; r[1] = t.1; r[2] = t.2; r[3] = t.3; r[4] = t.4; r[5] = t.5
+        }
+        for j in 0..<6 {
+            let t = inputRowAdjoint(v[j], v[6 + j], v[12 + j], v[18 + j], v[24 + j], v[30 + j])
+            v[j] = t.0; v[6 + j] = t.1; v[12 + j] = t.2; v[18 + j] = t.3; v[24 + j] = t.4; v[30 + j] = t.5
         }
     }
 
-    /// Y = Aᵀ M A: reads M from `m[ξ·stride]`, writes the 4×4 tile to `y` (row-major).
+    /// Y = Aᵀ M A: reads M (36, position ξ; overwritten as scratch), writes the 4×4 tile to `y` (position 4r+s).
     @inline(__always)
-    static func transformOutput(_ m: UnsafePointer<Float>, stride: Int, into y: UnsafeMutablePointer<Float>) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 24) { buffer in
-            let tmp = buffer.baseAddress!
-            // Rows first: tmp[i][b] = (Aᵀ M[i, :])_b, 6×4.
-            for i in 0..<6 {
-                let r = m + 6 * i * stride
-                let t = outputRow(r[0], r[stride], r[2 * stride], r[3 * stride], r[4 * stride], r[5 * stride])
-                let o = tmp + 4 * i
-                o[0] = t.0; o[1] = t.1; o[2] = t.2; o[3] = t.3
-            }
-            for b in 0..<4 {
-                let t = outputRow(tmp[b], tmp[4 + b], tmp[8 + b], tmp[12 + b], tmp[16 + b], tmp[20 + b])
-                y[b] = t.0; y[4 + b] = t.1; y[8 + b] = t.2; y[12 + b] = t.3
-            }
+    static func transformOutput(_ m: UnsafeMutablePointer<Lanes>, into y: UnsafeMutablePointer<Lanes>) {
+        for i in 0..<6 { // rows: m[6i + 0..<4] = Aᵀ M[i, :]
+            let r = m + 6 * i
+            let t = outputRow(r[0], r[1], r[2], r[3], r[4], r[5])
+            r[0] = t.0; r[1] = t.1; r[2] = t.2; r[3] = t.3
+        }
+        for b in 0..<4 {
+            let t = outputRow(m[b], m[6 + b], m[12 + b], m[18 + b], m[24 + b], m[30 + b])
+            y[b] = t.0; y[4 + b] = t.1; y[8 + b] = t.2; y[12 + b] = t.3
         }
     }
 
-    /// dM = A dY Aᵀ for the 4×4 tile gradient at `y` (rows `rowStride` apart); writes the 36 values to `m[ξ·stride]`.
+    /// dM = A dY Aᵀ: reads the 4×4 tile gradient `y` (position 4r+s), writes 36 values to `m` (position ξ).
     @inline(__always)
-    static func transformOutputAdjoint(_ y: UnsafePointer<Float>, rowStride rs: Int, into m: UnsafeMutablePointer<Float>, stride: Int) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 24) { buffer in
-            let tmp = buffer.baseAddress!
-            // Columns: tmp[i][b] = (A dY[:, b])_i, 6×4.
-            for b in 0..<4 {
-                let t = outputRowAdjoint(y[b], y[rs + b], y[2 * rs + b], y[3 * rs + b])
-                tmp[b] = t.0; tmp[4 + b] = t.1; tmp[8 + b] = t.2; tmp[12 + b] = t.3; tmp[16 + b] = t.4; tmp[20 + b] = t.5
-            }
-            for i in 0..<6 {
-                let r = tmp + 4 * i
-                let t = outputRowAdjoint(r[0], r[1], r[2], r[3])
-                let o = m + 6 * i * stride
-                o[0] = t.0; o[stride] = t.1; o[2 * stride] = t.2; o[3 * stride] = t.3; o[4 * stride] = t.4; o[5 * stride] = t.5
-            }
+    static func transformOutputAdjoint(_ y: UnsafePointer<Lanes>, into m: UnsafeMutablePointer<Lanes>) {
+        for b in 0..<4 { // columns: m[6i + b] = (A dY[:, b])_i
+            let t = outputRowAdjoint(y[b], y[4 + b], y[8 + b], y[12 + b])
+            m[b] = t.0; m[6 + b] = t.1; m[12 + b] = t.2; m[18 + b] = t.3; m[24 + b] = t.4; m[30 + b] = t.5
+        }
+        for i in 0..<6 {
+            let r = m + 6 * i
+            let t = outputRowAdjoint(r[0], r[1], r[2], r[3])
+            r[0] = t.0; r[1] = t.1; r[2] = t.2; r[3] = t.3; r[4] = t.4; r[5] = t.5
         }
     }
 
-    // MARK: Filters (in double precision: they are few, and U's rounding adds to every output)
+    // MARK: Filters
 
     /// U[ξ][o][i] = (G g Gᵀ)_ξ for weight [out, in, 3, 3]; `u` holds 36·out·in floats.
+    /// Eight filters at a time in SIMD lanes, so each of the 36 outputs is one vector store; the
+    /// double-precision scalar path takes the remainder (both round U once to float).
     static func transformWeights(_ w: UnsafePointer<Float>, out: Int, in cin: Int, into u: UnsafeMutablePointer<Float>) {
         let plane = out * cin
-        parallelFor(plane, minChunk: 256) { range in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 18) { buffer in // 6×3: G g
-                let tmp = buffer.baseAddress!
-                for k in range {
-                    let g = w + 9 * k
-                    for c in 0..<3 {
-                        let col = filterColumn(Double(g[c]), Double(g[3 + c]), Double(g[6 + c]))
-                        tmp[c] = col.0; tmp[3 + c] = col.1; tmp[6 + c] = col.2
-                        tmp[9 + c] = col.3; tmp[12 + c] = col.4; tmp[15 + c] = col.5
+        parallelFor(plane, minChunk: 1024) { range in
+            var k = range.lowerBound
+            while k + 8 <= range.upperBound {
+                // Taps of filters k..<k+8, one lane each.
+                withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 9) { t in
+                    for j in 0..<9 {
+                        var v = SIMD8<Float>()
+                        for l in 0..<8 { v[l] = w[9 * (k + l) + j] }
+                        t[j] = v
                     }
-                    for i in 0..<6 {
-                        let r = filterColumn(tmp[3 * i], tmp[3 * i + 1], tmp[3 * i + 2])
-                        let o = u + 6 * i * plane + k
-                        o[0] = Float(r.0); o[plane] = Float(r.1); o[2 * plane] = Float(r.2)
-                        o[3 * plane] = Float(r.3); o[4 * plane] = Float(r.4); o[5 * plane] = Float(r.5)
+                    let c0 = filterColumn8(t[0], t[3], t[6]), c1 = filterColumn8(t[1], t[4], t[7]), c2 = filterColumn8(t[2], t[5], t[8])
+                    func store(_ i: Int, _ r: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+                        let o = UnsafeMutableRawPointer(u + 6 * i * plane + k), step = plane * 4
+                        o.storeBytes(of: r.0, as: SIMD8<Float>.self)
+                        o.storeBytes(of: r.1, toByteOffset: step, as: SIMD8<Float>.self)
+                        o.storeBytes(of: r.2, toByteOffset: 2 * step, as: SIMD8<Float>.self)
+                        o.storeBytes(of: r.3, toByteOffset: 3 * step, as: SIMD8<Float>.self)
+                        o.storeBytes(of: r.4, toByteOffset: 4 * step, as: SIMD8<Float>.self)
+                        o.storeBytes(of: r.5, toByteOffset: 5 * step, as: SIMD8<Float>.self)
                     }
+                    store(0, filterColumn8(c0.0, c1.0, c2.0))
+                    store(1, filterColumn8(c0.1, c1.1, c2.1))
+                    store(2, filterColumn8(c0.2, c1.2, c2.2))
+                    store(3, filterColumn8(c0.3, c1.3, c2.3))
+                    store(4, filterColumn8(c0.4, c1.4, c2.4))
+                    store(5, filterColumn8(c0.5, c1.5, c2.5))
                 }
+                k += 8
+            }
+            for k in k..<range.upperBound {
+                let g = w + 9 * k
+                let c0 = filterColumn(Double(g[0]), Double(g[3]), Double(g[6]))
+                let c1 = filterColumn(Double(g[1]), Double(g[4]), Double(g[7]))
+                let c2 = filterColumn(Double(g[2]), Double(g[5]), Double(g[8]))
+                func store(_ i: Int, _ r: (Double, Double, Double, Double, Double, Double)) {
+                    let o = u + 6 * i * plane + k
+                    o[0] = Float(r.0); o[plane] = Float(r.1); o[2 * plane] = Float(r.2)
+                    o[3 * plane] = Float(r.3); o[4 * plane] = Float(r.4); o[5 * plane] = Float(r.5)
+                }
+                store(0, filterColumn(c0.0, c1.0, c2.0))
+                store(1, filterColumn(c0.1, c1.1, c2.1))
+                store(2, filterColumn(c0.2, c1.2, c2.2))
+                store(3, filterColumn(c0.3, c1.3, c2.3))
+                store(4, filterColumn(c0.4, c1.4, c2.4))
+                store(5, filterColumn(c0.5, c1.5, c2.5))
             }
         }
+    }
+
+    /// `filterColumn` on eight filters at once.
+    @inline(__always)
+    static func filterColumn8(_ g0: SIMD8<Float>, _ g1: SIMD8<Float>, _ g2: SIMD8<Float>)
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let even = g0 + g2, a = g0 * Float(twentyFourth) + g2 * Float(sixth), b = g1 * Float(twelfth)
+        return (g0 * 0.25, -(even + g1) * Float(sixth), -(even - g1) * Float(sixth), a + b, a - b, g2)
     }
 
     /// dg = Gᵀ dU G: reads dU [36][out][in], adds (or writes) [out, in, 3, 3] into `gw`.
     static func transformWeightGradient(_ du: UnsafePointer<Float>, out: Int, in cin: Int,
                                         into gw: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let plane = out * cin
-        parallelFor(plane, minChunk: 256) { range in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 18) { buffer in // 6×3: dU G
-                let tmp = buffer.baseAddress!
-                for k in range {
-                    for i in 0..<6 {
-                        let r = du + 6 * i * plane + k
-                        let t = filterColumnAdjoint(Double(r[0]), Double(r[plane]), Double(r[2 * plane]),
-                                                    Double(r[3 * plane]), Double(r[4 * plane]), Double(r[5 * plane]))
-                        tmp[3 * i] = t.0; tmp[3 * i + 1] = t.1; tmp[3 * i + 2] = t.2
-                    }
-                    let g = gw + 9 * k
-                    for c in 0..<3 {
-                        let t = filterColumnAdjoint(tmp[c], tmp[3 + c], tmp[6 + c], tmp[9 + c], tmp[12 + c], tmp[15 + c])
-                        if accumulate {
-                            g[c] += Float(t.0); g[3 + c] += Float(t.1); g[6 + c] += Float(t.2)
-                        } else {
-                            g[c] = Float(t.0); g[3 + c] = Float(t.1); g[6 + c] = Float(t.2)
-                        }
-                    }
+        parallelFor(plane, minChunk: 1024) { range in
+            for k in range {
+                // Rows: (dU row i)·G, 3 values each.
+                func row(_ i: Int) -> (Double, Double, Double) {
+                    let r = du + 6 * i * plane + k
+                    return filterColumnAdjoint(Double(r[0]), Double(r[plane]), Double(r[2 * plane]),
+                                               Double(r[3 * plane]), Double(r[4 * plane]), Double(r[5 * plane]))
+                }
+                let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5)
+                // Columns: Gᵀ·(column c).
+                let a = filterColumnAdjoint(r0.0, r1.0, r2.0, r3.0, r4.0, r5.0)
+                let b = filterColumnAdjoint(r0.1, r1.1, r2.1, r3.1, r4.1, r5.1)
+                let c = filterColumnAdjoint(r0.2, r1.2, r2.2, r3.2, r4.2, r5.2)
+                let g = gw + 9 * k
+                let values = (a.0, b.0, c.0, a.1, b.1, c.1, a.2, b.2, c.2)
+                withUnsafeBytes(of: values) { raw in
+                    let v = raw.bindMemory(to: Double.self)
+                    if accumulate { for j in 0..<9 { g[j] += Float(v[j]) } } else { for j in 0..<9 { g[j] = Float(v[j]) } }
                 }
             }
         }
     }
 
+    static let sixth = 1.0 / 6, twelfth = 1.0 / 12, twentyFourth = 1.0 / 24
+
     /// G·g: 3 → 6.
     @inline(__always)
     static func filterColumn(_ g0: Double, _ g1: Double, _ g2: Double) -> (Double, Double, Double, Double, Double, Double) {
-        let even = g0 + g2
-        return (g0 / 4, -(even + g1) / 6, -(even - g1) / 6,
-                g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2)
+        let even = g0 + g2, a = g0 * twentyFourth + g2 * sixth, b = g1 * twelfth
+        return (g0 * 0.25, -(even + g1) * sixth, -(even - g1) * sixth, a + b, a - b, g2)
     }
 
     /// Gᵀ·u: 6 → 3 (adjoint of `filterColumn`).
     @inline(__always)
     static func filterColumnAdjoint(_ u0: Double, _ u1: Double, _ u2: Double, _ u3: Double, _ u4: Double, _ u5: Double)
         -> (Double, Double, Double) {
-        (u0 / 4 - (u1 + u2) / 6 + (u3 + u4) / 24,
-         (u2 - u1) / 6 + (u3 - u4) / 12,
-         -(u1 + u2) / 6 + (u3 + u4) / 6 + u5)
+        let s12 = (u1 + u2) * sixth, s34 = u3 + u4
+        return (u0 * 0.25 - s12 + s34 * twentyFourth,
+                (u2 - u1) * sixth + (u3 - u4) * twelfth,
+                -s12 + s34 * sixth + u5)
     }
 }

@@ -85,4 +85,62 @@ final class WinogradConvTests: XCTestCase {
         XCTAssertFalse(WinogradConv2d.applies(input: [1, 8, 32, 32], weight: [8, 8, 3, 3], stride: 2, padding: 1, groups: 1))
         XCTAssertFalse(WinogradConv2d.applies(input: [1, 8, 32, 32], weight: [8, 8, 5, 5], stride: 1, padding: 2, groups: 1))
     }
+
+    // MARK: scaledConv2d (the fused modulated conv)
+
+    /// Output and the gradients of sum(out · r) w.r.t. x, weight, inScale, outScale: fused vs the three
+    /// plain ops on the im2col path.
+    func runScaled(fused: Bool, n: Int, c: Int, o: Int, size: Int, seed: UInt64) -> [[Float]] {
+        let saved = Conv2dAlgorithm.winograd
+        defer { Conv2dAlgorithm.winograd = saved }
+        let x = rand([n, c, size, size + 3], seed: seed), w = rand([o, c, 3, 3], seed: seed + 1)
+        let s = rand([n, c], seed: seed + 2), d = rand([n, o], seed: seed + 3)
+        for t in [x, w, s, d] { t.requiresGrad = true }
+        let out: Tensor
+        if fused {
+            Conv2dAlgorithm.winograd = true
+            out = x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: 1)
+        } else {
+            Conv2dAlgorithm.winograd = false
+            out = x.scaledPerChannel(s).conv2d(weight: w, padding: 1).scaledPerChannel(d)
+        }
+        (out * rand(out.shape, seed: seed + 4)).sum().backward()
+        return [out.array, x.grad!.array, w.grad!.array, s.grad!.array, d.grad!.array]
+    }
+
+    func testScaledConvMatchesUnfusedOps() {
+        let savedBudget = WinogradConv2d.blockBudget
+        defer { WinogradConv2d.blockBudget = savedBudget }
+        XCTAssertTrue(WinogradConv2d.applies(input: [3, 8, 13, 16], weight: [12, 8, 3, 3], stride: 1, padding: 1, groups: 1))
+        let reference = runScaled(fused: false, n: 3, c: 8, o: 12, size: 13, seed: 40)
+        for budget in [savedBudget, 1] {
+            WinogradConv2d.blockBudget = budget
+            let ours = runScaled(fused: true, n: 3, c: 8, o: 12, size: 13, seed: 40)
+            for (j, what) in ["output", "x gradient", "weight gradient", "in-scale gradient", "out-scale gradient"].enumerated() {
+                assertClose(ours[j], reference[j], "budget \(budget): \(what)")
+            }
+        }
+    }
+
+    func testScaledConvFiniteDifferenceGradients() {
+        let x = rand([2, 8, 13, 13], seed: 50), w = rand([8, 8, 3, 3], seed: 51)
+        let s = rand([2, 8], seed: 52), d = rand([2, 8], seed: 53), r = rand([2, 8, 13, 13], seed: 54)
+        // Linear in x, w and d separately, but s·d products make it bilinear: a smaller step for s and d.
+        let linear = GradientCheck.check([x, w], step: 0.25, maxElements: 48) {
+            (x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: 1) * r).sum()
+        }
+        XCTAssertLessThan(linear.maxError, 3e-3, linear.description)
+        let scales = GradientCheck.check([s, d], step: 0.05, maxElements: 16) {
+            (x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: 1) * r).sum()
+        }
+        XCTAssertLessThan(scales.maxError, 3e-3, scales.description)
+    }
+
+    /// Too small for Winograd: the same function through the unfused ops.
+    func testScaledConvFallsBackOnSmallMaps() {
+        let x = rand([2, 8, 4, 4], seed: 60), w = rand([8, 8, 3, 3], seed: 61), s = rand([2, 8], seed: 62)
+        let fused = Autograd.noGrad { x.scaledConv2d(weight: w, inScale: s, outScale: nil, padding: 1) }
+        let plain = Autograd.noGrad { x.scaledPerChannel(s).conv2d(weight: w, padding: 1) }
+        XCTAssertEqual(fused.array, plain.array)
+    }
 }

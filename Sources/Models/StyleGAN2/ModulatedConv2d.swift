@@ -12,9 +12,10 @@ public enum ModulationForm: Sendable {
     /// the plain conv also adds the activation bias itself. Measured at 1024, batch 2,
     /// forward+backward: 5.6 GB peak.
     case grouped
-    /// Per layer, whichever touches fewer values: grouped where the activations outweigh the
-    /// per-sample weights (every layer from 64×64 up in config-f, so the memory is that of `.grouped`),
-    /// activations where the weights are larger (the 512-channel layers at 4...32). The default.
+    /// The default. Plain 3×3 convs use the engine's fused `scaledConv2d` (the activation form inside
+    /// the Winograd transforms, keeping only x for backward; unfused activation form on maps too small
+    /// for Winograd). Upsampling convs take whichever form touches fewer values: grouped where the
+    /// activations outweigh the per-sample weights, activations where the weights are larger.
     /// Measured at 1024, batch 2, forward+backward on a loaded 2-core machine: 5.99 GB peak (the
     /// high-resolution layers are the grouped ones, so the 0.36 GB over `.grouped` is run-to-run spread).
     case automatic
@@ -91,6 +92,7 @@ struct ModulatedConv2d {
     /// The modulated conv, plus `bias` [out] per channel when the conv itself can add it (the grouped,
     /// non-upsampling conv: no extra full-size tensor is kept for backward). `biasAdded` says whether it did.
     func convolve(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm, bias: Tensor?) -> (out: Tensor, biasAdded: Bool) {
+        if form == .automatic && !upsample { return (forwardFused(x, w, t), false) }
         switch form == .automatic ? resolvedForm(inputHeight: x.shape[2], inputWidth: x.shape[3]) : form {
         case .activations: return (forwardModulatingActivations(x, w, t), false)
         case .grouped, .automatic: return forwardGrouped(x, w, t, bias: upsample ? nil : bias)
@@ -103,6 +105,15 @@ struct ModulatedConv2d {
         let outPixels = upsample ? 4 * h * w : h * w
         let activationValues = inChannels * h * w + outChannels * outPixels
         return activationValues >= outChannels * inChannels * kernelSize * kernelSize ? .grouped : .activations
+    }
+
+    /// The activation form as one engine op: style and demodulation are applied inside the conv's
+    /// Winograd transforms, all samples share the transformed weight, and only x is kept for backward.
+    private func forwardFused(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
+        let s = style(w, t)
+        let weight = scaledWeight(t)
+        let d = demodulate ? demodulation(style: s, weight: weight) : nil
+        return x.scaledConv2d(weight: weight, inScale: s, outScale: d, padding: kernelSize / 2)
     }
 
     private func forwardModulatingActivations(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {

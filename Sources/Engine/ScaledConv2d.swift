@@ -1,0 +1,42 @@
+/// A shared-weight 3×3 convolution with per-sample scales on its input and output channels:
+/// out[n, o] = outScale[n, o] · Σ_c conv(x[n, c] · inScale[n, c], weight[o, c]).
+///
+/// This is StyleGAN2's modulated, demodulated convolution in its "activation" form (inScale = style,
+/// outScale = demodulation). Fused into the Winograd conv, the scales cost one multiply per transformed
+/// value, all samples share one set of transformed filters, and backward keeps only x: the out-scale
+/// gradient comes from the per-sample filter gradient (see `WinogradConv2d.backward`) instead of a
+/// saved pre-scale output. Shapes too small for Winograd fall back to the same three ops unfused.
+
+extension Tensor {
+    /// x [N, C, H, W], weight [O, C, 3, 3], inScale [N, C], outScale [N, O] or nil; stride 1, `padding`.
+    public func scaledConv2d(weight: Tensor, inScale: Tensor, outScale: Tensor?, padding: Int) -> Tensor {
+        let x = self
+        let outShape = checkedShape {
+            try ConvShapes.conv2d(input: x.shape, weight: weight.shape, bias: nil, stride: 1, padding: padding, groups: 1)
+        }
+        checkedShape { try ConvShapes.channelScale(input: x.shape, scale: inScale.shape) }
+        if let outScale { checkedShape { try ConvShapes.channelScale(input: outShape, scale: outScale.shape) } }
+        guard Conv2dAlgorithm.winograd,
+              WinogradConv2d.applies(input: x.shape, weight: weight.shape, stride: 1, padding: padding, groups: 1) else {
+            let y = x.scaledPerChannel(inScale).conv2d(weight: weight, padding: padding)
+            return outScale.map { y.scaledPerChannel($0) } ?? y
+        }
+        let plan = WinogradConv2d(batch: x.shape[0], channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+                                  outChannels: weight.shape[0], groups: 1, padding: padding)
+        let out = Tensor.empty(outShape)
+        plan.forward(x: x.pointer, weight: weight.pointer, bias: nil, inScale: inScale.pointer, outScale: outScale?.pointer, out: out.pointer)
+        var inputs = [x, weight, inScale]
+        if let outScale { inputs.append(outScale) }
+        return out.recorded(inputs) { gOut in
+            let gx = x.needsGrad ? Tensor.zeros(x.shape) : nil
+            let gw = weight.needsGrad ? Tensor.empty(weight.shape) : nil
+            let gs = inScale.needsGrad ? Tensor.empty(inScale.shape) : nil
+            let gd = (outScale?.needsGrad ?? false) ? Tensor.empty(outScale!.shape) : nil
+            plan.backward(x: x.pointer, weight: weight.pointer, gy: gOut.pointer, inScale: inScale.pointer, outScale: outScale?.pointer,
+                          into: .init(x: gx?.pointer, weight: gw?.pointer, inScale: gs?.pointer, outScale: gd?.pointer))
+            var grads: [Tensor?] = [gx, gw, gs]
+            if outScale != nil { grads.append(gd) }
+            return grads
+        }
+    }
+}
