@@ -112,7 +112,7 @@ struct ModulatedConv2d {
     private func forwardFused(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
         let s = style(w, t)
         let weight = scaledWeight(t)
-        let d = demodulate ? demodulation(style: s, weight: weight) : nil
+        let d = demodulate ? demodulation(style: s, rawWeight: rawWeight(t)) : nil
         return x.scaledConv2d(weight: weight, inScale: s, outScale: d, padding: kernelSize / 2)
     }
 
