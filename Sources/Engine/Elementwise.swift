@@ -4,39 +4,51 @@ import Foundation
 
 // MARK: - Kernels
 
-/// Applies `f` over the broadcast of `a` and `b` into a fresh tensor.
-@inline(__always)
-func mapBinary(_ a: Tensor, _ b: Tensor, op: String, _ f: @escaping (Float, Float) -> Float) -> Tensor {
+/// The four arithmetic ops as types, so `mapBinary(_:_:_:)` is specialised per op and its loops
+/// inline the arithmetic (a closure passed through `parallelFor` costs an indirect call per element).
+protocol FloatBinaryOp { static func apply(_ a: Float, _ b: Float) -> Float }
+enum AddOp: FloatBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a + b } }
+enum SubOp: FloatBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a - b } }
+enum MulOp: FloatBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b } }
+enum DivOp: FloatBinaryOp { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b } }
+
+/// `Op` over the broadcast of `a` and `b`. Rows of the innermost axis are read contiguously or as one
+/// repeated value, so the inner loops have no index arithmetic.
+func mapBinary<Op: FloatBinaryOp>(_ a: Tensor, _ b: Tensor, _: Op.Type, op: String) -> Tensor {
     guard let shape = broadcastShapes(a.shape, b.shape) else {
         preconditionFailure("\(op): shapes \(a.shape) and \(b.shape) do not broadcast")
     }
     let out = Tensor.empty(shape)
     let n = out.count
     let pa = a.pointer, pb = b.pointer, po = out.pointer
-    if a.shape == b.shape {
-        parallelFor(n, minChunk: 1 << 14) { r in for i in r { po[i] = f(pa[i], pb[i]) } }
+    if a.count == n && b.count == n {
+        parallelFor(n, minChunk: 1 << 14) { r in for i in r { po[i] = Op.apply(pa[i], pb[i]) } }
     } else if b.count == 1 {
         let s = pb[0]
-        parallelFor(n, minChunk: 1 << 14) { r in for i in r { po[i] = f(pa[i], s) } }
+        parallelFor(n, minChunk: 1 << 14) { r in for i in r { po[i] = Op.apply(pa[i], s) } }
     } else if a.count == 1 {
         let s = pa[0]
-        parallelFor(n, minChunk: 1 << 14) { r in for i in r { po[i] = f(s, pb[i]) } }
-    } else {
+        parallelFor(n, minChunk: 1 << 14) { r in for i in r { po[i] = Op.apply(s, pb[i]) } }
+    } else if n > 0 {
         let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
         let rank = shape.count
         let inner = shape[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1]
-        let rows = n / max(inner, 1)
-        let outerShape = Array(shape.dropLast())
+        let rows = n / inner
         parallelFor(rows, minChunk: max(1, (1 << 14) / max(inner, 1))) { r in
             for row in r {
-                // Decompose the row index into outer coordinates to find each input's offset.
                 var rem = row, oa = 0, ob = 0
                 for axis in stride(from: rank - 2, through: 0, by: -1) {
-                    let c = rem % outerShape[axis]; rem /= outerShape[axis]
+                    let c = rem % shape[axis]; rem /= shape[axis]
                     oa += c * sa[axis]; ob += c * sb[axis]
                 }
-                let base = row * inner
-                for j in 0..<inner { po[base + j] = f(pa[oa + j * ia], pb[ob + j * ib]) }
+                let x = pa + oa, y = pb + ob, dst = po + row * inner
+                // Broadcast strides are 0 or the contiguous stride (1 on the innermost axis).
+                switch (ia, ib) {
+                case (0, 0): let v = Op.apply(x[0], y[0]); dst.update(repeating: v, count: inner)
+                case (0, _): let v = x[0]; for j in 0..<inner { dst[j] = Op.apply(v, y[j]) }
+                case (_, 0): let v = y[0]; for j in 0..<inner { dst[j] = Op.apply(x[j], v) }
+                default: for j in 0..<inner { dst[j] = Op.apply(x[j], y[j]) }
+                }
             }
         }
     }
@@ -65,31 +77,31 @@ public func sumToShape(_ g: Tensor, _ shape: [Int]) -> Tensor {
 
 extension Tensor {
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        mapBinary(a, b, op: "add", +).recorded([a, b]) { g in
+        mapBinary(a, b, AddOp.self, op: "add").recorded([a, b]) { g in
             [a.needsGrad ? sumToShape(g, a.shape) : nil, b.needsGrad ? sumToShape(g, b.shape) : nil]
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        mapBinary(a, b, op: "sub", -).recorded([a, b]) { g in
+        mapBinary(a, b, SubOp.self, op: "sub").recorded([a, b]) { g in
             [a.needsGrad ? sumToShape(g, a.shape) : nil, b.needsGrad ? sumToShape(mapUnary(g, -), b.shape) : nil]
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        mapBinary(a, b, op: "mul", *).recorded([a, b]) { g in
-            [a.needsGrad ? sumToShape(mapBinary(g, b, op: "mul", *), a.shape) : nil,
-             b.needsGrad ? sumToShape(mapBinary(g, a, op: "mul", *), b.shape) : nil]
+        mapBinary(a, b, MulOp.self, op: "mul").recorded([a, b]) { g in
+            [a.needsGrad ? sumToShape(mapBinary(g, b, MulOp.self, op: "mul"), a.shape) : nil,
+             b.needsGrad ? sumToShape(mapBinary(g, a, MulOp.self, op: "mul"), b.shape) : nil]
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        let out = mapBinary(a, b, op: "div", /)
+        let out = mapBinary(a, b, DivOp.self, op: "div")
         let y = out.detached() // the closure must not hold `out` itself: that would be a retain cycle
         return out.recorded([a, b]) { g in
-            let ga = a.needsGrad ? sumToShape(mapBinary(g, b, op: "div", /), a.shape) : nil
+            let ga = a.needsGrad ? sumToShape(mapBinary(g, b, DivOp.self, op: "div"), a.shape) : nil
             // d(a/b)/db = -(a/b)/b
-            let gb = b.needsGrad ? sumToShape(mapBinary(mapBinary(g, y, op: "mul", *), b, op: "div") { -$0 / $1 }, b.shape) : nil
+            let gb = b.needsGrad ? sumToShape(mapBinary(mapBinary(mapUnary(g, -), y, MulOp.self, op: "mul"), b, DivOp.self, op: "div"), b.shape) : nil
             return [ga, gb]
         }
     }

@@ -87,6 +87,11 @@ final class FIRGather {
     let count: Int, width: Int
     let source: UnsafeMutablePointer<Int>
     let weight: UnsafeMutablePointer<Float>
+    /// Outputs `dense` all read in[o + denseOffset[t]] with the same weights (the interior of an up = 1,
+    /// down = 1 filter): there `gatherRow` runs the taps as contiguous multiply-adds over the whole run,
+    /// in the same per-output order as the gather, so the values are identical.
+    let dense: Range<Int>
+    let denseOffset: [Int]
 
     init(_ taps: FIRTaps, kernel: [Float]) {
         count = taps.outputCount
@@ -103,6 +108,25 @@ final class FIRGather {
                 weight[o * w + t] = t < n ? kernel[taps.tap[lo + t]] : 0
             }
         }
+        // The longest run of outputs whose taps are those of the previous output shifted by one sample.
+        var best = 0..<0, runStart = 0
+        let src = source, wt = weight
+        for o in 0...count {
+            var continues = o > 0 && o < count
+            if continues {
+                for t in 0..<w where src[o * w + t] - o != src[(o - 1) * w + t] - (o - 1) || wt[o * w + t] != wt[(o - 1) * w + t] {
+                    continues = false
+                    break
+                }
+            }
+            if !continues {
+                if o - runStart > best.count { best = runStart..<o }
+                runStart = o
+            }
+        }
+        dense = best.count >= 8 ? best : 0..<0
+        let first = best.lowerBound
+        denseOffset = best.count >= 8 ? (0..<w).map { src[first * w + $0] - first } : []
     }
 
     deinit { source.deallocate(); weight.deallocate() }
@@ -111,11 +135,22 @@ final class FIRGather {
     @inline(__always)
     func gatherRow(_ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let w = width
-        for o in 0..<count {
-            var acc: Float = 0
-            for t in 0..<w { acc += weight[o * w + t] * input[source[o * w + t]] }
-            out[o] = acc
+        @inline(__always) func gather(_ outputs: Range<Int>) {
+            for o in outputs {
+                var acc: Float = 0
+                for t in 0..<w { acc += weight[o * w + t] * input[source[o * w + t]] }
+                out[o] = acc
+            }
         }
+        if dense.isEmpty { gather(0..<count); return }
+        gather(0..<dense.lowerBound)
+        let lo = dense.lowerBound, n = dense.count, dst = out + lo
+        dst.update(repeating: 0, count: n)
+        for t in 0..<w {
+            let c = weight[lo * w + t], src = input + lo + denseOffset[t]
+            for j in 0..<n { dst[j] += c * src[j] }
+        }
+        gather(dense.upperBound..<count)
     }
 
     /// Output rows `rows` of a [count, rowLength] plane from the rows of a [inputRows, rowLength] plane.

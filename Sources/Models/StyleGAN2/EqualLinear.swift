@@ -19,13 +19,7 @@ struct EqualLinear {
         let w = t.parameter(name + ".weight") * weightScale
         let stored = t.parameter(name + ".bias")
         let b = lrMul == 1 ? stored : stored * lrMul
-        let y = x.linear(weight: w, bias: b)
-        return activation ? fusedLeakyReLU(y) : y
+        // With the activation, the bias goes into the fused op (one pass, as the reference's fused_leaky_relu).
+        return activation ? x.linear(weight: w).fusedLeakyReLU(bias: b) : x.linear(weight: w, bias: b)
     }
-}
-
-/// StyleGAN2's activation after the bias: √2 · leaky_relu(x, 0.2).
-@inline(__always)
-func fusedLeakyReLU(_ x: Tensor) -> Tensor {
-    x.leakyReLU(slope: 0.2, gain: Float(2).squareRoot())
 }

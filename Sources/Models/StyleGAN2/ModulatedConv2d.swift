@@ -61,19 +61,28 @@ struct ModulatedConv2d {
     /// 1/√(in·k²): the equalized-lr scale of the conv weight.
     var scale: Float { 1 / Float(inChannels * kernelSize * kernelSize).squareRoot() }
 
-    /// The shared weight scale·W as [out, in, k, k].
-    func scaledWeight(_ t: StyleGAN2Tensors) -> Tensor {
-        t.parameter(name + ".weight").reshaped([outChannels, inChannels, kernelSize, kernelSize]) * scale
+    /// The shared weight scale·W as [out, in, k, k], or with `transposed` as [in, out, k, k] (the
+    /// conv_transpose2d layout), each in one pass from the stored weight.
+    func scaledWeight(_ t: StyleGAN2Tensors, transposed: Bool = false) -> Tensor {
+        let k = kernelSize
+        let w = rawWeight(t).modulatedWeights(rows: nil, columns: nil, gain: scale, transposed: transposed)
+        return transposed ? w.reshaped([inChannels, outChannels, k, k]) : w.reshaped([outChannels, inChannels, k, k])
     }
 
     /// Style s = modulation(w): [B, in].
     func style(_ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor { modulation(w, t) }
 
-    /// Demodulation coefficients [B, out] from the style and the shared scaled weight.
-    func demodulation(style s: Tensor, weight: Tensor) -> Tensor {
-        // Summing the last axis of an [out, in, k²] view is a contiguous single-axis reduction.
-        let q = weight.reshaped([outChannels, inChannels, kernelSize * kernelSize]).square().sum(axes: [2]) // [out, in]
-        return (s.square().matmul(q.transposedLast()) + 1e-8).rsqrt()
+    /// The stored weight as [out, in, k²] (unscaled).
+    func rawWeight(_ t: StyleGAN2Tensors) -> Tensor {
+        t.parameter(name + ".weight").reshaped([outChannels, inChannels, kernelSize * kernelSize])
+    }
+
+    /// Demodulation coefficients [B, out] from the style and the stored (unscaled) weight [out, in, k²]:
+    /// Q = scale²·Σ_k W² is taken from W directly, so no scaled copy of the weight is made.
+    func demodulation(style s: Tensor, rawWeight: Tensor) -> Tensor {
+        let q = rawWeight.sumOfSquaresLastAxis() * (scale * scale) // [out, in]
+        // linear computes s²·qᵀ with a transposed GEMM: no transposed copy of q.
+        return (s.square().linear(weight: q) + 1e-8).rsqrt()
     }
 
     func callAsFunction(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm = .automatic) -> Tensor {
@@ -104,7 +113,7 @@ struct ModulatedConv2d {
     private func forwardFused(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
         let s = style(w, t)
         let weight = scaledWeight(t)
-        let d = demodulate ? demodulation(style: s, weight: weight) : nil
+        let d = demodulate ? demodulation(style: s, rawWeight: rawWeight(t)) : nil
         if upsample {
             // Stride-2 transposed conv to 2H+1, then the blur brings it to 2H.
             return blur!(x.scaledConvTranspose2d(weight: weight, inScale: s, outScale: d), t)
@@ -114,43 +123,40 @@ struct ModulatedConv2d {
 
     private func forwardModulatingActivations(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
         let s = style(w, t)
-        let weight = scaledWeight(t)
+        // conv_transpose2d takes [in, out, k, k]: the scaled weight is built in that layout.
+        let weight = scaledWeight(t, transposed: upsample)
         let xs = x.scaledPerChannel(s)
         var out: Tensor
         if upsample {
-            // conv_transpose2d takes [in, out, k, k]; stride 2 gives 2H+1, the blur brings it to 2H.
-            out = xs.convTranspose2d(weight: weight.permuted([1, 0, 2, 3]), stride: 2, padding: 0)
+            // Stride 2 gives 2H+1, the blur brings it to 2H.
+            out = xs.convTranspose2d(weight: weight, stride: 2, padding: 0)
             out = blur!(out, t)
         } else {
             out = xs.conv2d(weight: weight, padding: kernelSize / 2)
         }
-        if demodulate { out = out.scaledPerChannel(demodulation(style: s, weight: weight)) }
+        if demodulate { out = out.scaledPerChannel(demodulation(style: s, rawWeight: rawWeight(t))) }
         return out
     }
 
     /// rosinality's fused path: per-sample weights scale·W·s·d, then one conv with groups = B.
-    /// The weights are built in the layout the conv wants with wide contiguous rows (the style and the
-    /// demodulation are first repeated over the kernel taps), and d comes from the cheap matmul form.
+    /// The weights come from one fused op (`modulatedWeights`) straight from the stored W, in the layout
+    /// the conv wants, and d comes from the cheap matmul form.
     private func forwardGrouped(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, bias: Tensor?) -> (out: Tensor, biasAdded: Bool) {
         let batch = x.shape[0], h = x.shape[2], wd = x.shape[3]
-        let k = kernelSize, taps = k * k, cin = inChannels, cout = outChannels
+        let k = kernelSize, cin = inChannels, cout = outChannels
         let s = style(w, t)
-        let weight = scaledWeight(t) // [out, in, k, k]
-        let d = demodulate ? demodulation(style: s, weight: weight) : nil // [B, out]
+        let raw = rawWeight(t) // [out, in, k²]
+        let d = demodulate ? demodulation(style: s, rawWeight: raw) : nil // [B, out]
         let xg = x.reshaped([1, batch * cin, h, wd])
         if upsample {
-            // conv_transpose2d layout per sample: [in, out, k, k], i.e. rows of out·k² for every input channel.
-            let wt = weight.reshaped([cout, cin, taps]).permuted([1, 0, 2]).reshaped([1, cin, cout * taps])
-            var wb = wt * s.reshaped([batch, cin, 1]) // [B, in, out·k²]
-            if let d { wb = wb * d.reshaped([batch, 1, cout, 1]).expanded(to: [batch, 1, cout, taps]).reshaped([batch, 1, cout * taps]) }
+            // conv_transpose2d layout per sample: [in, out, k, k]: W read transposed, rows scaled by s, columns by d.
+            let wb = raw.modulatedWeights(rows: s, columns: d, gain: scale, transposed: true) // [B, in, out, k²]
             var out = xg.convTranspose2d(weight: wb.reshaped([batch * cin, cout, k, k]), stride: 2, padding: 0, groups: batch)
             out = out.reshaped([batch, cout, out.shape[2], out.shape[3]])
             return (blur!(out, t), false)
         }
-        // conv2d layout per sample: [out, in, k, k], i.e. rows of in·k² for every output channel.
-        let sRep = s.reshaped([batch, 1, cin, 1]).expanded(to: [batch, 1, cin, taps]).reshaped([batch, 1, cin * taps])
-        var wb = weight.reshaped([1, cout, cin * taps]) * sRep // [B, out, in·k²]
-        if let d { wb = wb.scaledPerChannel(d) }
+        // conv2d layout per sample: [out, in, k, k]: rows scaled by d, columns by s.
+        let wb = raw.modulatedWeights(rows: d, columns: s, gain: scale) // [B, out, in, k²]
         // The grouped conv has B·out output channels: the bias is repeated per sample.
         let groupBias = bias.map { $0.reshaped([1, cout]).expanded(to: [batch, cout]).reshaped([batch * cout]) }
         let out = xg.conv2d(weight: wb.reshaped([batch * cout, cin, k, k]), bias: groupBias, padding: k / 2, groups: batch)

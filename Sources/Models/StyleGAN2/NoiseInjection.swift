@@ -1,19 +1,16 @@
 import Engine
 
-/// Per-pixel noise scaled by one learned strength: y = x + weight·n, n [1 or B, 1, H, W] broadcast over
-/// channels (rosinality `NoiseInjection`; `weight` is zero-initialised in fresh models).
+/// Per-pixel noise scaled by one learned strength, y = x + weight·n (rosinality `NoiseInjection`;
+/// `weight` is zero-initialised in fresh models), with n [1 or B, 1, H, W] broadcast over channels.
 ///
-/// The add runs on [B·C, H·W] + [1, H·W] (or [B, C, H·W] + [B, 1, H·W]) views so that the backward of
-/// the broadcast is a single-axis sum rather than a multi-axis reduction.
+/// It always feeds StyledConv's FusedLeakyReLU, so the two run as one fused Engine op
+/// (`Tensor.fusedLeakyReLU(bias:noise:noiseStrength:)`): one pass forward, and backward no
+/// broadcast reductions and no full-size tensors besides the output.
 struct NoiseInjection {
     let name: String
 
-    func callAsFunction(_ x: Tensor, noise: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
-        let b = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
-        let strength = t.parameter(name + ".weight")
-        let sum = noise.shape[0] == 1
-            ? x.reshaped([b * c, hw]) + noise.reshaped([1, hw]) * strength
-            : x.reshaped([b, c, hw]) + noise.reshaped([b, 1, hw]) * strength
-        return sum.reshaped(x.shape)
+    /// √2·lrelu_0.2((x + weight·n) + bias).
+    func addingNoiseBiasAndActivation(_ x: Tensor, noise: Tensor, bias: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
+        x.fusedLeakyReLU(bias: bias, noise: noise, noiseStrength: t.parameter(name + ".weight"))
     }
 }

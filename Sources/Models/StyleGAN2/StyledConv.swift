@@ -17,11 +17,8 @@ struct StyledConv {
     func callAsFunction(_ x: Tensor, _ w: Tensor, noise n: Tensor, _ t: StyleGAN2Tensors,
                         form: ModulationForm = .automatic) -> Tensor {
         let bias = t.parameter(name + ".activate.bias")
-        // The grouped plain conv adds the bias itself; adding it before the noise instead of after
-        // changes only float rounding, and saves a full-size tensor.
-        var (out, biasAdded) = conv.convolve(x, w, t, form: form, bias: bias)
-        out = noise(out, noise: n, t)
-        if !biasAdded { out = out.addingChannelBias(bias) }
-        return fusedLeakyReLU(out)
+        // Noise, bias and activation in one fused pass that keeps only its output for backward.
+        let out = conv.convolve(x, w, t, form: form, bias: nil).out
+        return noise.addingNoiseBiasAndActivation(out, noise: n, bias: bias, t)
     }
 }
