@@ -96,6 +96,10 @@ struct WinogradConv2d {
             for c in range {
                 let plane = x + inputOffset(b, channel: c), scale = b.inScale?[c] ?? 1
                 forEachLaneGroup(count: count, vectors: 52) { i, lanes, d, floats in
+                    let first = tileOrigin(b.t0 + i), last = tileOrigin(b.t0 + i + lanes - 1)
+                    if lanes == 8, first.y == last.y, first.y - p >= 0, first.y - p + 6 <= H, first.x - p >= 0, last.x - p + 6 <= W {
+                        gatherTiles(plane + (first.y - p) * W + first.x - p, rows: 6, cols: 6, rowStride: W, laneStride: 4, into: d)
+                    } else {
                     for l in 0..<lanes {
                         let (oy, ox) = tileOrigin(b.t0 + i + l)
                         let iy = oy - p, ix = ox - p
@@ -111,6 +115,7 @@ struct WinogradConv2d {
                                 }
                             }
                         }
+                    }
                     }
                     WinogradF43.transformInput(d)
                     let dst = v + c * count + i
@@ -128,6 +133,10 @@ struct WinogradConv2d {
                 let plane = gy + outputOffset(b, channel: o)
                 forEachLaneGroup(count: count, vectors: 52) { i, lanes, d, floats in
                     let tile = floats + 36 * 8 // the 16 vectors after the 36
+                    let first = tileOrigin(b.t0 + i), last = tileOrigin(b.t0 + i + lanes - 1)
+                    if lanes == 8, first.y == last.y, first.y + 4 <= Ho, last.x + 4 <= Wo {
+                        gatherTiles(plane + first.y * Wo + first.x, rows: 4, cols: 4, rowStride: Wo, laneStride: 4, into: d + 36)
+                    } else {
                     for l in 0..<lanes {
                         let (oy, ox) = tileOrigin(b.t0 + i + l)
                         if oy + 4 <= Ho, ox + 4 <= Wo {
@@ -140,6 +149,7 @@ struct WinogradConv2d {
                                 }
                             }
                         }
+                    }
                     }
                     WinogradF43.transformOutputAdjoint(UnsafePointer(d + 36), into: d)
                     let dst = m + o * count + i
@@ -162,6 +172,11 @@ struct WinogradConv2d {
                     WinogradF43.transformOutput(d, into: d + 36)
                     for k in 36..<52 { d[k] = d[k] * scale + shift }
                     let tile = floats + 36 * 8
+                    let first = tileOrigin(b.t0 + i), last = tileOrigin(b.t0 + i + lanes - 1)
+                    if lanes == 8, first.y == last.y, first.y + 4 <= Ho, last.x + 4 <= Wo {
+                        scatterTiles(UnsafePointer(d + 36), rows: 4, cols: 4, rowStride: Wo, laneStride: 4, into: plane + first.y * Wo + first.x)
+                        return
+                    }
                     for l in 0..<lanes {
                         let (oy, ox) = tileOrigin(b.t0 + i + l)
                         let rows = min(4, Ho - oy), cols = min(4, Wo - ox)

@@ -258,3 +258,31 @@ func forEachLaneGroup(count: Int, vectors: Int,
         }
     }
 }
+
+/// Eight tiles side by side in one row of an image: d[r·cols + s] gets, in lane l, the value
+/// src[r·rowStride + s + l·laneStride]. Reading each vector straight from the image avoids writing
+/// lanes one float at a time and reloading them as vectors.
+@inline(__always)
+func gatherTiles(_ src: UnsafePointer<Float>, rows: Int, cols: Int, rowStride: Int, laneStride ls: Int,
+                 into d: UnsafeMutablePointer<SIMD8<Float>>) {
+    for r in 0..<rows {
+        for s in 0..<cols {
+            let p = src + r * rowStride + s
+            d[r * cols + s] = SIMD8(p[0], p[ls], p[2 * ls], p[3 * ls], p[4 * ls], p[5 * ls], p[6 * ls], p[7 * ls])
+        }
+    }
+}
+
+/// The inverse of `gatherTiles` for non-overlapping tiles: lane l of d[r·cols + s] goes to
+/// dst[r·rowStride + s + l·laneStride].
+@inline(__always)
+func scatterTiles(_ d: UnsafePointer<SIMD8<Float>>, rows: Int, cols: Int, rowStride: Int, laneStride ls: Int,
+                  into dst: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        for s in 0..<cols {
+            let v = d[r * cols + s], p = dst + r * rowStride + s
+            p[0] = v[0]; p[ls] = v[1]; p[2 * ls] = v[2]; p[3 * ls] = v[3]
+            p[4 * ls] = v[4]; p[5 * ls] = v[5]; p[6 * ls] = v[6]; p[7 * ls] = v[7]
+        }
+    }
+}

@@ -85,6 +85,10 @@ struct WinogradTransposedConv2d {
             for c in range {
                 let plane = x + (b.n * channels + c) * H * W, scale = b.inScale?[c] ?? 1
                 forEachLaneGroup(count: count, vectors: 25 + 81) { i, lanes, d, floats in
+                    let first = tileOrigin(b.t0 + i), last = tileOrigin(b.t0 + i + lanes - 1)
+                    if lanes == 8, first.y == last.y, first.y >= 1, first.y + 4 <= H, first.x >= 1, last.x + 4 <= W {
+                        gatherTiles(plane + (first.y - 1) * W + first.x - 1, rows: 5, cols: 5, rowStride: W, laneStride: 4, into: d)
+                    } else {
                     for l in 0..<lanes {
                         let (y0, x0) = tileOrigin(b.t0 + i + l)
                         let iy = y0 - 1, ix = x0 - 1
@@ -101,6 +105,7 @@ struct WinogradTransposedConv2d {
                             }
                         }
                     }
+                    }
                     P.transformInput(UnsafePointer(d), into: d + 25)
                     for p in 0..<81 { storeLanes(d[25 + p] * scale, v + layout.base[p] + c * layout.rowLength[p] + i, lanes) }
                 }
@@ -115,6 +120,10 @@ struct WinogradTransposedConv2d {
             for o in range {
                 let plane = gy + (b.n * outChannels + o) * Ho * Wo
                 forEachLaneGroup(count: count, vectors: 64 + 81) { i, lanes, d, floats in
+                    let first = tileOrigin(b.t0 + i), last = tileOrigin(b.t0 + i + lanes - 1)
+                    if lanes == 8, first.y == last.y, 2 * first.y + 8 <= Ho, 2 * last.x + 8 <= Wo {
+                        gatherTiles(plane + 2 * first.y * Wo + 2 * first.x, rows: 8, cols: 8, rowStride: Wo, laneStride: 8, into: d)
+                    } else {
                     for l in 0..<lanes {
                         let (y0, x0) = tileOrigin(b.t0 + i + l)
                         let oy = 2 * y0, ox = 2 * x0
@@ -128,6 +137,7 @@ struct WinogradTransposedConv2d {
                                 }
                             }
                         }
+                    }
                     }
                     P.transformOutputAdjoint(UnsafePointer(d), into: d + 64)
                     for p in 0..<81 { storeLanes(d[64 + p], m + layout.base[p] + o * layout.rowLength[p] + i, lanes) }
@@ -147,6 +157,12 @@ struct WinogradTransposedConv2d {
                     P.transformOutput(UnsafePointer(d), into: d + 81)
                     if scale != 1 { for k in 81..<145 { d[k] *= scale } }
                     let tile = floats + 81 * 8
+                    let first = tileOrigin(b.t0 + i), last = tileOrigin(b.t0 + i + lanes - 1)
+                    if lanes == 8, first.y == last.y, 2 * first.y + 8 <= Ho, 2 * last.x + 8 <= Wo {
+                        scatterTiles(UnsafePointer(d + 81), rows: 8, cols: 8, rowStride: Wo, laneStride: 8,
+                                     into: plane + 2 * first.y * Wo + 2 * first.x)
+                        return
+                    }
                     for l in 0..<lanes {
                         let (y0, x0) = tileOrigin(b.t0 + i + l)
                         let oy = 2 * y0, ox = 2 * x0

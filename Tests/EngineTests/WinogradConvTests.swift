@@ -11,6 +11,7 @@ final class WinogradConvTests: XCTestCase {
         Case(n: 1, c: 16, o: 8, h: 17, w: 21, padding: 0, groups: 1),  // unpadded
         Case(n: 2, c: 16, o: 16, h: 15, w: 17, padding: 1, groups: 2), // grouped: one job per sample and group
         Case(n: 1, c: 8, o: 8, h: 14, w: 13, padding: 2, groups: 1),   // wider padding than the window overlap
+        Case(n: 1, c: 8, o: 8, h: 9, w: 75, padding: 1, groups: 1),    // rows of 19 tiles: whole lane groups read as vectors
     ]
 
     func rand(_ shape: [Int], seed: UInt64) -> Tensor {
@@ -163,7 +164,8 @@ final class WinogradConvTests: XCTestCase {
         let savedBudget = WinogradConv2d.blockBudget
         defer { WinogradConv2d.blockBudget = savedBudget }
         // 13×18: partial tiles on both edges; 16×16: whole tiles plus the extra output row and column.
-        for (k, (h, w)) in [(13, 18), (16, 16)].enumerated() {
+        // 9×70: rows of 18 tiles, so whole groups of eight are gathered and scattered as vectors.
+        for (k, (h, w)) in [(13, 18), (16, 16), (9, 70)].enumerated() {
             XCTAssertTrue(WinogradTransposedConv2d.applies(input: [2, 8, h, w], weight: [12, 8, 3, 3]))
             let reference = runScaledTransposed(fused: false, n: 2, c: 8, o: 12, h: h, w: w, seed: UInt64(80 + 10 * k))
             for budget in [savedBudget, 1] {
