@@ -14,14 +14,15 @@ train.py; see ../shared/spec/generator-and-encoders.md section 3):
   (computed once, in the warm-up iteration; prompts as 77-token rows of the real lengths, random ids).
 - adaptive layer selection (determine_opt_layers): unfreeze every trainable layer, W+ from the frozen mapping
   of auto_layer_batch z, one SGD(lr 0.01) step on W+ against the global CLIP loss (text: bare target,
-  encoded per call as the reference does), top-k rows -> modules with the reference's off-by-one map;
+  encoded per call as the reference does; --auto-layer-chunk N: the same gradient N samples at a time), top-k rows -> modules with the reference's off-by-one map;
   then freeze all and unfreeze the chosen modules. Phase variant: input, conv1 and every conv.
 - Adam(lr 0.002*0.8 = 0.0016, betas (0, 0.99**0.8)).
 Parts timed as in the Swift benchmark (the backward is split at the trainable images' gradient, same work
 as one backward): select, frozen, trainF, clip, genB, adam. Median of N after one warm-up; peak RSS;
 process CPU seconds per iteration (cpu_s, steadier than wall time on a shared machine).
 
-  /work/venv/bin/python tools/bench_nada_train.py --sizes 256,1024 --threads 2 --iterations 3
+  /work/venv/bin/python tools/bench_nada_train.py --sizes 256 --threads 2 --iterations 3
+  /work/venv/bin/python tools/bench_nada_train.py --sizes 1024 --auto-layer-chunk 2 --threads 2 --iterations 1
 """
 import argparse
 import math
@@ -147,11 +148,17 @@ def iteration(frozen, trainable, clip, opt, args, size):
             w0 = frozen.mapping(torch.randn(args.auto_layer_batch, 512)).unsqueeze(1).repeat(1, n, 1)
         w = w0.clone().requires_grad_(True)
         sgd = torch.optim.SGD([w], lr=0.01)
+        b = args.auto_layer_batch
+        chunk = args.auto_layer_chunk or b
         for _ in range(1):
-            img = trainable.synth(w)
-            loss = clip.global_loss(img)
             sgd.zero_grad()
-            loss.backward()
+            # chunk < batch: the same gradient (each chunk's mean weighted by its share of the batch),
+            # one chunk's graph at a time, as `nada-bench train` does; the reference runs the whole batch.
+            for s in range(0, b, chunk):
+                img = trainable.synth(w[s:s + chunk])
+                loss = clip.global_loss(img) * (img.shape[0] / b)
+                loss.backward()
+                del img, loss
             sgd.step()
         scores = (w - w0).abs().mean(dim=-1).mean(dim=0)
         k = 18 if size >= 1024 else 14
@@ -215,11 +222,15 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--auto-layer-batch", type=int, default=8)
+    ap.add_argument("--auto-layer-chunk", type=int, default=0,
+                    help="run the selection batch through G and CLIP this many samples at a time (0: all at once, "
+                         "as the reference; at 1024 the whole batch of 8 needs far more than 10 GB)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"pytorch {torch.__version__}: StyleGAN-NADA iteration, config-f random weights, batch 2, CLIP ViT-B/32 random "
-          f"weights, directional loss, {torch.get_num_threads()} threads, median of {args.iterations} after 1 warm-up")
+          f"weights, directional loss, {torch.get_num_threads()} threads, median of {args.iterations} after 1 warm-up, "
+          f"selection chunk {args.auto_layer_chunk or args.auto_layer_batch} of {args.auto_layer_batch}")
     print("size selection      iter_s  select   frozen   trainF    clip    genB    adam  peakMB   cpu_s  trained")
     clip = CLIPLoss()
     selections = ["adaptive", "phase"] if args.selection == "both" else [args.selection]

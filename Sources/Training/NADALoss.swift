@@ -75,12 +75,17 @@ public final class NADALoss {
     }
 
     /// mean(1 - logits/100) with logits = exp(logit_scale)·cos(f(img), text("…")).
-    public func global(_ images: Tensor, text: String) throws -> Tensor {
+    ///
+    /// `batchSize` divides the sum instead of the number of images given: with `images` one chunk of a
+    /// larger batch, the chunks' gradients then add up to the whole batch's, with the same per-sample
+    /// factor (sum·(1/B), as `mean()` computes it) and so the same rounding.
+    public func global(_ images: Tensor, text: String, batchSize: Int? = nil) throws -> Tensor {
         let raw = try model.encodeText([text])
         let t = Autograd.noGrad { raw / raw.norm() }
         let img = imageFeatures(images)
         let logits = img.matmul(t.transposedLast()) * model.logitScaleExp
-        return (1 - logits / 100).mean()
+        let perImage = 1 - logits / 100
+        return perImage.sum(axes: Array(0..<perImage.rank)) * (1 / Float(batchSize ?? perImage.count))
     }
 
     /// |cos(f(tgt), f(src)) - cos(t̄_tgt, t̄_src)| averaged over the batch (the "manifold angle" loss).

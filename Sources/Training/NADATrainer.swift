@@ -40,6 +40,8 @@ public struct IterationReport: Sendable {
     public let loss: Float
     public let seconds: Double
     public let trainedModules: [String]
+    /// Where the time went (wall seconds per part).
+    public let timings: StepTimings
 }
 
 /// StyleGAN-NADA's training loop (`train.py` + `ZSSGAN.forward`): a frozen and a trainable copy of one
@@ -55,6 +57,9 @@ public final class NADATrainer {
     public private(set) var history: [Float] = []
     /// Z codes to replay, [iterations, batch, style_dim] (`--sample-latents`).
     public var replayLatents: Tensor?
+    /// Samples per forward/backward in adaptive layer selection; nil picks by image size so the pass fits
+    /// in memory (see AdaptiveLayerSelection.swift). Changes only float rounding, never which rows move.
+    public var selectionChunk: Int?
     var rng: SeededRandom
 
     /// Mean latents for truncated samples: each generator has its own (as in the reference).
@@ -117,39 +122,6 @@ public final class NADATrainer {
         options.storedNoise ? .stored : .random(seed: rng.next() ^ salt)
     }
 
-    /// Adaptive layer selection (`determine_opt_layers`): a few SGD steps on W+ against the global CLIP loss,
-    /// then the k rows that moved most choose the modules to train.
-    func selectLayers() throws -> [String] {
-        let d = frozen.config.styleDim, n = frozen.config.nLatent, b = options.autoLayerBatch
-        let z = Tensor.randn([b, d], using: &rng)
-        let w0 = try Autograd.noGrad { try frozen.mapping(z).reshaped([b, 1, d]).expanded(to: [b, n, d]) }
-        let w = w0.copy()
-        // The reference unfreezes every layer here; only W's gradient is used, so we skip the weights'.
-        trainable.setRequiresGrad(false)
-        for _ in 0..<options.autoLayerIters {
-            w.requiresGrad = true
-            w.grad = nil
-            let img = try trainable.forward(wPlus: w, noise: noise(for: 1))
-            var total: Tensor?
-            for (loss, c) in zip(losses, options.clipWeights) {
-                let l = try loss.global(img, text: options.target) * c
-                total = total.map { $0 + l } ?? l
-            }
-            total!.backward()
-            let g = w.grad!
-            w.withMutableValues { v in for i in 0..<v.count { v[i] -= 0.01 * g.pointer[i] } }
-            w.grad = nil
-            w.requiresGrad = false
-        }
-        let moved = Autograd.noGrad { (w - w0).abs().mean(axis: 2).mean(axis: 0) }
-        let chosen = LayerSelection.topK(moved.array, options.autoLayerK)
-        let modules = chosen.map {
-            LayerSelection.module(forLatentIndex: $0, numConvs: numConvs, numToRGBs: numToRGBs, corrected: options.correctedLayerMapping)
-        }
-        trainable.setRequiresGrad(true) { LayerSelection.belongs($0, to: modules) }
-        return modules
-    }
-
     /// Z codes for the next iteration: replayed, or drawn (two sets with probability `mixing`).
     func sampleZ() throws -> [Tensor] {
         let d = frozen.config.styleDim, b = options.batch
@@ -172,12 +144,15 @@ public final class NADATrainer {
     @discardableResult
     public func step() throws -> IterationReport {
         let start = Date()
+        var clock = LapClock()
+        var timings = StepTimings()
         var modules: [String]
         if options.autoLayerIters > 0 && options.autoLayerK > 0 {
             modules = try selectLayers()
         } else {
             modules = LayerSelection.modules(phase: options.phase, numConvs: numConvs, numToRGBs: numToRGBs)
         }
+        timings.select = clock.lap()
         let z = try sampleZ()
         let ws = try Autograd.noGrad { try z.map { try frozen.mapping($0) } }
         let n = frozen.config.nLatent
@@ -185,21 +160,33 @@ public final class NADATrainer {
         let injectFrozen = ws.count == 2 ? 1 + Int(rng.next() % UInt64(n - 1)) : nil
         let injectTrainable = ws.count == 2 ? 1 + Int(rng.next() % UInt64(n - 1)) : nil
         let src = try Autograd.noGrad { try frozen.forward(ws, inputIsLatent: true, injectIndex: injectFrozen, noise: noise(for: 2)) }
+        timings.frozen = clock.lap()
         let tgt = try trainable.forward(ws, inputIsLatent: true, injectIndex: injectTrainable, noise: noise(for: 3))
+        timings.trainableForward = clock.lap()
+        // The backward runs in two halves that meet at the trainable images: CLIP's graph ends at a leaf
+        // copy of `tgt` and is gone before the generator's backward starts. The image gradient is the
+        // same sum, in the same order, that one backward through both would form at `tgt`.
+        let image = tgt.detached()
+        image.requiresGrad = true
         var total: Tensor?
         for (loss, c) in zip(losses, options.clipWeights) {
-            let l = try loss(src: src, source: options.source, tgt: tgt, target: options.target) * c
+            let l = try loss(src: src, source: options.source, tgt: image, target: options.target) * c
             total = total.map { $0 + l } ?? l
         }
         let loss = total!
-        for name in trainable.parameterNames { trainable.parameters[name]!.grad = nil }
         loss.backward()
+        timings.clip = clock.lap()
+        for name in trainable.parameterNames { trainable.parameters[name]!.grad = nil }
+        if let imageGrad = image.grad { tgt.backward(imageGrad) }
+        timings.generatorBackward = clock.lap()
         let params = trainable.parameterNames.map { (name: $0, tensor: trainable.parameters[$0]!) }
         adam.step(params)
         for p in params { p.tensor.grad = nil }
+        timings.adam = clock.lap()
         iteration += 1
         history.append(loss.item)
-        return IterationReport(iteration: iteration, loss: loss.item, seconds: Date().timeIntervalSince(start), trainedModules: modules)
+        return IterationReport(iteration: iteration, loss: loss.item, seconds: Date().timeIntervalSince(start),
+                               trainedModules: modules, timings: timings)
     }
 
     /// Images of fixed latents from both generators (truncated toward each one's mean latent), not recorded.

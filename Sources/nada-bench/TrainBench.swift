@@ -4,13 +4,14 @@ import Models
 import Training
 
 /// `nada-bench train [--sizes 256,1024] [--selection adaptive|phase|both] [--iterations N] [--threads T]
-///  [--vocab bpe_simple_vocab_16e6.txt.gz]`
+///  [--selection-chunk N] [--vocab bpe_simple_vocab_16e6.txt.gz]`
 ///
 /// One StyleGAN-NADA training iteration at real sizes with random weights: config-f generator pair
 /// (frozen + trainable copy), batch 2, CLIP ViT-B/32 at 224, directional loss only, Adam with the
-/// reference's effective hyperparameters. The iteration is the one `NADATrainer.step()` runs, written out
-/// here so each part can be timed on its own:
-///   select   adaptive layer selection (W+ SGD step against the global loss, batch 8), 0 when off
+/// reference's effective hyperparameters. Each iteration is one `NADATrainer.step()`; its parts are the
+/// trainer's own `StepTimings`:
+///   select   adaptive layer selection (W+ SGD step against the global loss, batch 8, in chunks of
+///            `--selection-chunk` samples; default: the trainer's choice by image size), 0 when off
 ///   frozen   mapping + frozen generator forward (not recorded)
 ///   trainF   trainable generator forward (recorded for the chosen modules)
 ///   clip     CLIP preprocessing + encoder forward+backward for both batches and the directional loss,
@@ -25,6 +26,7 @@ func runTrainBench(arguments: [String]) {
     var sizes = [256, 1024], selections = ["adaptive", "phase"], iterations = 3
     var threads = Threads.count
     var vocab: String?
+    var selectionChunk: Int?
     var i = 0
     func value(_ name: String) -> String {
         i += 1
@@ -50,6 +52,9 @@ func runTrainBench(arguments: [String]) {
         case "--threads":
             guard let n = Int(value("--threads")), n > 0 else { trainBenchFail("--threads needs a positive integer") }
             threads = n
+        case "--selection-chunk":
+            guard let n = Int(value("--selection-chunk")), n > 0 else { trainBenchFail("--selection-chunk needs a positive integer") }
+            selectionChunk = n
         case "--vocab": vocab = value("--vocab")
         case let other: trainBenchFail("unknown argument '\(other)'")
         }
@@ -85,25 +90,28 @@ func runTrainBench(arguments: [String]) {
                 options.autoLayerIters = 0
                 options.phase = .standard
             }
-            let run = TrainIterationBench(frozen: frozen, trainable: trainable, clip: clip, options: options)
+            let trainer: NADATrainer
+            do { trainer = try NADATrainer(frozen: frozen, trainable: trainable, clip: [clip], options: options) } catch {
+                trainBenchFail("\(size) \(selection): \(error)")
+            }
+            trainer.selectionChunk = selectionChunk
             if tokenizer == nil {
                 var r = SeededRandom(seed: 9)
                 let d = Tensor.randn([1, clipModel.config.embedDim], using: &r)
-                run.loss.setImageDirection(d / d.norm())
+                trainer.losses[0].setImageDirection(d / d.norm())
             }
             resetTrainBenchPeak()
             do {
-                _ = try run.iteration() // warm-up: allocator, OpenBLAS buffers, the text direction
+                _ = try trainer.step() // warm-up: allocator, OpenBLAS buffers, the text direction
                 var parts: [[Double]] = []
                 var cpu: [Double] = []
-                var trained = 0
                 for _ in 0..<iterations {
                     let c0 = processCPUSeconds()
-                    let (p, n) = try run.iteration()
+                    let t = try trainer.step().timings
                     cpu.append(processCPUSeconds() - c0)
-                    parts.append(p)
-                    trained = n
+                    parts.append([t.select, t.frozen, t.trainableForward, t.clip, t.generatorBackward, t.adam])
                 }
+                let trained = trainer.trainable.parameters.values.filter { $0.requiresGrad }.count
                 let med = (0..<parts[0].count).map { k in median(parts.map { $0[k] }) }
                 let total = median(parts.map { $0.reduce(0, +) })
                 print(String(format: "%4d %-10@ %9.2f %7.2f %8.2f %8.2f %7.2f %7.2f %7.2f %7.0f %7.2f  %d params",
@@ -114,96 +122,6 @@ func runTrainBench(arguments: [String]) {
                 print("nada-bench train: \(size) \(selection): \(error)")
             }
         }
-    }
-}
-
-/// The iteration of `NADATrainer.step()` (with `selectLayers()`), split at the points timed above.
-final class TrainIterationBench {
-    let frozen: StyleGAN2Generator
-    let trainable: StyleGAN2Generator
-    let loss: NADALoss
-    let options: TrainingOptions
-    let adam: Adam
-    var rng = SeededRandom(seed: 2)
-
-    init(frozen: StyleGAN2Generator, trainable: StyleGAN2Generator, clip: CLIPFeatureModel, options: TrainingOptions) {
-        self.frozen = frozen
-        self.trainable = trainable
-        self.options = options
-        loss = NADALoss(model: clip, weights: options.losses)
-        adam = Adam(.stylegan(lr: options.lr, gRegEvery: options.gRegEvery))
-        frozen.setRequiresGrad(false)
-    }
-
-    var numConvs: Int { 2 * (frozen.config.logSize - 2) }
-    var numToRGBs: Int { frozen.config.logSize - 2 }
-
-    /// Times of [select, frozen, trainF, clip, genB, adam] and the number of trained parameter tensors.
-    func iteration() throws -> ([Double], Int) {
-        var times: [Double] = []
-        var mark = DispatchTime.now().uptimeNanoseconds
-        func lap() {
-            let now = DispatchTime.now().uptimeNanoseconds
-            times.append(Double(now - mark) / 1e9)
-            mark = now
-        }
-        let d = frozen.config.styleDim, n = frozen.config.nLatent
-        // Layer selection, as NADATrainer.selectLayers: only W+'s gradient is computed.
-        let modules: [String]
-        if options.autoLayerIters > 0 {
-            let b = options.autoLayerBatch
-            let z = Tensor.randn([b, d], using: &rng)
-            let w0 = try Autograd.noGrad { try frozen.mapping(z).reshaped([b, 1, d]).expanded(to: [b, n, d]) }
-            let w = w0.copy()
-            trainable.setRequiresGrad(false)
-            for _ in 0..<options.autoLayerIters {
-                w.requiresGrad = true
-                w.grad = nil
-                let img = try trainable.forward(wPlus: w, noise: .random(seed: rng.next()))
-                try loss.global(img, text: options.target).backward()
-                let g = w.grad!
-                w.withMutableValues { v in for i in 0..<v.count { v[i] -= 0.01 * g.pointer[i] } }
-                w.grad = nil
-                w.requiresGrad = false
-            }
-            let moved = Autograd.noGrad { (w - w0).abs().mean(axis: 2).mean(axis: 0) }
-            modules = LayerSelection.topK(moved.array, options.autoLayerK).map {
-                LayerSelection.module(forLatentIndex: $0, numConvs: numConvs, numToRGBs: numToRGBs, corrected: false)
-            }
-        } else {
-            modules = LayerSelection.modules(phase: options.phase, numConvs: numConvs, numToRGBs: numToRGBs)
-        }
-        trainable.setRequiresGrad(false)
-        trainable.setRequiresGrad(true) { LayerSelection.belongs($0, to: modules) }
-        lap()
-
-        let z = Tensor.randn([options.batch, d], using: &rng)
-        let ws = try Autograd.noGrad { [try frozen.mapping(z)] }
-        let src = try Autograd.noGrad { try frozen.forward(ws, inputIsLatent: true, noise: .random(seed: rng.next())) }
-        lap()
-
-        let tgt = try trainable.forward(ws, inputIsLatent: true, noise: .random(seed: rng.next()))
-        lap()
-
-        // The CLIP side ends at dL/d(tgt); the generator side starts from it. Together they are exactly
-        // the one `loss.backward()` of the trainer.
-        let image = tgt.detached()
-        image.requiresGrad = true
-        let l = try loss(src: src, source: options.source, tgt: image, target: options.target)
-        l.backward()
-        let imageGrad = image.grad!
-        lap()
-
-        for name in trainable.parameterNames { trainable.parameters[name]!.grad = nil }
-        tgt.backward(imageGrad)
-        lap()
-
-        let params = trainable.parameterNames.map { (name: $0, tensor: trainable.parameters[$0]!) }
-        adam.step(params)
-        let trained = params.filter { $0.tensor.grad != nil }.count
-        for p in params { p.tensor.grad = nil }
-        lap()
-        return (times, trained)
     }
 }
 

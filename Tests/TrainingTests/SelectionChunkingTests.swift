@@ -1,0 +1,90 @@
+import Engine
+import Models
+import XCTest
+@testable import Training
+
+/// Adaptive layer selection split into chunks of the selection batch must give the whole batch's W+
+/// gradient (up to float rounding) and so choose the same layers; and `step()` reports its parts' times.
+final class SelectionChunkingTests: XCTestCase {
+    /// The pack's tiny CLIP with prompts as synthetic token rows, so no vocabulary file is needed.
+    final class TokenFreeCLIP: CLIPFeatureModel {
+        let model: CLIPModel
+        init(_ model: CLIPModel) { self.model = model }
+        var inputResolution: Int { model.config.imageResolution }
+        var logitScaleExp: Float { Foundation.exp(model.logitScale.item) }
+        func encodeImage(_ pixels: Tensor) -> Tensor { try! model.encodeImage(pixels) }
+        func encodeText(_ texts: [String]) throws -> Tensor {
+            let vocab = model.config.vocabSize, context = model.config.contextLength
+            // The highest id is the end token (the text encoder reads the features at the argmax id).
+            let rows: [[Int32]] = texts.map { text in
+                let end = min(context - 1, text.count % 5 + 2)
+                return (0...end).map { t in t == end ? Int32(vocab - 1) : Int32(1 + (t * 37 + text.count) % (vocab - 2)) }
+            }
+            return try model.encodeText(tokens: rows)
+        }
+        func preprocessGenerated(_ images: Tensor) -> Tensor {
+            clipPreprocessGenerated(images, resolution: inputResolution, antialias: true)
+        }
+    }
+
+    func makeTrainer(selectionBatch: Int, chunk: Int?) throws -> NADATrainer {
+        let path = TrainingFixtures.url("stylegan2/generator.pt").path
+        let clip = TokenFreeCLIP(try CLIPModel.load(TrainingFixtures.url("clip/model_state.pt").path))
+        var options = TrainingOptions()
+        options.batch = 2
+        options.autoLayerIters = 2
+        options.autoLayerK = 3
+        options.autoLayerBatch = selectionBatch
+        // Two CLIP models with different weights: the chunks' sums must carry the weights too.
+        options.clipWeights = [1, 0.5]
+        let trainer = try NADATrainer(frozen: try StyleGAN2Generator.load(path: path), trainable: try StyleGAN2Generator.load(path: path),
+                                      clip: [clip, clip], options: options)
+        trainer.selectionChunk = chunk
+        return trainer
+    }
+
+    func testChunkedGradientEqualsWholeBatch() throws {
+        let trainer = try makeTrainer(selectionBatch: 5, chunk: nil)
+        XCTAssertEqual(trainer.selectionChunkSize, 5, "a 64 px generator fits the whole selection batch")
+        trainer.trainable.setRequiresGrad(false)
+        let cfg = trainer.frozen.config
+        var r = SeededRandom(seed: 11)
+        // Distinct rows per layer (W+), so a misplaced chunk or row would show.
+        let w = Tensor.randn([5, cfg.nLatent, cfg.styleDim], using: &r)
+        let whole = try trainer.selectionGradient(w, noise: .random(seed: 7), chunk: 5)
+        let maxWhole = whole.values.map(abs).max()!
+        XCTAssertGreaterThan(maxWhole, 0, "the global loss moves W+")
+        for chunk in [1, 2, 4] {
+            // 5 = 2 + 2 + 1 and 4 + 1: uneven last chunks; the loss is still divided by 5.
+            let parts = try trainer.selectionGradient(w, noise: .random(seed: 7), chunk: chunk)
+            XCTAssertEqual(parts.shape, whole.shape)
+            let diff = zip(parts.values, whole.values).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(diff, 1e-5 * maxWhole, "chunks of \(chunk): max |Δgrad| \(diff) vs max |grad| \(maxWhole)")
+        }
+        // A different noise draw changes the gradient, so the comparison above did depend on the noise split.
+        let otherNoise = try trainer.selectionGradient(w, noise: .random(seed: 8), chunk: 2)
+        XCTAssertGreaterThan(zip(otherNoise.values, whole.values).map { abs($0 - $1) }.max()!, 1e-4 * maxWhole)
+    }
+
+    func testChunkedSelectionPicksSameLayers() throws {
+        let whole = try makeTrainer(selectionBatch: 6, chunk: nil)
+        let chunked = try makeTrainer(selectionBatch: 6, chunk: 4)
+        for _ in 0..<2 {
+            let a = try whole.selectLayers(), b = try chunked.selectLayers()
+            XCTAssertEqual(a.count, 3)
+            XCTAssertEqual(a, b)
+            let trainable = { (t: NADATrainer) in t.trainable.parameterNames.filter { t.trainable.parameters[$0]!.requiresGrad } }
+            XCTAssertEqual(trainable(whole), trainable(chunked))
+        }
+    }
+
+    func testStepReportsTimings() throws {
+        let trainer = try makeTrainer(selectionBatch: 2, chunk: 1)
+        let t = try trainer.step().timings
+        for (name, v) in [("select", t.select), ("frozen", t.frozen), ("trainF", t.trainableForward), ("clip", t.clip),
+                          ("genB", t.generatorBackward), ("adam", t.adam)] {
+            XCTAssertGreaterThan(v, 0, "\(name) time")
+        }
+        XCTAssertEqual(t.total, t.select + t.frozen + t.trainableForward + t.clip + t.generatorBackward + t.adam)
+    }
+}
