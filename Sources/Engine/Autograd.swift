@@ -62,7 +62,7 @@ extension Tensor {
         if !needsGrad { return }
 
         // Reverse topological order by iterative DFS (graphs can be thousands of ops deep).
-        var order: [Tensor] = []
+        var order: [Tensor?] = []
         var visited = Set<ObjectIdentifier>()
         var stack: [(Tensor, Bool)] = [(self, false)]
         while let (t, expanded) = stack.popLast() {
@@ -79,7 +79,11 @@ extension Tensor {
 
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): start]
         Autograd.noGrad {
-            for t in order.reversed() {
+            // Each tensor is released from `order` once handled, so activations are freed as backward
+            // passes them rather than when it ends.
+            for index in order.indices.reversed() {
+                guard let t = order[index] else { continue }
+                order[index] = nil
                 guard let g = pending.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 if let node = t.node {
                     let grads = node.backward(g)
