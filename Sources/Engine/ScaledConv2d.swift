@@ -25,15 +25,26 @@ extension Tensor {
                                   outChannels: weight.shape[0], groups: 1, padding: padding)
         let out = Tensor.empty(outShape)
         plan.forward(x: x.pointer, weight: weight.pointer, bias: nil, inScale: inScale.pointer, outScale: outScale?.pointer, out: out.pointer)
+        return out.recordedScaledConv(x: x, weight: weight, inScale: inScale, outScale: outScale) { gOut, grads in
+            plan.backward(x: x.pointer, weight: weight.pointer, gy: gOut.pointer, inScale: inScale.pointer,
+                          outScale: outScale?.pointer, into: grads)
+        }
+    }
+}
+
+extension Tensor {
+    /// Records the backward of a fused scaled conv whose output is `self`: allocates the gradients the
+    /// inputs need and lets `backward(gOut, grads)` fill them ([x, weight, inScale(, outScale)]).
+    func recordedScaledConv(x: Tensor, weight: Tensor, inScale: Tensor, outScale: Tensor?,
+                            _ backward: @escaping (Tensor, WinogradGradients) -> Void) -> Tensor {
         var inputs = [x, weight, inScale]
         if let outScale { inputs.append(outScale) }
-        return out.recorded(inputs) { gOut in
+        return recorded(inputs) { gOut in
             let gx = x.needsGrad ? Tensor.zeros(x.shape) : nil
             let gw = weight.needsGrad ? Tensor.empty(weight.shape) : nil
             let gs = inScale.needsGrad ? Tensor.empty(inScale.shape) : nil
             let gd = (outScale?.needsGrad ?? false) ? Tensor.empty(outScale!.shape) : nil
-            plan.backward(x: x.pointer, weight: weight.pointer, gy: gOut.pointer, inScale: inScale.pointer, outScale: outScale?.pointer,
-                          into: .init(x: gx?.pointer, weight: gw?.pointer, inScale: gs?.pointer, outScale: gd?.pointer))
+            backward(gOut, WinogradGradients(x: gx?.pointer, weight: gw?.pointer, inScale: gs?.pointer, outScale: gd?.pointer))
             var grads: [Tensor?] = [gx, gw, gs]
             if outScale != nil { grads.append(gd) }
             return grads

@@ -27,18 +27,9 @@ extension Tensor {
                                             outChannels: weight.shape[0])
         let out = Tensor.empty(outShape)
         plan.forward(x: x.pointer, weight: weight.pointer, inScale: inScale.pointer, outScale: outScale?.pointer, out: out.pointer)
-        var inputs = [x, weight, inScale]
-        if let outScale { inputs.append(outScale) }
-        return out.recorded(inputs) { gOut in
-            let gx = x.needsGrad ? Tensor.zeros(x.shape) : nil
-            let gw = weight.needsGrad ? Tensor.empty(weight.shape) : nil
-            let gs = inScale.needsGrad ? Tensor.empty(inScale.shape) : nil
-            let gd = (outScale?.needsGrad ?? false) ? Tensor.empty(outScale!.shape) : nil
-            plan.backward(x: x.pointer, weight: weight.pointer, gy: gOut.pointer, inScale: inScale.pointer, outScale: outScale?.pointer,
-                          into: .init(x: gx?.pointer, weight: gw?.pointer, inScale: gs?.pointer, outScale: gd?.pointer))
-            var grads: [Tensor?] = [gx, gw, gs]
-            if outScale != nil { grads.append(gd) }
-            return grads
+        return out.recordedScaledConv(x: x, weight: weight, inScale: inScale, outScale: outScale) { gOut, grads in
+            plan.backward(x: x.pointer, weight: weight.pointer, gy: gOut.pointer, inScale: inScale.pointer,
+                          outScale: outScale?.pointer, into: grads)
         }
     }
 }

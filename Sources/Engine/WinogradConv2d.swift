@@ -278,31 +278,9 @@ struct WinogradConv2d {
             if u.count > 0 { WinogradF43.transformWeights(weight + g * og * cg * 9, out: og, in: cg, into: u.pointer) }
         }, sampleDone: { n, g in
             guard dun.count > 0, let outScale else { return }
-            let d = outScale + n * outChannels + g * og
-            if let gd = grads.outScale {
-                let dst = gd + n * outChannels + g * og
-                parallelFor(og, minChunk: 16) { range in
-                    for o in range {
-                        var total = 0.0
-                        for xi in 0..<P {
-                            let a = u.pointer + xi * og * cg + o * cg, bb = dun.pointer + xi * og * cg + o * cg
-                            var part: Float = 0
-                            for i in 0..<cg { part += a[i] * bb[i] }
-                            total += Double(part)
-                        }
-                        dst[o] = Float(total)
-                    }
-                }
-            }
-            if grads.weight != nil {
-                let first = n == 0
-                parallelFor(P * og, minChunk: 16) { range in
-                    for row in range {
-                        let scale = d[row % og], src = dun.pointer + row * cg, dst = du.pointer + row * cg
-                        if first { for i in 0..<cg { dst[i] = scale * src[i] } } else { for i in 0..<cg { dst[i] += scale * src[i] } }
-                    }
-                }
-            }
+            addSampleFilterGradients(u: u.pointer, dun: dun.pointer, out: og, in: cg, outScale: outScale + n * outChannels + g * og,
+                                     outScaleGradient: grads.outScale.map { $0 + n * outChannels + g * og },
+                                     weightGradientSum: grads.weight != nil ? du.pointer : nil, first: n == 0)
         }, groupDone: { g in
             if let gw = grads.weight { WinogradF43.transformWeightGradient(du.pointer, out: og, in: cg, into: gw + g * og * cg * 9, accumulate: false) }
         }) { b in
@@ -348,4 +326,35 @@ struct WinogradGradients {
     var weight: UnsafeMutablePointer<Float>? = nil
     var inScale: UnsafeMutablePointer<Float>? = nil
     var outScale: UnsafeMutablePointer<Float>? = nil
+}
+
+/// One sample's share of the filter gradients in a Winograd backward with output scales. `dun` holds
+/// the sample's unscaled dU_n [36][out][in]; adds Σ_o d[o]·dU_n[·][o][·] into the weight-gradient sum
+/// `du` (overwriting it when `first`) and writes the out-scale gradient gd[o] = Σ_{ξ,i} U ⊙ dU_n, which by
+/// the adjoint identity equals Σ_pixels y_pre·dY.
+func addSampleFilterGradients(u: UnsafePointer<Float>, dun: UnsafePointer<Float>, out og: Int, in cg: Int,
+                              outScale d: UnsafePointer<Float>, outScaleGradient gd: UnsafeMutablePointer<Float>?,
+                              weightGradientSum du: UnsafeMutablePointer<Float>?, first: Bool) {
+    if let gd {
+        parallelFor(og, minChunk: 16) { range in
+            for o in range {
+                var total = 0.0
+                for xi in 0..<36 {
+                    let a = u + (xi * og + o) * cg, b = dun + (xi * og + o) * cg
+                    var part: Float = 0
+                    for i in 0..<cg { part += a[i] * b[i] }
+                    total += Double(part)
+                }
+                gd[o] = Float(total)
+            }
+        }
+    }
+    if let du {
+        parallelFor(36 * og, minChunk: 16) { range in
+            for row in range {
+                let scale = d[row % og], src = dun + row * cg, dst = du + row * cg
+                if first { for i in 0..<cg { dst[i] = scale * src[i] } } else { for i in 0..<cg { dst[i] += scale * src[i] } }
+            }
+        }
+    }
 }

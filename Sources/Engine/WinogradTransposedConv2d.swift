@@ -247,31 +247,9 @@ struct WinogradTransposedConv2d {
         if let gs = grads.inScale { gs.initialize(repeating: 0, count: batch * channels) }
         forEachBlock(inScale: inScale, outScale: outScale, sampleDone: { n in
             guard dun.count > 0, let outScale else { return }
-            let d = outScale + n * outChannels
-            if let gd = grads.outScale {
-                let dst = gd + n * outChannels
-                parallelFor(og, minChunk: 16) { range in
-                    for o in range {
-                        var total = 0.0
-                        for xi in 0..<36 {
-                            let a = u.pointer + (xi * og + o) * cg, bb = dun.pointer + (xi * og + o) * cg
-                            var part: Float = 0
-                            for i in 0..<cg { part += a[i] * bb[i] }
-                            total += Double(part)
-                        }
-                        dst[o] = Float(total)
-                    }
-                }
-            }
-            if grads.weight != nil {
-                let first = n == 0
-                parallelFor(36 * og, minChunk: 16) { range in
-                    for row in range {
-                        let scale = d[row % og], src = dun.pointer + row * cg, dst = du.pointer + row * cg
-                        if first { for i in 0..<cg { dst[i] = scale * src[i] } } else { for i in 0..<cg { dst[i] += scale * src[i] } }
-                    }
-                }
-            }
+            addSampleFilterGradients(u: u.pointer, dun: dun.pointer, out: og, in: cg, outScale: outScale + n * outChannels,
+                                     outScaleGradient: grads.outScale.map { $0 + n * outChannels },
+                                     weightGradientSum: grads.weight != nil ? du.pointer : nil, first: n == 0)
         }) { b in
             let inLayout = PointLayout(rows: cg, count: b.count), outLayout = PointLayout(rows: og, count: b.count)
             transformOutputGradients(gy, b, layout: outLayout, into: m.pointer)
