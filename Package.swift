@@ -33,7 +33,10 @@ let package = Package(
                 // dlib's headers call BLAS/LAPACK; Debian's OpenBLAS (already linked for CBLAS) has both.
                 linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("openblas")]),
 
-        .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        // Allocator policy for the engine (glibc's mallopt is not visible from Swift).
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+
+        .target(name: "Engine", dependencies: ["CBLAS", "CKernels"], swiftSettings: fastMath),
         .target(name: "Formats", dependencies: ["CZlib"], swiftSettings: fastMath),
         .target(name: "Models", dependencies: ["Engine", "Formats"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["Engine", "Formats", "Models"], swiftSettings: fastMath),
