@@ -69,6 +69,13 @@ struct ModulatedConv2d {
         return transposed ? w.reshaped([inChannels, outChannels, k, k]) : w.reshaped([outChannels, inChannels, k, k])
     }
 
+    /// Upsampling convs with at most this many input channels run as phase filters (one stride-1 conv
+    /// with 4·out channels, `transposedConvBlurPhases`) instead of the polyphase transposed conv + blur.
+    /// The phase form does 144 instead of 81 products per input tile but skips the 2H+1 intermediate and
+    /// the blur pass, which wins where channels are few and maps large. Measured at 1024, batch 1
+    /// (2 threads, same window): forward 1.92 → 1.81 s with 64, 1.96 s with 128, 2.24 s with all.
+    nonisolated(unsafe) static var phaseFilterMaxChannels = 64
+
     /// Style s = modulation(w): [B, in].
     func style(_ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor { modulation(w, t) }
 
@@ -115,6 +122,14 @@ struct ModulatedConv2d {
         let weight = scaledWeight(t)
         let d = demodulate ? demodulation(style: s, rawWeight: rawWeight(t)) : nil
         if upsample {
+            let k = blur!.kernel(t)
+            if k.shape == [4, 4], blur!.pad == (1, 1), inChannels <= Self.phaseFilterMaxChannels {
+                // The transposed conv and the blur as one stride-1 conv with a filter per output phase.
+                let batch = x.shape[0]
+                let phases = weight.transposedConvBlurPhases(blur: k)
+                let d4 = d.map { $0.reshaped([batch, outChannels, 1]).expanded(to: [batch, outChannels, 4]).reshaped([batch, 4 * outChannels]) }
+                return x.scaledConv2d(weight: phases, inScale: s, outScale: d4, padding: 1).pixelShuffle(2)
+            }
             // Stride-2 transposed conv to 2H+1, then the blur brings it to 2H.
             return blur!(x.scaledConvTranspose2d(weight: weight, inScale: s, outScale: d), t)
         }

@@ -26,9 +26,11 @@ struct Blur {
         defaultKernel = makeKernel(blurTaps, gain: upsampleFactor > 1 ? Float(upsampleFactor * upsampleFactor) : 1)
     }
 
+    /// The FIR this blur applies: the stored buffer, else `make_kernel([1,3,3,1])·4`.
+    func kernel(_ t: StyleGAN2Tensors) -> Tensor { t.buffer(kernelName) ?? defaultKernel }
+
     func callAsFunction(_ x: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
-        let k = t.buffer(kernelName) ?? defaultKernel
-        return x.upfirdn2d(kernel: k, up: 1, down: 1, pad: (x0: pad.0, x1: pad.1, y0: pad.0, y1: pad.1))
+        x.upfirdn2d(kernel: kernel(t), up: 1, down: 1, pad: (x0: pad.0, x1: pad.1, y0: pad.0, y1: pad.1))
     }
 }
 
