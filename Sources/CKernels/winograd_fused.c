@@ -82,7 +82,7 @@ void nada_wino_conv_tiles(const nada_wino_conv *conv, const float *x, const floa
 }
 
 size_t nada_wino_scratch_floats(int channels, int out_channels) {
-    return 36 * 16 * ((size_t)channels + (size_t)out_channels) + 512;
+    return 36 * (16 * ((size_t)channels + (size_t)out_channels) + 32) + 512;
 }
 
 // G g: 3 -> 6, in double so U is rounded to float once.

@@ -10,8 +10,9 @@ import CKernels
 /// thread count.
 struct FusedWinogradConv2d {
     /// Largest input or output channel count sent to the fused kernel (tests set 0 to force the GEMM
-    /// path). Measured on 2 threads (AVX2, 1024²/512²/256² maps, forward): fused vs GEMM Winograd
-    /// 32→32 and 64→64 clearly faster, 128→128 still faster; above that the GEMMs' blocking wins.
+    /// path). Measured on 2 threads (AVX2, batch 1, forward / input gradient, fused vs GEMM Winograd):
+    /// 32→32 1024² 167 / 261 ms vs 309 / 348; 64→64 512² 110 / 127 vs 199 / 218; 128→128 256² 97 / 109
+    /// vs 127 / 150; but 256→256 128² 167 / 161 vs 92 / 100: there the GEMMs' blocking wins.
     nonisolated(unsafe) static var maxChannels = 128
 
     /// Tiles per thread work unit (a multiple of the kernel's 16-tile runs).
