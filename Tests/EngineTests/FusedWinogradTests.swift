@@ -16,6 +16,7 @@ final class FusedWinogradTests: XCTestCase {
         Case(n: 2, c: 12, o: 8, h: 17, w: 18, padding: 0), // unpadded
         Case(n: 1, c: 8, o: 9, h: 14, w: 13, padding: 2),  // adjoint conv unpadded; odd channel count
         Case(n: 2, c: 8, o: 8, h: 13, w: 75, padding: 1),  // rows of 19 tiles: whole 8-tile rows moved as vectors
+        Case(n: 1, c: 8, o: 8, h: 11, w: 12, padding: 3),  // fused forward; input gradient on the GEMM path
     ]
 
     func rand(_ shape: [Int], seed: UInt64) -> Tensor {
@@ -65,7 +66,8 @@ final class FusedWinogradTests: XCTestCase {
         for k in cases {
             XCTAssertTrue(WinogradConv2d.applies(input: [k.n, k.c, k.h, k.w], weight: [k.o, k.c, 3, 3], stride: 1, padding: k.padding, groups: 1))
             let plan = WinogradConv2d(batch: k.n, channels: k.c, height: k.h, width: k.w, outChannels: k.o, groups: 1, padding: k.padding)
-            XCTAssertTrue(plan.usesFusedKernel && plan.usesFusedInputGradient)
+            XCTAssertTrue(plan.usesFusedKernel)
+            XCTAssertEqual(plan.usesFusedInputGradient, k.padding <= 2, "the adjoint conv has padding 2 - p")
         }
         let grouped = WinogradConv2d(batch: 1, channels: 16, height: 16, width: 16, outChannels: 16, groups: 2, padding: 1)
         XCTAssertFalse(grouped.usesFusedKernel, "groups > 1 stay on the GEMM path")
