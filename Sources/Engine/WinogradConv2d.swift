@@ -233,6 +233,32 @@ struct WinogradConv2d {
         parallelFor(WinogradF43.points) { range in for xi in range { body(xi) } }
     }
 
+    // MARK: Fused kernel (few channels, groups = 1)
+
+    /// Whether the forward runs in the fused C kernel (`FusedWinogradConv2d`).
+    var usesFusedKernel: Bool { FusedWinogradConv2d.applies(channels: channels, outChannels: outChannels, groups: groups) }
+
+    /// Whether the backward's input and in-scale gradients do: their conv has padding 2 - p.
+    var usesFusedInputGradient: Bool { usesFusedKernel && padding <= 2 }
+
+    var fused: FusedWinogradConv2d {
+        FusedWinogradConv2d(batch: batch, channels: channels, height: height, width: width, outChannels: outChannels, padding: padding)
+    }
+
+    /// dX = inScale ⊙ conv(outScale ⊙ dY, W') with W'[c][o] = W[o][c] rotated 180°, padding 2 - p: a 3×3
+    /// stride-1 conv again, mapping [N, O, Ho, Wo] back to [N, C, H, W]. Adds into `gx`; writes
+    /// gScale[n, c] = Σ_pixels x[n, c]·conv(outScale ⊙ dY, W')[n, c].
+    func fusedInputGradients(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, gy: UnsafePointer<Float>,
+                             inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?,
+                             into gx: UnsafeMutablePointer<Float>?, scaleGradient gScale: UnsafeMutablePointer<Float>?) {
+        let u = FusedWinogradConv2d.filters(weight, out: outChannels, in: channels, flipped: true)
+        let adjoint = FusedWinogradConv2d(batch: batch, channels: outChannels, height: outHeight, width: outWidth,
+                                          outChannels: channels, padding: 2 - padding)
+        precondition(adjoint.outHeight == height && adjoint.outWidth == width, "internal: fused Winograd adjoint geometry")
+        adjoint.run(x: gy, u: u.pointer, inScale: outScale, outScale: inScale, bias: nil, y: gx, accumulate: true,
+                    dotWith: gScale != nil ? x : nil, dots: gScale)
+    }
+
     // MARK: Passes
 
     /// out[n, o] = outScale[n, o] · conv2d(x[n] · inScale[n], weight)[o] (+ bias[o]), scales [N, C] and
@@ -240,6 +266,11 @@ struct WinogradConv2d {
     /// `out` [N, O, Ho, Wo] is fully overwritten.
     func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                  inScale: UnsafePointer<Float>? = nil, outScale: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>) {
+        if usesFusedKernel {
+            let u = FusedWinogradConv2d.filters(weight, out: outChannels, in: channels, flipped: false)
+            fused.run(x: x, u: u.pointer, inScale: inScale, outScale: outScale, bias: bias, y: out, accumulate: false)
+            return
+        }
         let cg = groupChannels, og = groupOutChannels, P = WinogradF43.points, block = min(tilesPerImage, tilesPerBlock)
         let u = TensorStorage(uninitializedCount: P * og * cg)
         let v = TensorStorage(uninitializedCount: P * cg * block)
@@ -266,14 +297,20 @@ struct WinogradConv2d {
         let cg = groupChannels, og = groupOutChannels, P = WinogradF43.points, block = min(tilesPerImage, tilesPerBlock)
         precondition(grads.outScale == nil || outScale != nil, "internal: out-scale gradient without out-scales")
         let plane = P * og * cg
-        let wantsInput = grads.x != nil || grads.inScale != nil
+        let fusedInput = (grads.x != nil || grads.inScale != nil) && usesFusedInputGradient
+        if fusedInput {
+            fusedInputGradients(x: x, weight: weight, gy: gy, inScale: inScale, outScale: outScale,
+                                into: grads.x, scaleGradient: grads.inScale)
+        }
+        let wantsInput = (grads.x != nil || grads.inScale != nil) && !fusedInput
         let wantsProducts = grads.weight != nil || grads.outScale != nil
+        guard wantsInput || wantsProducts else { return }
         let u = TensorStorage(uninitializedCount: wantsInput || grads.outScale != nil ? plane : 0)
         let du = TensorStorage(uninitializedCount: grads.weight != nil ? plane : 0)       // Σ_n (scaled) dU_n
         let dun = TensorStorage(uninitializedCount: wantsProducts && outScale != nil ? plane : 0) // one sample's dU_n
         let v = TensorStorage(uninitializedCount: P * cg * block)
         let m = TensorStorage(uninitializedCount: P * og * block)
-        if let gs = grads.inScale { gs.initialize(repeating: 0, count: batch * channels) }
+        if wantsInput, let gs = grads.inScale { gs.initialize(repeating: 0, count: batch * channels) }
         forEachBlock(inScale: inScale, outScale: outScale, groupStart: { g in
             if u.count > 0 { WinogradF43.transformWeights(weight + g * og * cg * 9, out: og, in: cg, into: u.pointer) }
         }, sampleDone: { n, g in

@@ -41,8 +41,9 @@ final class WinogradConvTests: XCTestCase {
     }
 
     func testMatchesIm2colInOneAndManyBlocks() {
-        let savedBudget = WinogradConv2d.blockBudget
-        defer { WinogradConv2d.blockBudget = savedBudget }
+        let savedBudget = WinogradConv2d.blockBudget, savedFused = FusedWinogradConv2d.maxChannels
+        defer { WinogradConv2d.blockBudget = savedBudget; FusedWinogradConv2d.maxChannels = savedFused }
+        FusedWinogradConv2d.maxChannels = 0 // the GEMM path's blocks (the fused kernel: `FusedWinogradTests`)
         for (i, k) in cases.enumerated() {
             XCTAssertTrue(WinogradConv2d.applies(input: [k.n, k.c, k.h, k.w], weight: [k.o, k.c / k.groups, 3, 3],
                                                  stride: 1, padding: k.padding, groups: k.groups), "case \(i) must take the Winograd path")
@@ -110,8 +111,9 @@ final class WinogradConvTests: XCTestCase {
     }
 
     func testScaledConvMatchesUnfusedOps() {
-        let savedBudget = WinogradConv2d.blockBudget
-        defer { WinogradConv2d.blockBudget = savedBudget }
+        let savedBudget = WinogradConv2d.blockBudget, savedFused = FusedWinogradConv2d.maxChannels
+        defer { WinogradConv2d.blockBudget = savedBudget; FusedWinogradConv2d.maxChannels = savedFused }
+        FusedWinogradConv2d.maxChannels = 0 // the GEMM path's blocks (the fused kernel: `FusedWinogradTests`)
         XCTAssertTrue(WinogradConv2d.applies(input: [3, 8, 13, 16], weight: [12, 8, 3, 3], stride: 1, padding: 1, groups: 1))
         let reference = runScaled(fused: false, n: 3, c: 8, o: 12, size: 13, seed: 40)
         for budget in [savedBudget, 1] {

@@ -1,11 +1,50 @@
 #ifndef NADA_CKERNELS_H
 #define NADA_CKERNELS_H
 
-// C code the tensor engine needs where Swift cannot say it: the process's allocator policy.
+#include <stddef.h>
+
+// C code the tensor engine needs where Swift cannot say it: the process's allocator policy, and
+// kernels that need vector instructions beyond the baseline target (chosen at run time).
 
 /// Asks glibc to serve large blocks from the heap instead of fresh mmaps (see memory_policy.c).
 /// Returns 1 when the policy was applied, 0 when it was left alone (not glibc, or the user set
 /// MALLOC_MMAP_THRESHOLD_ themselves).
 int nada_keep_large_blocks_in_heap(void);
+
+// MARK: Fused Winograd F(4x4, 3x3) convolution (winograd_fused.c)
+
+/// One sample of a 3x3 stride-1 convolution (groups = 1) with optional per-channel scales:
+/// y[o] = out_scale[o] * sum_c conv(x[c] * in_scale[c], w[o, c]) + bias[o], on 4x4 output tiles
+/// numbered row by row ((out_width + 3) / 4 per row). Pointers may be NULL where noted.
+typedef struct nada_wino_conv {
+    int channels, height, width;             // input plane [channels][height][width]
+    int out_channels, out_height, out_width; // out_height = height + 2 * padding - 2, same for width
+    int padding;                             // >= 0
+    int accumulate;                          // 1: y += result, 0: y = result
+    const float *in_scale;                   // [channels] or NULL
+    const float *out_scale;                  // [out_channels] or NULL
+    const float *bias;                       // [out_channels] or NULL
+    const float *dot_with;                   // [out_channels][out_height][out_width] or NULL (see below)
+} nada_wino_conv;
+
+/// Transformed filters U for `nada_wino_conv_tiles`: 36 * in * out floats, layout [36][in][out].
+/// weight is [out_channels][in_channels][3][3]. With `flipped` = 1 the filters are those of the
+/// input-gradient convolution instead: W'[c][o][ky][kx] = W[o][c][2-ky][2-kx], so the kernel's input
+/// has out_channels channels and its output in_channels (layout [36][out_channels][in_channels]).
+void nada_wino_transform_filters(const float *weight, int out_channels, int in_channels, int flipped, float *u);
+
+/// Floats of scratch one `nada_wino_conv_tiles` call needs (one buffer per thread).
+size_t nada_wino_scratch_floats(int channels, int out_channels);
+
+/// Tiles [t0, t1) of one sample: reads x, writes (or adds into) their output pixels of y (y may be
+/// NULL: only the dots). When `dots` is not NULL, dots[o] = sum over those pixels of
+/// dot_with[o] * (the result before out_scale and bias), accumulated in a fixed order.
+void nada_wino_conv_tiles(const nada_wino_conv *conv, const float *x, const float *u, float *y,
+                          long t0, long t1, float *scratch, double *dots);
+
+/// Which copy of the kernels runs: 1 = AVX2+FMA, 0 = generic. `want` = 1 or 0 selects that copy
+/// (1 only where the CPU has AVX2 and FMA), -1 restores the default (AVX2 when available, unless the
+/// environment variable NADA_KERNELS=generic). Returns the copy now in use.
+int nada_kernels_select(int want);
 
 #endif

@@ -1,0 +1,112 @@
+// Fused Winograd F(4x4, 3x3) convolution for few channels: see winograd_fused_kernel.h for the tile
+// loop. Swift's SIMD8 compiles to SSE on the baseline x86-64 target; here the same loop is built twice,
+// once for AVX2+FMA and once generic, and the copy is chosen once at run time.
+
+#include "ckernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+
+// Helpers pass vectors by value; all of them are inlined into one copy, so the -Wpsabi note (the
+// by-value ABI differs with and without AVX) never applies.
+#define KINLINE static inline __attribute__((always_inline))
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wpsabi"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+#define KCAT_(a, b) a##b
+#define KCAT(a, b) KCAT_(a, b)
+
+#define KFN(name) KCAT(name, _generic)
+#include "winograd_fused_kernel.h"
+#undef KFN
+
+#if defined(__x86_64__) && defined(__clang__)
+#define NADA_HAVE_AVX2_COPY 1
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define KFN(name) KCAT(name, _avx2)
+#include "winograd_fused_kernel.h"
+#undef KFN
+#pragma clang attribute pop
+#elif defined(__x86_64__) && defined(__GNUC__)
+#define NADA_HAVE_AVX2_COPY 1
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define KFN(name) KCAT(name, _avx2)
+#include "winograd_fused_kernel.h"
+#undef KFN
+#pragma GCC pop_options
+#endif
+
+static int cpu_has_avx2(void) {
+#if defined(NADA_HAVE_AVX2_COPY)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int default_variant(void) {
+    const char *env = getenv("NADA_KERNELS");
+    if (env && strcmp(env, "generic") == 0) return 0;
+    return cpu_has_avx2();
+}
+
+// -1 until first use; then 0 or 1. Every writer stores the same value for the same request.
+static int selected = -1;
+
+int nada_kernels_select(int want) {
+    int v = want < 0 ? default_variant() : (want > 0 ? cpu_has_avx2() : 0);
+    __atomic_store_n(&selected, v, __ATOMIC_RELAXED);
+    return v;
+}
+
+static int variant(void) {
+    int v = __atomic_load_n(&selected, __ATOMIC_RELAXED);
+    return v >= 0 ? v : nada_kernels_select(-1);
+}
+
+void nada_wino_conv_tiles(const nada_wino_conv *conv, const float *x, const float *u, float *y,
+                          long t0, long t1, float *scratch, double *dots) {
+#if defined(NADA_HAVE_AVX2_COPY)
+    if (variant() == 1) { conv_tiles_avx2(conv, x, u, y, t0, t1, scratch, dots); return; }
+#else
+    (void)variant;
+#endif
+    conv_tiles_generic(conv, x, u, y, t0, t1, scratch, dots);
+}
+
+size_t nada_wino_scratch_floats(int channels, int out_channels) {
+    return 36 * (16 * ((size_t)channels + (size_t)out_channels) + 32) + 512;
+}
+
+// G g: 3 -> 6, in double so U is rounded to float once.
+static void filter_column(double g0, double g1, double g2, double *o) {
+    double even = g0 + g2, a = g0 / 24 + g2 / 6, b = g1 / 12;
+    o[0] = g0 / 4; o[1] = -(even + g1) / 6; o[2] = -(even - g1) / 6; o[3] = a + b; o[4] = a - b; o[5] = g2;
+}
+
+void nada_wino_transform_filters(const float *weight, int out_channels, int in_channels, int flipped, float *u) {
+    size_t plane = (size_t)out_channels * in_channels;
+    for (int o = 0; o < out_channels; o++) {
+        for (int c = 0; c < in_channels; c++) {
+            const float *w = weight + ((size_t)o * in_channels + c) * 9;
+            double g[3][3], cols[3][6], out[6];
+            for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++)
+                    g[ky][kx] = flipped ? w[(2 - ky) * 3 + (2 - kx)] : w[ky * 3 + kx];
+            for (int kx = 0; kx < 3; kx++) filter_column(g[0][kx], g[1][kx], g[2][kx], cols[kx]);
+            // Kernel input channel and output channel of this filter.
+            size_t at = flipped ? (size_t)o * in_channels + c : (size_t)c * out_channels + o;
+            for (int i = 0; i < 6; i++) {
+                filter_column(cols[0][i], cols[1][i], cols[2][i], out);
+                for (int j = 0; j < 6; j++) u[(6 * i + j) * plane + at] = (float)out[j];
+            }
+        }
+    }
+}

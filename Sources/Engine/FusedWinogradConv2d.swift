@@ -1,0 +1,87 @@
+import CKernels
+
+/// The fused Winograd F(4×4, 3×3) kernel (CKernels `nada_wino_conv_tiles`) for groups = 1 convs with few
+/// channels: per run of 16 tiles the input transform, the 36 point-wise products and the output
+/// transform all happen in L1/L2, in AVX2+FMA where the CPU has it. The GEMM path
+/// (`WinogradConv2d`) streams big V/M blocks through memory and is bound by the transforms there.
+///
+/// Threads take fixed units of tiles; every output pixel belongs to one tile, and the optional
+/// per-channel dots are summed per unit and then over units in order, so nothing depends on the
+/// thread count.
+struct FusedWinogradConv2d {
+    /// Largest input or output channel count sent to the fused kernel (tests set 0 to force the GEMM
+    /// path). Measured on 2 threads (AVX2, batch 1, forward / input gradient, fused vs GEMM Winograd):
+    /// 32→32 1024² 167 / 261 ms vs 309 / 348; 64→64 512² 110 / 127 vs 199 / 218; 128→128 256² 97 / 109
+    /// vs 127 / 150; but 256→256 128² 167 / 161 vs 92 / 100: there the GEMMs' blocking wins.
+    nonisolated(unsafe) static var maxChannels = 128
+
+    /// Tiles per thread work unit (a multiple of the kernel's 16-tile runs).
+    static let unitTiles = 64
+
+    static func applies(channels: Int, outChannels: Int, groups: Int) -> Bool {
+        groups == 1 && channels <= maxChannels && outChannels <= maxChannels
+    }
+
+    let batch: Int, channels: Int, height: Int, width: Int, outChannels: Int, padding: Int
+    var outHeight: Int { height + 2 * padding - 2 }
+    var outWidth: Int { width + 2 * padding - 2 }
+    var tilesPerImage: Int { ((outHeight + 3) / 4) * ((outWidth + 3) / 4) }
+
+    /// y[n] (+)= outScale[n] ⊙ conv(x[n] ⊙ inScale[n], U) + bias for every sample; `u` from
+    /// `nada_wino_transform_filters`. With `dotWith`, also dots[n, o] = Σ_pixels dotWith[n, o]·(the
+    /// result before outScale and bias), written (not added). `y` may be nil when only the dots are wanted.
+    func run(x: UnsafePointer<Float>, u: UnsafePointer<Float>, inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?,
+             bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>?, accumulate: Bool,
+             dotWith: UnsafePointer<Float>? = nil, dots: UnsafeMutablePointer<Float>? = nil) {
+        let C = channels, O = outChannels, tiles = tilesPerImage
+        let unitsPerImage = (tiles + Self.unitTiles - 1) / Self.unitTiles, units = batch * unitsPerImage
+        let inPlane = C * height * width, outPlane = O * outHeight * outWidth
+        let scratchCount = nada_wino_scratch_floats(Int32(C), Int32(O))
+        precondition(dots == nil || dotWith != nil, "internal: fused Winograd dots without a second tensor")
+        // Per-unit partial dots [units][O], summed in unit order below.
+        let partials = dots != nil ? UnsafeMutablePointer<Double>.allocate(capacity: units * O) : nil
+        defer { partials?.deallocate() }
+        parallelFor(units) { range in
+            let scratch = TensorStorage(uninitializedCount: scratchCount)
+            for unit in range {
+                let n = unit / unitsPerImage, t0 = (unit - n * unitsPerImage) * Self.unitTiles
+                var conv = nada_wino_conv(
+                    channels: Int32(C), height: Int32(height), width: Int32(width),
+                    out_channels: Int32(O), out_height: Int32(outHeight), out_width: Int32(outWidth),
+                    padding: Int32(padding), accumulate: accumulate ? 1 : 0,
+                    in_scale: inScale.map { $0 + n * C }, out_scale: outScale.map { $0 + n * O },
+                    bias: bias, dot_with: dotWith.map { $0 + n * outPlane })
+                nada_wino_conv_tiles(&conv, x + n * inPlane, u, y.map { $0 + n * outPlane }, t0, min(tiles, t0 + Self.unitTiles),
+                                     scratch.pointer, partials.map { $0 + unit * O })
+            }
+        }
+        if let dots, let partials {
+            parallelFor(batch * O, minChunk: 64) { range in
+                for row in range {
+                    let n = row / O, o = row - n * O
+                    var total = 0.0
+                    for unit in n * unitsPerImage..<(n + 1) * unitsPerImage { total += partials[unit * O + o] }
+                    dots[row] = Float(total)
+                }
+            }
+        }
+    }
+
+    /// Transformed filters [36][in][out] of `weight` [O, C, 3, 3] (`flipped`: those of the
+    /// input-gradient conv, [36][O][C]).
+    static func filters(_ weight: UnsafePointer<Float>, out: Int, in cin: Int, flipped: Bool) -> TensorStorage {
+        let u = TensorStorage(uninitializedCount: 36 * out * cin)
+        nada_wino_transform_filters(weight, Int32(out), Int32(cin), flipped ? 1 : 0, u.pointer)
+        return u
+    }
+}
+
+/// Which copy of the C kernels runs (tests cover both; `NADA_KERNELS=generic` forces the generic one).
+enum KernelVariant {
+    /// Selects the AVX2+FMA copy (`true`, only where the CPU has it) or the generic one; nil restores
+    /// the default. Returns whether the AVX2 copy is now in use.
+    @discardableResult
+    static func select(avx2: Bool?) -> Bool {
+        nada_kernels_select(avx2.map { $0 ? 1 : 0 } ?? -1) == 1
+    }
+}
