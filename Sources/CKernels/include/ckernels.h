@@ -6,9 +6,9 @@
 // C code the tensor engine needs where Swift cannot say it: the process's allocator policy, and
 // kernels that need vector instructions beyond the baseline target (chosen at run time).
 
-/// Asks glibc to serve large blocks from the heap instead of fresh mmaps (see memory_policy.c).
-/// Returns 1 when the policy was applied, 0 when it was left alone (not glibc, or the user set
-/// MALLOC_MMAP_THRESHOLD_ themselves).
+/// Asks glibc to serve large blocks from the heap instead of fresh mmaps and to keep up to 1 GB of free
+/// heap top mapped (see memory_policy.c). Returns 1 when some of the policy was applied, 0 when it was
+/// left alone (not glibc, or the user set MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ themselves).
 int nada_keep_large_blocks_in_heap(void);
 
 // MARK: Fused Winograd F(4x4, 3x3) convolution (winograd_fused.c)
