@@ -123,12 +123,18 @@ func sliceRaw(_ x: Tensor, axis: Int, _ range: Range<Int>) -> Tensor {
 }
 
 func permuteRaw(_ x: Tensor, _ order: [Int]) -> Tensor {
-    let outShape = order.map { x.shape[$0] }
-    let out = Tensor.empty(outShape)
+    let out = Tensor.empty(order.map { x.shape[$0] })
     if order == Array(0..<x.rank) { out.pointer.update(from: x.pointer, count: x.count); return out }
-    let inStrides = contiguousStrides(x.shape)
+    // Trailing axes that stay in place move as one contiguous block (e.g. the k×k taps when a conv
+    // weight [O, C, k, k] becomes [C, O, k, k]): merge them into one inner axis.
+    var rank = x.rank, inShape = x.shape, order = order
+    while rank >= 3 && order[rank - 1] == rank - 1 && order[rank - 2] == rank - 2 {
+        inShape[rank - 2] *= inShape[rank - 1]
+        inShape.removeLast(); order.removeLast(); rank -= 1
+    }
+    let outShape = order.map { inShape[$0] }
+    let inStrides = contiguousStrides(inShape)
     let srcStrides = order.map { inStrides[$0] } // stride in x for each output axis
-    let rank = x.rank
     let inner = outShape[rank - 1], innerStride = srcStrides[rank - 1]
     let rows = x.count / max(inner, 1)
     let px = x.pointer, po = out.pointer

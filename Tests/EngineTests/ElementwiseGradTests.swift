@@ -71,6 +71,22 @@ final class ElementwiseGradTests: XCTestCase {
         XCTAssertEqual(a.softmax().array[0] + a.softmax().array[1], 1, accuracy: 1e-6)
     }
 
+    /// Permutes whose trailing axes stay put (merged into one block) against the index formula.
+    func testPermuteWithFixedTrailingAxes() {
+        let x = rand([3, 4, 2, 5], seed: 30)
+        for order in [[1, 0, 2, 3], [0, 2, 1, 3], [2, 0, 1, 3], [1, 0, 3, 2]] {
+            let y = x.permuted(order)
+            XCTAssertEqual(y.shape, order.map { x.shape[$0] })
+            for i in 0..<x.count {
+                var rem = i, index = [Int](repeating: 0, count: 4)
+                for axis in stride(from: 3, through: 0, by: -1) { index[axis] = rem % x.shape[axis]; rem /= x.shape[axis] }
+                let out = order.map { index[$0] }
+                let j = ((out[0] * y.shape[1] + out[1]) * y.shape[2] + out[2]) * y.shape[3] + out[3]
+                XCTAssertEqual(y.pointer[j], x.pointer[i], "order \(order)")
+            }
+        }
+    }
+
     func testGradientAccumulatesAndNoGradRecordsNothing() {
         let a = Tensor(shape: [3], values: [1, 2, 3], requiresGrad: true)
         (a * 2).sum().backward()
