@@ -23,6 +23,7 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 
 #define KFN(name) KCAT(name, _generic)
 #include "winograd_fused_kernel.h"
+#include "winograd_fused_dw_kernel.h"
 #undef KFN
 
 #if defined(__x86_64__) && defined(__clang__)
@@ -30,6 +31,7 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #define KFN(name) KCAT(name, _avx2)
 #include "winograd_fused_kernel.h"
+#include "winograd_fused_dw_kernel.h"
 #undef KFN
 #pragma clang attribute pop
 #elif defined(__x86_64__) && defined(__GNUC__)
@@ -38,6 +40,7 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #pragma GCC target("avx2,fma")
 #define KFN(name) KCAT(name, _avx2)
 #include "winograd_fused_kernel.h"
+#include "winograd_fused_dw_kernel.h"
 #undef KFN
 #pragma GCC pop_options
 #endif
@@ -79,6 +82,19 @@ void nada_wino_conv_tiles(const nada_wino_conv *conv, const float *x, const floa
     (void)variant;
 #endif
     conv_tiles_generic(conv, x, u, y, t0, t1, scratch, dots);
+}
+
+void nada_wino_filter_gradient_tiles(const nada_wino_conv *conv, const float *x, const float *dy,
+                                     long t0, long t1, float *scratch, float *du) {
+#if defined(NADA_HAVE_AVX2_COPY)
+    if (variant() == 1) { filter_gradient_tiles_avx2(conv, x, dy, t0, t1, scratch, du); return; }
+#endif
+    filter_gradient_tiles_generic(conv, x, dy, t0, t1, scratch, du);
+}
+
+size_t nada_wino_filter_gradient_scratch_floats(int channels, int out_channels) {
+    size_t op = ((size_t)out_channels + 7) / 8 * 8;
+    return 36 * (16 * (size_t)channels + 16) + 36 * (16 * op + 16) + 8 * 36 * 8 + 512;
 }
 
 size_t nada_wino_scratch_floats(int channels, int out_channels) {

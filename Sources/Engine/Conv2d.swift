@@ -34,9 +34,10 @@ extension Tensor {
             let plan = WinogradConv2d(batch: N, channels: C, height: H, width: W, outChannels: O, groups: groups, padding: padding)
             plan.forward(x: px, weight: pw, bias: bias?.pointer, out: po)
             return out.recorded(inputs) { gOut in
-                let gx = x.needsGrad ? Tensor.zeros(x.shape) : nil
+                // Not zeroed: the plan overwrites it (or zeroes it first where its path adds).
+                let gx = x.needsGrad ? Tensor.empty(x.shape) : nil
                 let gw = weight.needsGrad ? Tensor.empty(weight.shape) : nil
-                plan.backward(x: px, weight: pw, gy: gOut.pointer, into: .init(x: gx?.pointer, weight: gw?.pointer))
+                plan.backward(x: px, weight: pw, gy: gOut.pointer, into: .init(x: gx?.pointer, weight: gw?.pointer, xZeroed: false))
                 var grads: [Tensor?] = [gx, gw]
                 if let bias { grads.append(bias.needsGrad ? channelSums(gOut, batch: N, channels: O, spatial: HWo) : nil) }
                 return grads

@@ -67,6 +67,66 @@ struct FusedWinogradConv2d {
         }
     }
 
+    /// Work units per sample for `sampleFilterGradient`: each sums its tiles into its own partial dU
+    /// (36·C·O floats), and the partials are added in unit order, so the split depends on the shape
+    /// only. Up to 16 (enough to balance the threads at batch 1), fewer where the partials of one
+    /// sample would pass 4 M floats (16 MB: 128→128 gets 7).
+    ///
+    /// Measured on 2 threads of a loaded machine (AVX2, batch 1, weight + out-scale gradients, fused vs
+    /// GEMM Winograd): 32→32 1024² 304 vs 546 ms, 64→64 512² 253 vs 490, 128→128 256² 277 vs 293,
+    /// 128→128 512² a tie (1.1–1.2 s): at 128 channels a unit's 2.4 MB partial no longer stays in L2.
+    var filterGradientUnits: Int {
+        let runs = (tilesPerImage + 15) / 16, partial = 36 * channels * paddedOutChannels
+        return max(1, min(runs, min(16, max(4, (1 << 22) / partial))))
+    }
+
+    /// Output channels rounded up to the kernel's 8 lanes (the partials' row length).
+    var paddedOutChannels: Int { (outChannels + 7) / 8 * 8 }
+
+    /// Floats of the partial-sum buffer `sampleFilterGradient` needs.
+    var filterGradientPartialFloats: Int { filterGradientUnits * 36 * channels * paddedOutChannels }
+
+    /// dU_n[ξ][o][c] = Σ_tiles dM[ξ][o][t]·V[ξ][c][t] for sample n, with V the transformed windows of
+    /// x[n] ⊙ inScale[n] and dM = A dY Aᵀ of the unscaled output gradient: the sample's filter gradient
+    /// in the transformed domain (`addSampleFilterGradients` and `WinogradF43.transformWeightGradient`
+    /// take it from there). `partials` holds `filterGradientPartialFloats`; `dun` [36][O][C] is overwritten.
+    func sampleFilterGradient(n: Int, x: UnsafePointer<Float>, gy: UnsafePointer<Float>, inScale: UnsafePointer<Float>?,
+                              partials: UnsafeMutablePointer<Float>, into dun: UnsafeMutablePointer<Float>) {
+        let C = channels, O = outChannels, op = paddedOutChannels, tiles = tilesPerImage
+        let units = filterGradientUnits, runs = (tiles + 15) / 16, partial = 36 * C * op
+        let scratchCount = nada_wino_filter_gradient_scratch_floats(Int32(C), Int32(O))
+        var conv = nada_wino_conv(
+            channels: Int32(C), height: Int32(height), width: Int32(width),
+            out_channels: Int32(O), out_height: Int32(outHeight), out_width: Int32(outWidth),
+            padding: Int32(padding), accumulate: 0, in_scale: inScale.map { $0 + n * C }, out_scale: nil,
+            bias: nil, dot_with: nil)
+        let xn = x + n * C * height * width, gyn = gy + n * O * outHeight * outWidth
+        parallelFor(units) { range in
+            let scratch = TensorStorage(uninitializedCount: scratchCount)
+            for unit in range {
+                // Whole 16-tile runs per unit, split as evenly as the run count allows.
+                let t0 = 16 * (unit * runs / units), t1 = min(tiles, 16 * ((unit + 1) * runs / units))
+                nada_wino_filter_gradient_tiles(&conv, xn, gyn, t0, t1, scratch.pointer, partials + unit * partial)
+            }
+        }
+        // Rows (ξ, c) of the partials summed in unit order, written transposed into dU_n[ξ][·][c].
+        parallelFor(36 * C, minChunk: 16) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: op) { buffer in
+                let row = buffer.baseAddress!
+                for r in range {
+                    let xi = r / C, c = r - xi * C
+                    row.update(from: partials + r * op, count: op)
+                    for unit in 1..<units {
+                        let src = partials + unit * partial + r * op
+                        for o in 0..<op { row[o] += src[o] }
+                    }
+                    let dst = dun + xi * O * C + c
+                    for o in 0..<O { dst[o * C] = row[o] }
+                }
+            }
+        }
+    }
+
     /// Transformed filters [36][in][out] of `weight` [O, C, 3, 3] (`flipped`: those of the
     /// input-gradient conv, [36][O][C]).
     static func filters(_ weight: UnsafePointer<Float>, out: Int, in cin: Int, flipped: Bool) -> TensorStorage {

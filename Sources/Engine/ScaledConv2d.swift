@@ -25,7 +25,8 @@ extension Tensor {
                                   outChannels: weight.shape[0], groups: 1, padding: padding)
         let out = Tensor.empty(outShape)
         plan.forward(x: x.pointer, weight: weight.pointer, bias: nil, inScale: inScale.pointer, outScale: outScale?.pointer, out: out.pointer)
-        return out.recordedScaledConv(x: x, weight: weight, inScale: inScale, outScale: outScale) { gOut, grads in
+        // The plan overwrites (or zeroes) x's gradient itself: no zeroed allocation needed.
+        return out.recordedScaledConv(x: x, weight: weight, inScale: inScale, outScale: outScale, zeroInputGradient: false) { gOut, grads in
             plan.backward(x: x.pointer, weight: weight.pointer, gy: gOut.pointer, inScale: inScale.pointer,
                           outScale: outScale?.pointer, into: grads)
         }
@@ -35,16 +36,19 @@ extension Tensor {
 extension Tensor {
     /// Records the backward of a fused scaled conv whose output is `self`: allocates the gradients the
     /// inputs need and lets `backward(gOut, grads)` fill them ([x, weight, inScale(, outScale)]).
-    func recordedScaledConv(x: Tensor, weight: Tensor, inScale: Tensor, outScale: Tensor?,
+    /// x's gradient is allocated zeroed unless `zeroInputGradient` is false (then `grads.xZeroed` is
+    /// false: a backward that honours it overwrites the buffer).
+    func recordedScaledConv(x: Tensor, weight: Tensor, inScale: Tensor, outScale: Tensor?, zeroInputGradient: Bool = true,
                             _ backward: @escaping (Tensor, WinogradGradients) -> Void) -> Tensor {
         var inputs = [x, weight, inScale]
         if let outScale { inputs.append(outScale) }
         return recorded(inputs) { gOut in
-            let gx = x.needsGrad ? Tensor.zeros(x.shape) : nil
+            let gx = x.needsGrad ? (zeroInputGradient ? Tensor.zeros(x.shape) : Tensor.empty(x.shape)) : nil
             let gw = weight.needsGrad ? Tensor.empty(weight.shape) : nil
             let gs = inScale.needsGrad ? Tensor.empty(inScale.shape) : nil
             let gd = (outScale?.needsGrad ?? false) ? Tensor.empty(outScale!.shape) : nil
-            backward(gOut, WinogradGradients(x: gx?.pointer, weight: gw?.pointer, inScale: gs?.pointer, outScale: gd?.pointer))
+            backward(gOut, WinogradGradients(x: gx?.pointer, weight: gw?.pointer, inScale: gs?.pointer, outScale: gd?.pointer,
+                                             xZeroed: zeroInputGradient))
             var grads: [Tensor?] = [gx, gw, gs]
             if outScale != nil { grads.append(gd) }
             return grads

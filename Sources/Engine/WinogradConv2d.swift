@@ -246,17 +246,42 @@ struct WinogradConv2d {
     }
 
     /// dX = inScale ⊙ conv(outScale ⊙ dY, W') with W'[c][o] = W[o][c] rotated 180°, padding 2 - p: a 3×3
-    /// stride-1 conv again, mapping [N, O, Ho, Wo] back to [N, C, H, W]. Adds into `gx`; writes
+    /// stride-1 conv again, mapping [N, O, Ho, Wo] back to [N, C, H, W]. Adds into `gx` (or writes it,
+    /// `accumulate` false: the adjoint conv's tiles cover every input pixel once); writes
     /// gScale[n, c] = Σ_pixels x[n, c]·conv(outScale ⊙ dY, W')[n, c].
     func fusedInputGradients(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, gy: UnsafePointer<Float>,
                              inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?,
-                             into gx: UnsafeMutablePointer<Float>?, scaleGradient gScale: UnsafeMutablePointer<Float>?) {
+                             into gx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+                             scaleGradient gScale: UnsafeMutablePointer<Float>?) {
         let u = FusedWinogradConv2d.filters(weight, out: outChannels, in: channels, flipped: true)
         let adjoint = FusedWinogradConv2d(batch: batch, channels: outChannels, height: outHeight, width: outWidth,
                                           outChannels: channels, padding: 2 - padding)
         precondition(adjoint.outHeight == height && adjoint.outWidth == width, "internal: fused Winograd adjoint geometry")
-        adjoint.run(x: gy, u: u.pointer, inScale: outScale, outScale: inScale, bias: nil, y: gx, accumulate: true,
+        adjoint.run(x: gy, u: u.pointer, inScale: outScale, outScale: inScale, bias: nil, y: gx, accumulate: accumulate,
                     dotWith: gScale != nil ? x : nil, dots: gScale)
+    }
+
+    /// The weight and out-scale gradients in the fused kernel: per sample dU_n
+    /// (`FusedWinogradConv2d.sampleFilterGradient`), folded into the sums by `addSampleFilterGradients`,
+    /// then dW = Gᵀ (Σ_n outScale[n]·dU_n) G.
+    func fusedFilterGradients(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, gy: UnsafePointer<Float>,
+                              inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?, into grads: WinogradGradients) {
+        let plane = WinogradF43.points * outChannels * channels, f = fused
+        let u = TensorStorage(uninitializedCount: grads.outScale != nil ? plane : 0)
+        if grads.outScale != nil { WinogradF43.transformWeights(weight, out: outChannels, in: channels, into: u.pointer) }
+        let du = TensorStorage(uninitializedCount: grads.weight != nil ? plane : 0)
+        let dun = TensorStorage(uninitializedCount: plane)
+        let partials = TensorStorage(uninitializedCount: f.filterGradientPartialFloats)
+        for n in 0..<batch {
+            f.sampleFilterGradient(n: n, x: x, gy: gy, inScale: inScale, partials: partials.pointer, into: dun.pointer)
+            addSampleFilterGradients(u: u.pointer, dun: dun.pointer, out: outChannels, in: channels,
+                                     outScale: outScale.map { $0 + n * outChannels },
+                                     outScaleGradient: grads.outScale.map { $0 + n * outChannels },
+                                     weightGradientSum: grads.weight != nil ? du.pointer : nil, first: n == 0)
+        }
+        if let gw = grads.weight {
+            WinogradF43.transformWeightGradient(du.pointer, out: outChannels, in: channels, into: gw, accumulate: false)
+        }
     }
 
     // MARK: Passes
@@ -300,14 +325,20 @@ struct WinogradConv2d {
         let fusedInput = (grads.x != nil || grads.inScale != nil) && usesFusedInputGradient
         if fusedInput {
             fusedInputGradients(x: x, weight: weight, gy: gy, inScale: inScale, outScale: outScale,
-                                into: grads.x, scaleGradient: grads.inScale)
+                                into: grads.x, accumulate: grads.xZeroed, scaleGradient: grads.inScale)
+        } else if let gx = grads.x, !grads.xZeroed {
+            gx.initialize(repeating: 0, count: batch * channels * height * width) // the GEMM path adds into it
+        }
+        let wantsProducts = grads.weight != nil || grads.outScale != nil
+        if wantsProducts && usesFusedKernel {
+            fusedFilterGradients(x: x, weight: weight, gy: gy, inScale: inScale, outScale: outScale, into: grads)
         }
         let wantsInput = (grads.x != nil || grads.inScale != nil) && !fusedInput
-        let wantsProducts = grads.weight != nil || grads.outScale != nil
-        guard wantsInput || wantsProducts else { return }
-        let u = TensorStorage(uninitializedCount: wantsInput || grads.outScale != nil ? plane : 0)
-        let du = TensorStorage(uninitializedCount: grads.weight != nil ? plane : 0)       // Σ_n (scaled) dU_n
-        let dun = TensorStorage(uninitializedCount: wantsProducts && outScale != nil ? plane : 0) // one sample's dU_n
+        let gemmProducts = wantsProducts && !usesFusedKernel
+        guard wantsInput || gemmProducts else { return }
+        let u = TensorStorage(uninitializedCount: wantsInput || (gemmProducts && grads.outScale != nil) ? plane : 0)
+        let du = TensorStorage(uninitializedCount: gemmProducts && grads.weight != nil ? plane : 0)       // Σ_n (scaled) dU_n
+        let dun = TensorStorage(uninitializedCount: gemmProducts && outScale != nil ? plane : 0) // one sample's dU_n
         let v = TensorStorage(uninitializedCount: P * cg * block)
         let m = TensorStorage(uninitializedCount: P * og * block)
         if wantsInput, let gs = grads.inScale { gs.initialize(repeating: 0, count: batch * channels) }
@@ -319,10 +350,12 @@ struct WinogradConv2d {
                                      outScaleGradient: grads.outScale.map { $0 + n * outChannels + g * og },
                                      weightGradientSum: grads.weight != nil ? du.pointer : nil, first: n == 0)
         }, groupDone: { g in
-            if let gw = grads.weight { WinogradF43.transformWeightGradient(du.pointer, out: og, in: cg, into: gw + g * og * cg * 9, accumulate: false) }
+            if gemmProducts, let gw = grads.weight {
+                WinogradF43.transformWeightGradient(du.pointer, out: og, in: cg, into: gw + g * og * cg * 9, accumulate: false)
+            }
         }) { b in
             transformOutputGradients(gy, b, into: m.pointer)
-            if wantsProducts {
+            if gemmProducts {
                 // dU (+)= dM·Vᵀ per ξ: into this sample's dU_n when there are output scales, else straight
                 // into the sum over samples.
                 let (target, first) = dun.count > 0 ? (dun.pointer, b.t0 == 0) : (du.pointer, b.t0 == 0 && b.n == 0)
@@ -356,21 +389,25 @@ struct WinogradConv2d {
     }
 }
 
-/// Gradients wanted from a Winograd backward pass, each optional: input (accumulated into, so zeroed
-/// by the caller), weight (overwritten), and the per-sample in/out scales (overwritten).
+/// Gradients wanted from a Winograd backward pass, each optional: input, weight (overwritten), and the
+/// per-sample in/out scales (overwritten). The input gradient is added into `x` when `xZeroed` (the
+/// caller zeroed it, or wants the sum), else overwritten: the fused input-gradient kernel writes every
+/// pixel once, so callers that allocate it for this pass alone can skip the zeroing pass.
 struct WinogradGradients {
     var x: UnsafeMutablePointer<Float>? = nil
     var weight: UnsafeMutablePointer<Float>? = nil
     var inScale: UnsafeMutablePointer<Float>? = nil
     var outScale: UnsafeMutablePointer<Float>? = nil
+    /// Whether `x` holds zeros (or values to add to) on entry; false: its contents are ignored.
+    var xZeroed = true
 }
 
-/// One sample's share of the filter gradients in a Winograd backward with output scales. `dun` holds
-/// the sample's unscaled dU_n [36][out][in]; adds Σ_o d[o]·dU_n[·][o][·] into the weight-gradient sum
-/// `du` (overwriting it when `first`) and writes the out-scale gradient gd[o] = Σ_{ξ,i} U ⊙ dU_n, which by
+/// One sample's share of the filter gradients in a Winograd backward. `dun` holds the sample's
+/// unscaled dU_n [36][out][in]; adds Σ_o d[o]·dU_n[·][o][·] (d = 1 when `outScale` is nil) into the
+/// weight-gradient sum `du` (overwriting it when `first`) and writes the out-scale gradient gd[o] = Σ_{ξ,i} U ⊙ dU_n, which by
 /// the adjoint identity equals Σ_pixels y_pre·dY.
 func addSampleFilterGradients(u: UnsafePointer<Float>, dun: UnsafePointer<Float>, out og: Int, in cg: Int,
-                              outScale d: UnsafePointer<Float>, outScaleGradient gd: UnsafeMutablePointer<Float>?,
+                              outScale d: UnsafePointer<Float>?, outScaleGradient gd: UnsafeMutablePointer<Float>?,
                               weightGradientSum du: UnsafeMutablePointer<Float>?, first: Bool) {
     if let gd {
         parallelFor(og, minChunk: 16) { range in
@@ -389,7 +426,7 @@ func addSampleFilterGradients(u: UnsafePointer<Float>, dun: UnsafePointer<Float>
     if let du {
         parallelFor(36 * og, minChunk: 16) { range in
             for row in range {
-                let scale = d[row % og], src = dun + row * cg, dst = du + row * cg
+                let scale = d?[row % og] ?? 1, src = dun + row * cg, dst = du + row * cg
                 if first { for i in 0..<cg { dst[i] = scale * src[i] } } else { for i in 0..<cg { dst[i] += scale * src[i] } }
             }
         }

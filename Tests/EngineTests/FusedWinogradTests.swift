@@ -17,6 +17,8 @@ final class FusedWinogradTests: XCTestCase {
         Case(n: 1, c: 8, o: 9, h: 14, w: 13, padding: 2),  // adjoint conv unpadded; odd channel count
         Case(n: 2, c: 8, o: 8, h: 13, w: 75, padding: 1),  // rows of 19 tiles: whole 8-tile rows moved as vectors
         Case(n: 1, c: 8, o: 8, h: 11, w: 12, padding: 3),  // fused forward; input gradient on the GEMM path
+        Case(n: 2, c: 20, o: 24, h: 21, w: 22, padding: 1), // filter gradient: 6+6+4+4 input x 16+8 output channel blocks
+        Case(n: 1, c: 9, o: 17, h: 19, w: 23, padding: 0),  // odd channel counts, output channels padded to 24 lanes
     ]
 
     func rand(_ shape: [Int], seed: UInt64) -> Tensor {
@@ -131,6 +133,8 @@ final class FusedWinogradTests: XCTestCase {
         defer { Threads.set(saved) }
         let k = Case(n: 2, c: 8, o: 8, h: 40, w: 37, padding: 1)
         XCTAssertGreaterThan((k.h / 4) * (k.w / 4), FusedWinogradConv2d.unitTiles)
+        let plan = FusedWinogradConv2d(batch: k.n, channels: k.c, height: k.h, width: k.w, outChannels: k.o, padding: k.padding)
+        XCTAssertGreaterThan(plan.filterGradientUnits, 1, "several filter-gradient partials per sample")
         for avx2 in [true, false] {
             Threads.set(1)
             let one = on(.fused, avx2: avx2) { scaled(k, outScale: true, seed: 7) + plain(k, bias: true, seed: 8) }

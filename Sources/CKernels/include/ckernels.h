@@ -42,6 +42,18 @@ size_t nada_wino_scratch_floats(int channels, int out_channels);
 void nada_wino_conv_tiles(const nada_wino_conv *conv, const float *x, const float *u, float *y,
                           long t0, long t1, float *scratch, double *dots);
 
+/// The filter gradient of tiles [t0, t1) of one sample, for the weight and out-scale gradients:
+/// du[xi][c][o] = sum over the tiles of V[xi][c][t] * dM[xi][o][t], with V = Bt (x * in_scale) B the
+/// transformed input windows and dM = A dY At the adjoint-transformed tiles of dy [out_channels]
+/// [out_height][out_width] (zero outside the output). du has 36 * channels * op floats, op =
+/// out_channels rounded up to a multiple of 8 (the padding columns come out 0); it is overwritten.
+/// Uses conv's geometry and in_scale only. Sums run in tile order.
+void nada_wino_filter_gradient_tiles(const nada_wino_conv *conv, const float *x, const float *dy,
+                                     long t0, long t1, float *scratch, float *du);
+
+/// Floats of scratch one `nada_wino_filter_gradient_tiles` call needs (one buffer per thread).
+size_t nada_wino_filter_gradient_scratch_floats(int channels, int out_channels);
+
 /// Which copy of the kernels runs: 1 = AVX2+FMA, 0 = generic. `want` = 1 or 0 selects that copy
 /// (1 only where the CPU has AVX2 and FMA), -1 restores the default (AVX2 when available, unless the
 /// environment variable NADA_KERNELS=generic). Returns the copy now in use.
