@@ -208,11 +208,25 @@ struct WinogradTransposedConv2d {
         }
     }
 
+    // MARK: Fused kernel (few channels)
+
+    /// Whether the forward runs in the fused C kernel (`FusedPolyphaseConvTranspose2d`).
+    var usesFusedKernel: Bool { FusedPolyphaseConvTranspose2d.applies(channels: channels, outChannels: outChannels) }
+
+    var fused: FusedPolyphaseConvTranspose2d {
+        FusedPolyphaseConvTranspose2d(batch: batch, channels: channels, height: height, width: width, outChannels: outChannels)
+    }
+
     // MARK: Passes
 
     /// out [N, O, 2H+1, 2W+1] = outScale · convTranspose(x · inScale, weight), weight [O, C, 3, 3].
     func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, inScale: UnsafePointer<Float>?,
                  outScale: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
+        if usesFusedKernel {
+            let u = FusedPolyphaseConvTranspose2d.filters(weight, out: outChannels, in: channels)
+            fused.run(x: x, u: u.pointer, inScale: inScale, outScale: outScale, y: out)
+            return
+        }
         let cg = channels, og = outChannels, block = min(tilesPerImage, tilesPerBlock)
         let u = TensorStorage(uninitializedCount: 36 * og * cg)
         let v = TensorStorage(uninitializedCount: P.points * cg * block)

@@ -1,0 +1,49 @@
+import CKernels
+
+/// The fused polyphase Winograd kernel (CKernels `nada_poly_conv_tiles`) for the stride-2, 3×3
+/// transposed conv of `WinogradTransposedConv2d` with few channels: per run of 16 input tiles the input
+/// transform, the 81 point-wise products and the output transform all happen in L1/L2, in AVX2+FMA
+/// where the CPU has it, instead of streaming V/M blocks through OpenBLAS GEMMs.
+///
+/// Threads take fixed units of tiles; the 8×8 output tiles partition the 2H+1 output, so every output
+/// pixel is written by one tile and nothing depends on the thread count.
+struct FusedPolyphaseConvTranspose2d {
+    /// Largest input or output channel count sent to the fused kernel (tests set 0 to force the GEMM
+    /// path; see `applies` for the measurements).
+    nonisolated(unsafe) static var maxChannels = 128
+
+    /// Tiles per thread work unit (a multiple of the kernel's 16-tile runs).
+    static let unitTiles = 64
+
+    static func applies(channels: Int, outChannels: Int) -> Bool {
+        channels <= maxChannels && outChannels <= maxChannels
+    }
+
+    let batch: Int, channels: Int, height: Int, width: Int, outChannels: Int
+    var tilesPerImage: Int { (height / 4 + 1) * (width / 4 + 1) }
+
+    /// y[n] = outScale[n] ⊙ convTranspose(x[n] ⊙ inScale[n], W) for every sample; `u` from `filters`.
+    func run(x: UnsafePointer<Float>, u: UnsafePointer<Float>, inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?,
+             y: UnsafeMutablePointer<Float>) {
+        let C = channels, O = outChannels, tiles = tilesPerImage
+        let unitsPerImage = (tiles + Self.unitTiles - 1) / Self.unitTiles, units = batch * unitsPerImage
+        let inPlane = C * height * width, outPlane = O * (2 * height + 1) * (2 * width + 1)
+        let scratchCount = nada_poly_scratch_floats(Int32(C), Int32(O))
+        parallelFor(units) { range in
+            let scratch = TensorStorage(uninitializedCount: scratchCount)
+            for unit in range {
+                let n = unit / unitsPerImage, t0 = (unit - n * unitsPerImage) * Self.unitTiles
+                var conv = nada_poly_conv(channels: Int32(C), height: Int32(height), width: Int32(width), out_channels: Int32(O),
+                                          in_scale: inScale.map { $0 + n * C }, out_scale: outScale.map { $0 + n * O })
+                nada_poly_conv_tiles(&conv, x + n * inPlane, u, y + n * outPlane, t0, min(tiles, t0 + Self.unitTiles), scratch.pointer)
+            }
+        }
+    }
+
+    /// Transformed filters [36][in][out] of `weight` [O, C, 3, 3].
+    static func filters(_ weight: UnsafePointer<Float>, out: Int, in cin: Int) -> TensorStorage {
+        let u = TensorStorage(uninitializedCount: 36 * out * cin)
+        nada_poly_transform_filters(weight, Int32(out), Int32(cin), u.pointer)
+        return u
+    }
+}
