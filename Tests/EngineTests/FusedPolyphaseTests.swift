@@ -1,9 +1,10 @@
 import XCTest
 @testable import Engine
 
-/// The fused polyphase kernel (`FusedPolyphaseConvTranspose2d`, C) for the stride-2 transposed conv
-/// against the GEMM polyphase path and the plain im2col `convTranspose2d`, in both copies of the C
-/// kernels (AVX2+FMA and generic), and for thread-count invariance.
+/// The fused polyphase kernels (`FusedPolyphaseConvTranspose2d`, C) for the stride-2 transposed conv,
+/// forward and input/in-scale gradients, against the GEMM polyphase path and the plain im2col
+/// `convTranspose2d`, in both copies of the C kernels (AVX2+FMA and generic), and for thread-count
+/// invariance.
 final class FusedPolyphaseTests: XCTestCase {
     enum Path { case fused, gemmPolyphase, im2col }
 
@@ -92,15 +93,17 @@ final class FusedPolyphaseTests: XCTestCase {
         let a = on(.fused, avx2: true) { run(k, scales: true, seed: 3) }
         let b = on(.fused, avx2: false) { run(k, scales: true, seed: 3) }
         XCTAssertNotEqual(a[0], b[0], "the AVX2 copy should use FMA, so some roundings differ")
-        assertClose(a[0], b[0], "AVX2 vs generic output")
+        XCTAssertNotEqual(a[1], b[1], "the AVX2 copy of the input gradient should use FMA too")
+        for j in 0..<a.count { assertClose(a[j], b[j], "AVX2 vs generic, result \(j)") }
     }
 
-    /// Several 64-tile work units per sample: 1 and 2 threads give bit-identical outputs.
+    /// Several 64-tile work units per sample (forward and input gradient): 1 and 2 threads give
+    /// bit-identical outputs and gradients (the in-scale gradient sums per-unit dots in unit order).
     func testSameResultsForAnyThreadCount() {
         let saved = Threads.count
         defer { Threads.set(saved) }
         let k = Case(n: 2, c: 8, o: 8, h: 37, w: 40)
-        XCTAssertGreaterThan((k.h / 4 + 1) * (k.w / 4 + 1), FusedPolyphaseConvTranspose2d.unitTiles)
+        XCTAssertGreaterThan(((k.h + 3) / 4) * ((k.w + 3) / 4), FusedPolyphaseConvTranspose2d.unitTiles)
         for avx2 in [true, false] {
             Threads.set(1)
             let one = on(.fused, avx2: avx2) { run(k, scales: true, seed: 7) }
@@ -108,5 +111,30 @@ final class FusedPolyphaseTests: XCTestCase {
             let two = on(.fused, avx2: avx2) { run(k, scales: true, seed: 7) }
             XCTAssertEqual(one, two, "avx2 \(avx2)")
         }
+    }
+
+    /// Only the input gradient wanted (weight and scales constant): the fused input gradient alone.
+    func testInputGradientAloneMatchesIm2col() {
+        let k = cases[0]
+        func grad() -> [Float] {
+            let x = rand([k.n, k.c, k.h, k.w], seed: 40), w = rand([k.o, k.c, 3, 3], seed: 41)
+            let s = rand([k.n, k.c], seed: 42), d = rand([k.n, k.o], seed: 43)
+            x.requiresGrad = true
+            let out = x.scaledConvTranspose2d(weight: w, inScale: s, outScale: d)
+            (out * rand(out.shape, seed: 44)).sum().backward()
+            return x.grad!.array
+        }
+        assertClose(on(.fused) { grad() }, on(.im2col) { grad() }, "x gradient alone")
+    }
+
+    func testFiniteDifferenceGradients() {
+        let x = rand([1, 8, 13, 14], seed: 20), w = rand([8, 8, 3, 3], seed: 21)
+        let s = rand([1, 8], seed: 22), d = rand([1, 8], seed: 23), r = rand([1, 8, 27, 29], seed: 24)
+        XCTAssertTrue(WinogradTransposedConv2d.applies(input: x.shape, weight: w.shape))
+        let f = { self.on(.fused) { (x.scaledConvTranspose2d(weight: w, inScale: s, outScale: d) * r).sum() } }
+        let linear = GradientCheck.check([x, w], step: 0.25, maxElements: 48, f)
+        XCTAssertLessThan(linear.maxError, 3e-3, linear.description)
+        let scales = GradientCheck.check([s, d], step: 0.05, maxElements: 16, f)
+        XCTAssertLessThan(scales.maxError, 3e-3, scales.description)
     }
 }

@@ -70,8 +70,9 @@ typedef struct nada_poly_conv {
 } nada_poly_conv;
 
 /// Transformed filters for `nada_poly_conv_tiles`: 36 * in * out floats, layout [36][in][out], from
-/// weight [out_channels][in_channels][3][3] (the Swift `WinogradPolyphase` classes, transposed).
-void nada_poly_transform_filters(const float *weight, int out_channels, int in_channels, float *u);
+/// weight [out_channels][in_channels][3][3] (the Swift `WinogradPolyphase` classes, transposed). With
+/// `adjoint` = 1 those of `nada_poly_input_gradient_tiles` instead, layout [36][out][in].
+void nada_poly_transform_filters(const float *weight, int out_channels, int in_channels, int adjoint, float *u);
 
 /// Floats of scratch one `nada_poly_conv_tiles` call needs (one buffer per thread).
 size_t nada_poly_scratch_floats(int channels, int out_channels);
@@ -79,5 +80,12 @@ size_t nada_poly_scratch_floats(int channels, int out_channels);
 /// Tiles [t0, t1) of one sample: reads x, writes their output pixels of y.
 void nada_poly_conv_tiles(const nada_poly_conv *conv, const float *x, const float *u, float *y,
                           long t0, long t1, float *scratch);
+
+/// Input gradient of one sample of `conv`: for gx tiles [t0, t1) (4x4 tiles of the [height][width]
+/// input plane, (width + 3) / 4 per row), gx[c] += in_scale[c] * pre[c] with
+/// pre[c] = sum_o conv2d_stride2(out_scale[o] * gy[o], w[o, c]) (gx may be NULL), and when `dots` is
+/// not NULL dots[c] = sum over those pixels of x[c] * pre[c], in a fixed order. u: adjoint filters.
+void nada_poly_input_gradient_tiles(const nada_poly_conv *conv, const float *gy, const float *u, const float *x,
+                                    float *gx, long t0, long t1, float *scratch, double *dots);
 
 #endif
