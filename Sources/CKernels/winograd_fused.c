@@ -74,6 +74,8 @@ static int variant(void) {
     return v >= 0 ? v : nada_kernels_select(-1);
 }
 
+int nada_kernels_selected(void) { return variant(); }
+
 void nada_wino_conv_tiles(const nada_wino_conv *conv, const float *x, const float *u, float *y,
                           long t0, long t1, float *scratch, double *dots) {
 #if defined(NADA_HAVE_AVX2_COPY)

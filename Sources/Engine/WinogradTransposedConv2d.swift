@@ -208,11 +208,25 @@ struct WinogradTransposedConv2d {
         }
     }
 
+    // MARK: Fused kernel (few channels)
+
+    /// Whether the forward runs in the fused C kernel (`FusedPolyphaseConvTranspose2d`).
+    var usesFusedKernel: Bool { FusedPolyphaseConvTranspose2d.applies(channels: channels, outChannels: outChannels) }
+
+    var fused: FusedPolyphaseConvTranspose2d {
+        FusedPolyphaseConvTranspose2d(batch: batch, channels: channels, height: height, width: width, outChannels: outChannels)
+    }
+
     // MARK: Passes
 
     /// out [N, O, 2H+1, 2W+1] = outScale · convTranspose(x · inScale, weight), weight [O, C, 3, 3].
     func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, inScale: UnsafePointer<Float>?,
                  outScale: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
+        if usesFusedKernel {
+            let u = FusedPolyphaseConvTranspose2d.filters(weight, out: outChannels, in: channels)
+            fused.run(x: x, u: u.pointer, inScale: inScale, outScale: outScale, y: out)
+            return
+        }
         let cg = channels, og = outChannels, block = min(tilesPerImage, tilesPerBlock)
         let u = TensorStorage(uninitializedCount: 36 * og * cg)
         let v = TensorStorage(uninitializedCount: P.points * cg * block)
@@ -236,15 +250,22 @@ struct WinogradTransposedConv2d {
                   inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?, into grads: WinogradGradients) {
         precondition(grads.outScale == nil || outScale != nil, "internal: out-scale gradient without out-scales")
         let cg = channels, og = outChannels, block = min(tilesPerImage, tilesPerBlock), plane = 36 * og * cg
-        let wantsInput = grads.x != nil || grads.inScale != nil
+        let fusedInput = (grads.x != nil || grads.inScale != nil) && usesFusedKernel
+        if fusedInput {
+            let ua = FusedPolyphaseConvTranspose2d.filters(weight, out: outChannels, in: channels, adjoint: true)
+            fused.inputGradients(gy: gy, u: ua.pointer, x: x, inScale: inScale, outScale: outScale,
+                                 gx: grads.x, scaleGradient: grads.inScale)
+        }
+        let wantsInput = (grads.x != nil || grads.inScale != nil) && !fusedInput
         let wantsProducts = grads.weight != nil || grads.outScale != nil
+        guard wantsInput || wantsProducts else { return }
         let u = TensorStorage(uninitializedCount: wantsInput || grads.outScale != nil ? plane : 0)
         let du = TensorStorage(uninitializedCount: grads.weight != nil ? plane : 0)
         let dun = TensorStorage(uninitializedCount: wantsProducts && outScale != nil ? plane : 0)
         let v = TensorStorage(uninitializedCount: P.points * cg * block)
         let m = TensorStorage(uninitializedCount: P.points * og * block)
         if u.count > 0 { P.transformWeights(weight, out: og, in: cg, into: u.pointer) }
-        if let gs = grads.inScale { gs.initialize(repeating: 0, count: batch * channels) }
+        if wantsInput, let gs = grads.inScale { gs.initialize(repeating: 0, count: batch * channels) }
         forEachBlock(inScale: inScale, outScale: outScale, sampleDone: { n in
             guard dun.count > 0, let outScale else { return }
             addSampleFilterGradients(u: u.pointer, dun: dun.pointer, out: og, in: cg, outScale: outScale + n * outChannels,

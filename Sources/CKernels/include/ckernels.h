@@ -60,3 +60,44 @@ size_t nada_wino_filter_gradient_scratch_floats(int channels, int out_channels);
 int nada_kernels_select(int want);
 
 #endif
+
+// MARK: Fused polyphase Winograd transposed convolution (winograd_polyphase.c)
+// (own include guard: this section is kept at the end of the file, after the main guard)
+#ifndef NADA_CKERNELS_POLY_H
+#define NADA_CKERNELS_POLY_H
+
+/// The copy of the kernels in use (1 = AVX2+FMA, 0 = generic), as chosen by `nada_kernels_select`.
+int nada_kernels_selected(void);
+
+/// One sample of a stride-2, 3x3, unpadded transposed convolution with optional per-channel scales:
+/// y[o] = out_scale[o] * sum_c convTranspose(x[c] * in_scale[c], w[o, c]), y [out_channels][2H+1][2W+1]
+/// (out[2i + ky][2j + kx] += in[i][j] * w[ky][kx]). Tiles are 4x4 input tiles numbered row by row
+/// (width / 4 + 1 per row, height / 4 + 1 rows); tile (ty, tx) writes output rows 8ty..8ty+7 and
+/// columns 8tx..8tx+7 (clipped), so the tiles partition the output.
+typedef struct nada_poly_conv {
+    int channels, height, width; // input plane [channels][height][width]
+    int out_channels;
+    const float *in_scale;       // [channels] or NULL
+    const float *out_scale;      // [out_channels] or NULL
+} nada_poly_conv;
+
+/// Transformed filters for `nada_poly_conv_tiles`: 36 * in * out floats, layout [36][in][out], from
+/// weight [out_channels][in_channels][3][3] (the Swift `WinogradPolyphase` classes, transposed). With
+/// `adjoint` = 1 those of `nada_poly_input_gradient_tiles` instead, layout [36][out][in].
+void nada_poly_transform_filters(const float *weight, int out_channels, int in_channels, int adjoint, float *u);
+
+/// Floats of scratch one `nada_poly_conv_tiles` call needs (one buffer per thread).
+size_t nada_poly_scratch_floats(int channels, int out_channels);
+
+/// Tiles [t0, t1) of one sample: reads x, writes their output pixels of y.
+void nada_poly_conv_tiles(const nada_poly_conv *conv, const float *x, const float *u, float *y,
+                          long t0, long t1, float *scratch);
+
+/// Input gradient of one sample of `conv`: for gx tiles [t0, t1) (4x4 tiles of the [height][width]
+/// input plane, (width + 3) / 4 per row), gx[c] += in_scale[c] * pre[c] with
+/// pre[c] = sum_o conv2d_stride2(out_scale[o] * gy[o], w[o, c]) (gx may be NULL), and when `dots` is
+/// not NULL dots[c] = sum over those pixels of x[c] * pre[c], in a fixed order. u: adjoint filters.
+void nada_poly_input_gradient_tiles(const nada_poly_conv *conv, const float *gy, const float *u, const float *x,
+                                    float *gx, long t0, long t1, float *scratch, double *dots);
+
+#endif

@@ -1,0 +1,140 @@
+import XCTest
+@testable import Engine
+
+/// The fused polyphase kernels (`FusedPolyphaseConvTranspose2d`, C) for the stride-2 transposed conv,
+/// forward and input/in-scale gradients, against the GEMM polyphase path and the plain im2col
+/// `convTranspose2d`, in both copies of the C kernels (AVX2+FMA and generic), and for thread-count
+/// invariance.
+final class FusedPolyphaseTests: XCTestCase {
+    enum Path { case fused, gemmPolyphase, im2col }
+
+    struct Case { let n, c, o, h, w: Int }
+    let cases = [
+        Case(n: 1, c: 8, o: 12, h: 13, w: 14), // partial edge tiles in both directions, 16 tiles
+        Case(n: 2, c: 12, o: 8, h: 16, w: 15), // H a multiple of 4: a last tile row of one output row
+        Case(n: 2, c: 9, o: 10, h: 13, w: 70), // rows of 18 tiles: whole 8-tile rows moved as vectors; 2 units per sample
+        Case(n: 1, c: 16, o: 13, h: 12, w: 12), // odd output channel count (blocks of 6 + 4 + 3)
+    ]
+
+    func rand(_ shape: [Int], seed: UInt64) -> Tensor {
+        var rng = SeededRandom(seed: seed)
+        return Tensor.randn(shape, using: &rng)
+    }
+
+    /// Runs `body` on `path` (and the chosen kernel copy), restoring the switches afterwards.
+    func on<T>(_ path: Path, avx2: Bool = true, _ body: () -> T) -> T {
+        let savedAlgorithm = Conv2dAlgorithm.winograd, savedMax = FusedPolyphaseConvTranspose2d.maxChannels
+        defer {
+            Conv2dAlgorithm.winograd = savedAlgorithm; FusedPolyphaseConvTranspose2d.maxChannels = savedMax
+            KernelVariant.select(avx2: nil)
+        }
+        Conv2dAlgorithm.winograd = path != .im2col
+        FusedPolyphaseConvTranspose2d.maxChannels = path == .fused ? 128 : 0
+        KernelVariant.select(avx2: avx2)
+        return body()
+    }
+
+    /// scaledConvTranspose2d with random scales (or in-scales of one and no out-scales): the output and
+    /// the gradients of sum(out · r) for x, weight, inScale (, outScale).
+    func run(_ k: Case, scales: Bool, seed: UInt64) -> [[Float]] {
+        let x = rand([k.n, k.c, k.h, k.w], seed: seed), w = rand([k.o, k.c, 3, 3], seed: seed + 1)
+        let s = scales ? rand([k.n, k.c], seed: seed + 2) : Tensor.ones([k.n, k.c])
+        let d = scales ? rand([k.n, k.o], seed: seed + 3) : nil
+        for t in [x, w, s] + (d.map { [$0] } ?? []) { t.requiresGrad = true }
+        let out = x.scaledConvTranspose2d(weight: w, inScale: s, outScale: d)
+        XCTAssertEqual(out.shape, [k.n, k.o, 2 * k.h + 1, 2 * k.w + 1])
+        (out * rand(out.shape, seed: seed + 4)).sum().backward()
+        return [out.array, x.grad!.array, w.grad!.array, s.grad!.array] + (d.map { [$0.grad!.array] } ?? [])
+    }
+
+    /// Within the reference packs' bar (2e-5 of the largest value): the paths round differently.
+    func assertClose(_ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+        let scale = max(1, b.map { Swift.abs($0) }.max() ?? 0)
+        let err = zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(err, 2e-5 * scale, "\(what): max difference \(err) (scale \(scale))", file: file, line: line)
+    }
+
+    func testTakesTheFusedPath() {
+        for k in cases {
+            XCTAssertTrue(WinogradTransposedConv2d.applies(input: [k.n, k.c, k.h, k.w], weight: [k.o, k.c, 3, 3]))
+            let plan = WinogradTransposedConv2d(batch: k.n, channels: k.c, height: k.h, width: k.w, outChannels: k.o)
+            XCTAssertTrue(plan.usesFusedKernel)
+        }
+        let wide = WinogradTransposedConv2d(batch: 1, channels: 512, height: 16, width: 16, outChannels: 512)
+        XCTAssertFalse(wide.usesFusedKernel, "many channels stay on the GEMM path")
+    }
+
+    func testMatchesGemmPolyphaseAndIm2col() {
+        for (i, k) in cases.enumerated() {
+            for scales in [true, false] {
+                let seed = UInt64(10 * i + (scales ? 0 : 5))
+                let im2col = on(.im2col) { run(k, scales: scales, seed: seed) }
+                let gemm = on(.gemmPolyphase) { run(k, scales: scales, seed: seed) }
+                for avx2 in [true, false] {
+                    let fused = on(.fused, avx2: avx2) { run(k, scales: scales, seed: seed) }
+                    let names = ["output", "x gradient", "weight gradient", "in-scale gradient", "out-scale gradient"]
+                    for (j, what) in names.prefix(fused.count).enumerated() {
+                        let label = "case \(i) scales \(scales) avx2 \(avx2): \(what)"
+                        assertClose(fused[j], im2col[j], label + " vs im2col")
+                        assertClose(fused[j], gemm[j], label + " vs GEMM polyphase")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The two copies differ only in rounding (FMA), never by more than the bar.
+    func testBothKernelCopiesAreUsable() throws {
+        XCTAssertFalse(KernelVariant.select(avx2: false))
+        defer { KernelVariant.select(avx2: nil) }
+        guard KernelVariant.select(avx2: true) else { throw XCTSkip("this CPU has no AVX2+FMA: only the generic copy runs") }
+        let k = cases[2]
+        let a = on(.fused, avx2: true) { run(k, scales: true, seed: 3) }
+        let b = on(.fused, avx2: false) { run(k, scales: true, seed: 3) }
+        XCTAssertNotEqual(a[0], b[0], "the AVX2 copy should use FMA, so some roundings differ")
+        XCTAssertNotEqual(a[1], b[1], "the AVX2 copy of the input gradient should use FMA too")
+        for j in 0..<a.count { assertClose(a[j], b[j], "AVX2 vs generic, result \(j)") }
+    }
+
+    /// Several 64-tile work units per sample (forward and input gradient): 1 and 2 threads give
+    /// bit-identical outputs and gradients (the in-scale gradient sums per-unit dots in unit order).
+    func testSameResultsForAnyThreadCount() {
+        let saved = Threads.count
+        defer { Threads.set(saved) }
+        let k = Case(n: 2, c: 8, o: 8, h: 37, w: 40)
+        XCTAssertGreaterThan(((k.h + 3) / 4) * ((k.w + 3) / 4), FusedPolyphaseConvTranspose2d.unitTiles)
+        for avx2 in [true, false] {
+            Threads.set(1)
+            let one = on(.fused, avx2: avx2) { run(k, scales: true, seed: 7) }
+            Threads.set(2)
+            let two = on(.fused, avx2: avx2) { run(k, scales: true, seed: 7) }
+            XCTAssertEqual(one, two, "avx2 \(avx2)")
+        }
+    }
+
+    /// Only the input gradient wanted (weight and scales constant): the fused input gradient alone.
+    func testInputGradientAloneMatchesIm2col() {
+        let k = cases[0]
+        func grad() -> [Float] {
+            let x = rand([k.n, k.c, k.h, k.w], seed: 40), w = rand([k.o, k.c, 3, 3], seed: 41)
+            let s = rand([k.n, k.c], seed: 42), d = rand([k.n, k.o], seed: 43)
+            x.requiresGrad = true
+            let out = x.scaledConvTranspose2d(weight: w, inScale: s, outScale: d)
+            (out * rand(out.shape, seed: 44)).sum().backward()
+            return x.grad!.array
+        }
+        assertClose(on(.fused) { grad() }, on(.im2col) { grad() }, "x gradient alone")
+    }
+
+    func testFiniteDifferenceGradients() {
+        let x = rand([1, 8, 13, 14], seed: 20), w = rand([8, 8, 3, 3], seed: 21)
+        let s = rand([1, 8], seed: 22), d = rand([1, 8], seed: 23), r = rand([1, 8, 27, 29], seed: 24)
+        XCTAssertTrue(WinogradTransposedConv2d.applies(input: x.shape, weight: w.shape))
+        let f = { self.on(.fused) { (x.scaledConvTranspose2d(weight: w, inScale: s, outScale: d) * r).sum() } }
+        let linear = GradientCheck.check([x, w], step: 0.25, maxElements: 48, f)
+        XCTAssertLessThan(linear.maxError, 3e-3, linear.description)
+        let scales = GradientCheck.check([s, d], step: 0.05, maxElements: 16, f)
+        XCTAssertLessThan(scales.maxError, 3e-3, scales.description)
+    }
+}
