@@ -88,6 +88,15 @@ final class StyleGAN2ParityTests: XCTestCase {
         try checkGradientsOfWPlusLoss(form: .automatic)
     }
 
+    /// The automatic form with every upsampling conv as phase filters (off by default; see
+    /// `ModulatedConv2d.phaseFilterMaxChannels`).
+    func testGradientsOfWPlusLossWithPhaseFilters() throws {
+        let saved = ModulatedConv2d.phaseFilterMaxChannels
+        ModulatedConv2d.phaseFilterMaxChannels = .max
+        defer { ModulatedConv2d.phaseFilterMaxChannels = saved }
+        try checkGradientsOfWPlusLoss(form: .automatic)
+    }
+
     func checkGradientsOfWPlusLoss(form: ModulationForm) throws {
         let g = try generator()
         g.modulationForm = form

@@ -72,9 +72,11 @@ struct ModulatedConv2d {
     /// Upsampling convs with at most this many input channels run as phase filters (one stride-1 conv
     /// with 4·out channels, `transposedConvBlurPhases`) instead of the polyphase transposed conv + blur.
     /// The phase form does 144 instead of 81 products per input tile but skips the 2H+1 intermediate and
-    /// the blur pass, which wins where channels are few and maps large. Measured at 1024, batch 1
-    /// (2 threads, same window): forward 1.92 → 1.81 s with 64, 1.96 s with 128, 2.24 s with all.
-    nonisolated(unsafe) static var phaseFilterMaxChannels = 64
+    /// the blur pass. With the GEMM-based Winograd it won at 64 channels (1024 batch 1 forward 1.92 →
+    /// 1.81 s); now that both forms have fused C kernels the polyphase one is as fast or faster
+    /// (forward 1.49 / 1.52 s without phase filters vs 1.55 / 1.59 s with them at 64; forward+backward
+    /// equal within noise), so it is off by default. Kept, tested, for CPUs where the balance differs.
+    nonisolated(unsafe) static var phaseFilterMaxChannels = 0
 
     /// Style s = modulation(w): [B, in].
     func style(_ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor { modulation(w, t) }
