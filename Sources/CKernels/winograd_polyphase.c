@@ -56,6 +56,19 @@ void nada_poly_input_gradient_tiles(const nada_poly_conv *conv, const float *gy,
     poly_input_gradient_tiles_generic(conv, gy, u, x, gx, t0, t1, scratch, dots);
 }
 
+void nada_poly_filter_gradient_tiles(const nada_poly_conv *conv, const float *x, const float *dy,
+                                     long t0, long t1, float *scratch, float *du) {
+#if defined(NADA_HAVE_AVX2_COPY)
+    if (nada_kernels_selected() == 1) { poly_filter_gradient_tiles_avx2(conv, x, dy, t0, t1, scratch, du); return; }
+#endif
+    poly_filter_gradient_tiles_generic(conv, x, dy, t0, t1, scratch, du);
+}
+
+size_t nada_poly_filter_gradient_scratch_floats(int channels, int out_channels) {
+    size_t op = ((size_t)out_channels + 7) / 8 * 8;
+    return 81 * (16 * (size_t)channels + 16) + 81 * (16 * op + 16) + 8 * 81 * 8 + 512;
+}
+
 size_t nada_poly_scratch_floats(int channels, int out_channels) {
     return 81 * (16 * ((size_t)channels + (size_t)out_channels) + 32) + 1024;
 }

@@ -452,3 +452,185 @@ static void KFN(poly_input_gradient_tiles)(const nada_poly_conv *k, const float 
 }
 
 #undef POLY_PRODUCTS
+
+// MARK: Filter gradient (weight and out-scale gradients)
+//
+// dU[class][c][o] = sum over the points p of the class and the tiles t of V[p][c][t] dM[p][o][t], with
+// V the forward's transformed windows (times in_scale) and dM the adjoint output transform of the
+// 8x8 dY tiles (the adjoint of POLY_OUTPUT_1D in both dimensions). For 16 tiles at a time:
+//   1. per input channel: V [81][C][16] (as in poly_tiles)
+//   2. per output channel: dM of the dY tiles, transposed eight output channels at a time to
+//      tile-major                                                              -> Mt [81][16][op]
+//   3. per point p: dU[class(p)][c][o] += sum_t V[p][c][t] Mt[p][t][o] (register-blocked as in the
+//      stride-1 kernel's dw_products)
+// Sums run in tile-run order, then point order: the result depends on [t0, t1) only.
+
+// 8 outputs (output order) -> 9 points: the adjoint of POLY_OUTPUT_1D.
+#define POLY_OUTPUT_ADJOINT_1D(y0, y1, y2, y3, y4, y5, y6, y7, o0, o1, o2, o3, o4, o5, o6, o7, o8) do { \
+        v8 even_ = (y0) + (y4), odd_ = (y2) + (y6); \
+        o0 = (y0); o1 = even_ + odd_; o2 = even_ - odd_; o3 = (y0) + 2 * (y2) + 4 * (y4) + 8 * (y6); o4 = (y6); \
+        o5 = (y1); o6 = (y3); o7 = (y5); o8 = (y7); } while (0)
+
+// y[8r+s] dY tile -> m[9a+b] point gradients; columns first (as the Swift transform), t: 72 vectors.
+KINLINE void KFN(poly_output_adjoint)(const v8 *y, v8 *t, v8 *m) {
+    for (int s = 0; s < 8; s++) {
+        const v8 *c = y + s;
+        v8 *o = t + s;
+        POLY_OUTPUT_ADJOINT_1D(c[0], c[8], c[16], c[24], c[32], c[40], c[48], c[56],
+                               o[0], o[8], o[16], o[24], o[32], o[40], o[48], o[56], o[64]);
+    }
+    for (int a = 0; a < 9; a++) {
+        const v8 *r = t + 8 * a;
+        v8 *o = m + 9 * a;
+        POLY_OUTPUT_ADJOINT_1D(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+                               o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8]);
+    }
+}
+
+// out[i][j] = r[j][i] for an 8x8 block of floats held as 8 row vectors.
+KINLINE void KFN(poly_transpose8)(const v8 *r, v8 *out) {
+    v8 t0 = P_UNPACKLO(r[0], r[1]), t1 = P_UNPACKHI(r[0], r[1]), t2 = P_UNPACKLO(r[2], r[3]), t3 = P_UNPACKHI(r[2], r[3]);
+    v8 t4 = P_UNPACKLO(r[4], r[5]), t5 = P_UNPACKHI(r[4], r[5]), t6 = P_UNPACKLO(r[6], r[7]), t7 = P_UNPACKHI(r[6], r[7]);
+    v8 a0 = P_MOVELH(t0, t2), a1 = P_MOVEHL(t0, t2), a2 = P_MOVELH(t1, t3), a3 = P_MOVEHL(t1, t3);
+    v8 b0 = P_MOVELH(t4, t6), b1 = P_MOVEHL(t4, t6), b2 = P_MOVELH(t5, t7), b3 = P_MOVEHL(t5, t7);
+    out[0] = P_LOW128(a0, b0); out[1] = P_LOW128(a1, b1); out[2] = P_LOW128(a2, b2); out[3] = P_LOW128(a3, b3);
+    out[4] = P_HIGH128(a0, b0); out[5] = P_HIGH128(a1, b1); out[6] = P_HIGH128(a2, b2); out[7] = P_HIGH128(a3, b3);
+}
+
+// The 64 dY vectors y[8r+s] of a group's 8x8 tiles in one output-gradient plane (lane L: tile
+// LANE_TILE[L], the lane order of poly_gather_windows; zero outside the output and past the last tile).
+KINLINE void KFN(poly_gather_tiles)(const nada_poly_conv *k, const KFN(poly_group) *g, long first,
+                                      const float *plane, v8 *y, float *tmp) {
+    long Ho = 2L * k->height + 1, Wo = 2L * k->width + 1;
+    if (g->fast_out) {
+        const float *src = plane + 2 * g->y0 * Wo + 2 * g->x0;
+        v8 rows[8];
+        for (int r = 0; r < 8; r++) {
+            for (int j = 0; j < 8; j++) rows[j] = KFN(poly_ld)(src + r * Wo + 8 * KFN(poly_lane_tile)[j]);
+            KFN(poly_transpose8)(rows, y + 8 * r);
+        }
+        return;
+    }
+    long tw = k->width / 4 + 1;
+    for (int L = 0; L < 8; L++) {
+        int t = KFN(poly_lane_tile)[L];
+        if (t >= g->n) {
+            for (int e = 0; e < 64; e++) tmp[8 * e + L] = 0;
+            continue;
+        }
+        long ti = first + t, ty = ti / tw, oy = 8 * ty, ox = 8 * (ti - ty * tw);
+        for (int r = 0; r < 8; r++) {
+            for (int s = 0; s < 8; s++) {
+                tmp[8 * (8 * r + s) + L] = (oy + r < Ho && ox + s < Wo) ? plane[(oy + r) * Wo + ox + s] : 0.0f;
+            }
+        }
+    }
+    for (int e = 0; e < 64; e++) y[e] = KFN(poly_ld)(tmp + 8 * e);
+}
+
+// du[j][8q..8q+8) += sum_t v[16 j + t] mt[t][8q..8q+8) for CB input channels and OV vectors of output
+// channels (constants in every caller, so the accumulators stay in registers).
+#define POLY_DW_PRODUCTS(CB, OV) \
+KINLINE void KFN(poly_dw_products##CB##x##OV)(const float *v, const float *mt, long op, float *du) { \
+    v8 acc[CB][OV]; \
+    for (int j = 0; j < CB; j++) for (int q = 0; q < OV; q++) acc[j][q] = KFN(poly_ld)(du + j * op + 8 * q); \
+    for (int t = 0; t < 16; t++) { \
+        v8 w[OV]; \
+        for (int q = 0; q < OV; q++) w[q] = KFN(poly_ld)(mt + t * op + 8 * q); \
+        for (int j = 0; j < CB; j++) { \
+            v8 b = KFN(poly_splat)(v[16 * j + t]); \
+            for (int q = 0; q < OV; q++) acc[j][q] += b * w[q]; \
+        } \
+    } \
+    for (int j = 0; j < CB; j++) for (int q = 0; q < OV; q++) KFN(poly_st)(du + j * op + 8 * q, acc[j][q]); \
+}
+POLY_DW_PRODUCTS(1, 1) POLY_DW_PRODUCTS(2, 1) POLY_DW_PRODUCTS(3, 1) POLY_DW_PRODUCTS(4, 1) POLY_DW_PRODUCTS(5, 1) POLY_DW_PRODUCTS(6, 1)
+POLY_DW_PRODUCTS(1, 2) POLY_DW_PRODUCTS(2, 2) POLY_DW_PRODUCTS(3, 2) POLY_DW_PRODUCTS(4, 2) POLY_DW_PRODUCTS(5, 2) POLY_DW_PRODUCTS(6, 2)
+#undef POLY_DW_PRODUCTS
+
+// One point's rank-16 update of dU [C][op].
+static void KFN(poly_dw_products)(const float *v, const float *mt, long C, long op, float *du) {
+    long c = 0;
+    while (c < C) {
+        long left = C - c;
+        int cb = (left >= 9 || left == 6) ? 6 : (left >= 7 ? 4 : (int)left);
+        for (long o = 0; o < op; o += 16) {
+            const float *vc = v + 16 * c, *mo = mt + o;
+            float *d = du + c * op + o;
+            if (op - o >= 16) {
+                switch (cb) {
+                case 6: KFN(poly_dw_products6x2)(vc, mo, op, d); break;
+                case 5: KFN(poly_dw_products5x2)(vc, mo, op, d); break;
+                case 4: KFN(poly_dw_products4x2)(vc, mo, op, d); break;
+                case 3: KFN(poly_dw_products3x2)(vc, mo, op, d); break;
+                case 2: KFN(poly_dw_products2x2)(vc, mo, op, d); break;
+                default: KFN(poly_dw_products1x2)(vc, mo, op, d); break;
+                }
+            } else {
+                switch (cb) {
+                case 6: KFN(poly_dw_products6x1)(vc, mo, op, d); break;
+                case 5: KFN(poly_dw_products5x1)(vc, mo, op, d); break;
+                case 4: KFN(poly_dw_products4x1)(vc, mo, op, d); break;
+                case 3: KFN(poly_dw_products3x1)(vc, mo, op, d); break;
+                case 2: KFN(poly_dw_products2x1)(vc, mo, op, d); break;
+                default: KFN(poly_dw_products1x1)(vc, mo, op, d); break;
+                }
+            }
+        }
+        c += cb;
+    }
+}
+
+static void KFN(poly_filter_gradient_tiles)(const nada_poly_conv *k, const float *x, const float *dy,
+                                            long t0, long t1, float *scratch, float *du) {
+    long C = k->channels, O = k->out_channels, op = (O + 7) / 8 * 8, HW = (long)k->height * k->width;
+    long HWo = (2L * k->height + 1) * (2L * k->width + 1);
+    long vs = 16 * C + 16, ms = 16 * op + 16;
+    // T: dM of eight output channels, [8][81] vectors, transposed into Mt one point at a time.
+    float *V = scratch, *Mt = V + 81 * vs, *T = Mt + 81 * ms, *tmp = T + 8 * 81 * 8; // tmp: 64 x 8 floats
+    v8 d[81], t[72], yt[64], rows[8], cols[8];
+    for (long i = 0; i < 36 * C * op; i++) du[i] = 0;
+    for (long first = t0; first < t1; first += 16) {
+        KFN(poly_group) g[2] = {KFN(poly_locate)(k, first, t1), KFN(poly_locate)(k, first + 8, t1)};
+        for (long c = 0; c < C; c++) {
+            float scale = k->in_scale ? k->in_scale[c] : 1.0f;
+            for (int h = 0; h < 2; h++) {
+                float *dst = V + 16 * c + 8 * h;
+                if (g[h].n == 0) {
+                    for (int e = 0; e < 81; e++) KFN(poly_st)(dst + vs * e, KFN(poly_splat)(0));
+                    continue;
+                }
+                KFN(poly_gather_windows)(k, &g[h], first + 8 * h, x + c * HW, yt, tmp);
+                KFN(poly_input_transform)(yt, t, d);
+                v8 sv = KFN(poly_splat)(scale);
+                for (int e = 0; e < 81; e++) KFN(poly_st)(dst + vs * e, d[e] * sv);
+            }
+        }
+        for (long o0 = 0; o0 < op; o0 += 8) {
+            for (int h = 0; h < 2; h++) {
+                if (g[h].n == 0) {
+                    for (int e = 0; e < 81; e++)
+                        for (int L = 0; L < 8; L++) KFN(poly_st)(Mt + ms * e + (8 * h + L) * op + o0, KFN(poly_splat)(0));
+                    continue;
+                }
+                for (int j = 0; j < 8; j++) {
+                    float *dst = T + 8 * 81 * j;
+                    if (o0 + j < O) {
+                        KFN(poly_gather_tiles)(k, &g[h], first + 8 * h, dy + (o0 + j) * HWo, yt, tmp);
+                        KFN(poly_output_adjoint)(yt, t, d);
+                        for (int e = 0; e < 81; e++) KFN(poly_st)(dst + 8 * e, d[e]);
+                    } else {
+                        for (int e = 0; e < 81; e++) KFN(poly_st)(dst + 8 * e, KFN(poly_splat)(0));
+                    }
+                }
+                for (int e = 0; e < 81; e++) {
+                    for (int j = 0; j < 8; j++) rows[j] = KFN(poly_ld)(T + 8 * (81 * j + e));
+                    KFN(poly_transpose8)(rows, cols);
+                    for (int L = 0; L < 8; L++) KFN(poly_st)(Mt + ms * e + (8 * h + L) * op + o0, cols[L]);
+                }
+            }
+        }
+        for (int e = 0; e < 81; e++)
+            KFN(poly_dw_products)(V + vs * e, Mt + ms * e, C, op, du + C * op * KFN(poly_class)(e));
+    }
+}

@@ -75,6 +75,59 @@ struct FusedPolyphaseConvTranspose2d {
         }
     }
 
+    /// Work units per sample for `sampleFilterGradient`: each sums its tiles into its own partial dU
+    /// (36·C·op floats) and the partials are added in unit order, so the split depends on the shape
+    /// only (as `FusedWinogradConv2d.filterGradientUnits`: up to 16, fewer where one sample's partials
+    /// would pass 4 M floats).
+    var filterGradientUnits: Int {
+        let runs = (tilesPerImage + 15) / 16, partial = 36 * channels * paddedOutChannels
+        return max(1, min(runs, min(16, max(4, (1 << 22) / partial))))
+    }
+
+    /// Output channels rounded up to the kernel's 8 lanes (the partials' row length).
+    var paddedOutChannels: Int { (outChannels + 7) / 8 * 8 }
+
+    /// Floats of the partial-sum buffer `sampleFilterGradient` needs.
+    var filterGradientPartialFloats: Int { filterGradientUnits * 36 * channels * paddedOutChannels }
+
+    /// dU_n[ξ][o][c] = Σ over class ξ's points and the tiles of dM[p][o][t]·V[p][c][t] for sample n (V: the
+    /// transformed windows of x[n] ⊙ inScale[n], dM: the adjoint output transform of the unscaled dY[n]),
+    /// the layout `addSampleFilterGradients` and `WinogradPolyphase.transformWeightGradient` take.
+    /// `partials` holds `filterGradientPartialFloats`; `dun` [36][O][C] is overwritten.
+    func sampleFilterGradient(n: Int, x: UnsafePointer<Float>, gy: UnsafePointer<Float>, inScale: UnsafePointer<Float>?,
+                              partials: UnsafeMutablePointer<Float>, into dun: UnsafeMutablePointer<Float>) {
+        let C = channels, O = outChannels, op = paddedOutChannels, tiles = tilesPerImage
+        let units = filterGradientUnits, runs = (tiles + 15) / 16, partial = 36 * C * op
+        let scratchCount = nada_poly_filter_gradient_scratch_floats(Int32(C), Int32(O))
+        var conv = nada_poly_conv(channels: Int32(C), height: Int32(height), width: Int32(width), out_channels: Int32(O),
+                                  in_scale: inScale.map { $0 + n * C }, out_scale: nil)
+        let xn = x + n * C * height * width, gyn = gy + n * O * (2 * height + 1) * (2 * width + 1)
+        parallelFor(units) { range in
+            let scratch = TensorStorage(uninitializedCount: scratchCount)
+            for unit in range {
+                // Whole 16-tile runs per unit, split as evenly as the run count allows.
+                let t0 = 16 * (unit * runs / units), t1 = min(tiles, 16 * ((unit + 1) * runs / units))
+                nada_poly_filter_gradient_tiles(&conv, xn, gyn, t0, t1, scratch.pointer, partials + unit * partial)
+            }
+        }
+        // Rows (ξ, c) of the partials summed in unit order, written transposed into dU_n[ξ][·][c].
+        parallelFor(36 * C, minChunk: 16) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: op) { buffer in
+                let row = buffer.baseAddress!
+                for r in range {
+                    let xi = r / C, c = r - xi * C
+                    row.update(from: partials + r * op, count: op)
+                    for unit in 1..<units {
+                        let src = partials + unit * partial + r * op
+                        for o in 0..<op { row[o] += src[o] }
+                    }
+                    let dst = dun + xi * O * C + c
+                    for o in 0..<O { dst[o * C] = row[o] }
+                }
+            }
+        }
+    }
+
     /// Transformed filters of `weight` [O, C, 3, 3]: [36][C][O] for `run`, or with `adjoint` [36][O][C]
     /// for `inputGradients`.
     static func filters(_ weight: UnsafePointer<Float>, out: Int, in cin: Int, adjoint: Bool = false) -> TensorStorage {

@@ -258,10 +258,14 @@ struct WinogradTransposedConv2d {
         }
         let wantsInput = (grads.x != nil || grads.inScale != nil) && !fusedInput
         let wantsProducts = grads.weight != nil || grads.outScale != nil
-        guard wantsInput || wantsProducts else { return }
-        let u = TensorStorage(uninitializedCount: wantsInput || grads.outScale != nil ? plane : 0)
-        let du = TensorStorage(uninitializedCount: grads.weight != nil ? plane : 0)
-        let dun = TensorStorage(uninitializedCount: wantsProducts && outScale != nil ? plane : 0)
+        if wantsProducts && usesFusedKernel {
+            fusedFilterGradients(x: x, weight: weight, gy: gy, inScale: inScale, outScale: outScale, into: grads)
+        }
+        let gemmProducts = wantsProducts && !usesFusedKernel
+        guard wantsInput || gemmProducts else { return }
+        let u = TensorStorage(uninitializedCount: wantsInput || (gemmProducts && grads.outScale != nil) ? plane : 0)
+        let du = TensorStorage(uninitializedCount: gemmProducts && grads.weight != nil ? plane : 0)
+        let dun = TensorStorage(uninitializedCount: gemmProducts && outScale != nil ? plane : 0)
         let v = TensorStorage(uninitializedCount: P.points * cg * block)
         let m = TensorStorage(uninitializedCount: P.points * og * block)
         if u.count > 0 { P.transformWeights(weight, out: og, in: cg, into: u.pointer) }
@@ -274,7 +278,7 @@ struct WinogradTransposedConv2d {
         }) { b in
             let inLayout = PointLayout(rows: cg, count: b.count), outLayout = PointLayout(rows: og, count: b.count)
             transformOutputGradients(gy, b, layout: outLayout, into: m.pointer)
-            if wantsProducts {
+            if gemmProducts {
                 let (target, first) = dun.count > 0 ? (dun.pointer, b.t0 == 0) : (du.pointer, b.t0 == 0 && b.n == 0)
                 transformInputs(x, b, layout: inLayout, into: v.pointer)
                 forEachClass { xi in
@@ -306,6 +310,26 @@ struct WinogradTransposedConv2d {
                                       scaleGradient: grads.inScale.map { $0 + b.n * channels })
             }
         }
-        if let gw = grads.weight { P.transformWeightGradient(du.pointer, out: og, in: cg, into: gw) }
+        if gemmProducts, let gw = grads.weight { P.transformWeightGradient(du.pointer, out: og, in: cg, into: gw) }
+    }
+
+    /// Weight and out-scale gradients by the fused kernel (`FusedPolyphaseConvTranspose2d.sampleFilterGradient`),
+    /// one sample at a time, then the GEMM path's per-sample steps.
+    func fusedFilterGradients(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, gy: UnsafePointer<Float>,
+                              inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?, into grads: WinogradGradients) {
+        let plane = 36 * outChannels * channels, f = fused
+        let u = TensorStorage(uninitializedCount: grads.outScale != nil ? plane : 0)
+        if grads.outScale != nil { P.transformWeights(weight, out: outChannels, in: channels, into: u.pointer) }
+        let du = TensorStorage(uninitializedCount: grads.weight != nil ? plane : 0)
+        let dun = TensorStorage(uninitializedCount: plane)
+        let partials = TensorStorage(uninitializedCount: f.filterGradientPartialFloats)
+        for n in 0..<batch {
+            f.sampleFilterGradient(n: n, x: x, gy: gy, inScale: inScale, partials: partials.pointer, into: dun.pointer)
+            addSampleFilterGradients(u: u.pointer, dun: dun.pointer, out: outChannels, in: channels,
+                                     outScale: outScale.map { $0 + n * outChannels },
+                                     outScaleGradient: grads.outScale.map { $0 + n * outChannels },
+                                     weightGradientSum: grads.weight != nil ? du.pointer : nil, first: n == 0)
+        }
+        if let gw = grads.weight { P.transformWeightGradient(du.pointer, out: outChannels, in: channels, into: gw) }
     }
 }

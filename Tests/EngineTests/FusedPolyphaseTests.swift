@@ -2,7 +2,7 @@ import XCTest
 @testable import Engine
 
 /// The fused polyphase kernels (`FusedPolyphaseConvTranspose2d`, C) for the stride-2 transposed conv,
-/// forward and input/in-scale gradients, against the GEMM polyphase path and the plain im2col
+/// forward, input/in-scale gradients and weight/out-scale gradients, against the GEMM polyphase path and the plain im2col
 /// `convTranspose2d`, in both copies of the C kernels (AVX2+FMA and generic), and for thread-count
 /// invariance.
 final class FusedPolyphaseTests: XCTestCase {
@@ -94,16 +94,20 @@ final class FusedPolyphaseTests: XCTestCase {
         let b = on(.fused, avx2: false) { run(k, scales: true, seed: 3) }
         XCTAssertNotEqual(a[0], b[0], "the AVX2 copy should use FMA, so some roundings differ")
         XCTAssertNotEqual(a[1], b[1], "the AVX2 copy of the input gradient should use FMA too")
+        XCTAssertNotEqual(a[2], b[2], "the AVX2 copy of the filter gradient should use FMA too")
         for j in 0..<a.count { assertClose(a[j], b[j], "AVX2 vs generic, result \(j)") }
     }
 
-    /// Several 64-tile work units per sample (forward and input gradient): 1 and 2 threads give
-    /// bit-identical outputs and gradients (the in-scale gradient sums per-unit dots in unit order).
+    /// Several 64-tile work units per sample (forward and input gradient) and several filter-gradient
+    /// units: 1 and 2 threads give bit-identical outputs and gradients (the in-scale gradient sums
+    /// per-unit dots in unit order, the weight/out-scale gradients per-unit partial dU in unit order).
     func testSameResultsForAnyThreadCount() {
         let saved = Threads.count
         defer { Threads.set(saved) }
         let k = Case(n: 2, c: 8, o: 8, h: 37, w: 40)
         XCTAssertGreaterThan(((k.h + 3) / 4) * ((k.w + 3) / 4), FusedPolyphaseConvTranspose2d.unitTiles)
+        let plan = FusedPolyphaseConvTranspose2d(batch: k.n, channels: k.c, height: k.h, width: k.w, outChannels: k.o)
+        XCTAssertGreaterThan(plan.filterGradientUnits, 2)
         for avx2 in [true, false] {
             Threads.set(1)
             let one = on(.fused, avx2: avx2) { run(k, scales: true, seed: 7) }
@@ -125,6 +129,70 @@ final class FusedPolyphaseTests: XCTestCase {
             return x.grad!.array
         }
         assertClose(on(.fused) { grad() }, on(.im2col) { grad() }, "x gradient alone")
+    }
+
+    /// Only the weight (and out-scale) gradients wanted: the fused filter gradient alone, batch 1 and 2,
+    /// with and without scales, both kernel copies, against the GEMM polyphase path and im2col.
+    func testFilterGradientsAloneMatchGemmAndIm2col() {
+        for (i, k) in cases.enumerated() {
+            for scales in [true, false] {
+                let seed = UInt64(60 + 10 * i + (scales ? 0 : 5))
+                func grads() -> [[Float]] {
+                    let x = rand([k.n, k.c, k.h, k.w], seed: seed), w = rand([k.o, k.c, 3, 3], seed: seed + 1)
+                    let s = scales ? rand([k.n, k.c], seed: seed + 2) : Tensor.ones([k.n, k.c])
+                    let d = scales ? rand([k.n, k.o], seed: seed + 3) : nil
+                    w.requiresGrad = true
+                    d?.requiresGrad = true
+                    let out = x.scaledConvTranspose2d(weight: w, inScale: s, outScale: d)
+                    (out * rand(out.shape, seed: seed + 4)).sum().backward()
+                    XCTAssertNil(x.grad)
+                    return [w.grad!.array] + (d.map { [$0.grad!.array] } ?? [])
+                }
+                let im2col = on(.im2col) { grads() }, gemm = on(.gemmPolyphase) { grads() }
+                XCTAssertEqual(im2col.count, scales ? 2 : 1)
+                for avx2 in [true, false] {
+                    let fused = on(.fused, avx2: avx2) { grads() }
+                    for (j, what) in ["weight gradient", "out-scale gradient"].prefix(fused.count).enumerated() {
+                        let label = "case \(i) scales \(scales) avx2 \(avx2): \(what)"
+                        assertClose(fused[j], im2col[j], label + " vs im2col")
+                        assertClose(fused[j], gemm[j], label + " vs GEMM polyphase")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The kernel itself: one sample's class-wise dU from `sampleFilterGradient`, taken to the weight
+    /// gradient by `WinogradPolyphase.transformWeightGradient`, is the im2col weight gradient (no
+    /// out-scales), for the second sample of a batch of 2 and several units.
+    func testSampleFilterGradientIsTheWeightGradient() {
+        let k = Case(n: 2, c: 9, o: 11, h: 21, w: 38)
+        let plan = FusedPolyphaseConvTranspose2d(batch: k.n, channels: k.c, height: k.h, width: k.w, outChannels: k.o)
+        XCTAssertGreaterThan(plan.filterGradientUnits, 1)
+        let x = rand([k.n, k.c, k.h, k.w], seed: 90), s = rand([k.n, k.c], seed: 91)
+        let gy = rand([k.n, k.o, 2 * k.h + 1, 2 * k.w + 1], seed: 92)
+        let dun = TensorStorage(uninitializedCount: 36 * k.o * k.c)
+        let partials = TensorStorage(uninitializedCount: plan.filterGradientPartialFloats)
+        var fusedGradient = [Float](repeating: 0, count: k.o * k.c * 9)
+        x.array.withUnsafeBufferPointer { xp in
+            gy.array.withUnsafeBufferPointer { gp in
+                s.array.withUnsafeBufferPointer { sp in
+                    plan.sampleFilterGradient(n: 1, x: xp.baseAddress!, gy: gp.baseAddress!, inScale: sp.baseAddress!,
+                                              partials: partials.pointer, into: dun.pointer)
+                }
+            }
+        }
+        fusedGradient.withUnsafeMutableBufferPointer {
+            WinogradPolyphase.transformWeightGradient(dun.pointer, out: k.o, in: k.c, into: $0.baseAddress!)
+        }
+        // Reference: sample 1 alone through im2col.
+        let x1 = Tensor(shape: [1, k.c, k.h, k.w], values: Array(x.array[(k.c * k.h * k.w)...]))
+        let s1 = Tensor(shape: [1, k.c], values: Array(s.array[k.c...]))
+        let gy1 = Tensor(shape: [1, k.o, 2 * k.h + 1, 2 * k.w + 1], values: Array(gy.array[(k.o * (2 * k.h + 1) * (2 * k.w + 1))...]))
+        let w = rand([k.o, k.c, 3, 3], seed: 93)
+        w.requiresGrad = true
+        on(.im2col) { (x1.scaledConvTranspose2d(weight: w, inScale: s1, outScale: nil) * gy1).sum().backward() }
+        assertClose(fusedGradient, w.grad!.array, "sampleFilterGradient vs im2col weight gradient")
     }
 
     func testFiniteDifferenceGradients() {

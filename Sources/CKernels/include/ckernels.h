@@ -100,4 +100,16 @@ void nada_poly_conv_tiles(const nada_poly_conv *conv, const float *x, const floa
 void nada_poly_input_gradient_tiles(const nada_poly_conv *conv, const float *gy, const float *u, const float *x,
                                     float *gx, long t0, long t1, float *scratch, double *dots);
 
+/// The filter gradient of tiles [t0, t1) of one sample of `conv`, for the weight and out-scale
+/// gradients: du[class][c][o] = sum over the class's points p and the tiles of V[p][c][t] * dM[p][o][t],
+/// with V the forward's transformed input windows (of x * in_scale) and dM the adjoint output transform
+/// of the 8x8 dY tiles (dy [out_channels][2H+1][2W+1], unscaled). du has 36 * channels * op floats,
+/// op = out_channels rounded up to a multiple of 8 (padding columns come out 0); it is overwritten.
+/// Uses conv's geometry and in_scale only. Sums run in tile order.
+void nada_poly_filter_gradient_tiles(const nada_poly_conv *conv, const float *x, const float *dy,
+                                     long t0, long t1, float *scratch, float *du);
+
+/// Floats of scratch one `nada_poly_filter_gradient_tiles` call needs (one buffer per thread).
+size_t nada_poly_filter_gradient_scratch_floats(int channels, int out_channels);
+
 #endif
