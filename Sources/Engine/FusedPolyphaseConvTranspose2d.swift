@@ -66,12 +66,7 @@ struct FusedPolyphaseConvTranspose2d {
             }
         }
         if let gScale, let partials {
-            for row in 0..<batch * C {
-                let n = row / C, c = row - n * C
-                var total = 0.0
-                for unit in n * unitsPerImage..<(n + 1) * unitsPerImage { total += partials[unit * C + c] }
-                gScale[row] = Float(total)
-            }
+            FusedWinogradConv2d.sumUnitPartials(partials, batch: batch, unitsPerImage: unitsPerImage, rowLength: C, into: gScale)
         }
     }
 
@@ -80,8 +75,7 @@ struct FusedPolyphaseConvTranspose2d {
     /// only (as `FusedWinogradConv2d.filterGradientUnits`: up to 16, fewer where one sample's partials
     /// would pass 4 M floats).
     var filterGradientUnits: Int {
-        let runs = (tilesPerImage + 15) / 16, partial = 36 * channels * paddedOutChannels
-        return max(1, min(runs, min(16, max(4, (1 << 22) / partial))))
+        FusedWinogradConv2d.filterGradientUnits(tiles: tilesPerImage, partialFloats: 36 * channels * paddedOutChannels)
     }
 
     /// Output channels rounded up to the kernel's 8 lanes (the partials' row length).

@@ -56,14 +56,7 @@ struct FusedWinogradConv2d {
             }
         }
         if let dots, let partials {
-            parallelFor(batch * O, minChunk: 64) { range in
-                for row in range {
-                    let n = row / O, o = row - n * O
-                    var total = 0.0
-                    for unit in n * unitsPerImage..<(n + 1) * unitsPerImage { total += partials[unit * O + o] }
-                    dots[row] = Float(total)
-                }
-            }
+            Self.sumUnitPartials(partials, batch: batch, unitsPerImage: unitsPerImage, rowLength: O, into: dots)
         }
     }
 
@@ -75,9 +68,26 @@ struct FusedWinogradConv2d {
     /// Measured on 2 threads of a loaded machine (AVX2, batch 1, weight + out-scale gradients, fused vs
     /// GEMM Winograd): 32→32 1024² 304 vs 546 ms, 64→64 512² 253 vs 490, 128→128 256² 277 vs 293,
     /// 128→128 512² a tie (1.1–1.2 s): at 128 channels a unit's 2.4 MB partial no longer stays in L2.
-    var filterGradientUnits: Int {
-        let runs = (tilesPerImage + 15) / 16, partial = 36 * channels * paddedOutChannels
+    var filterGradientUnits: Int { Self.filterGradientUnits(tiles: tilesPerImage, partialFloats: 36 * channels * paddedOutChannels) }
+
+    /// The unit count rule above, shared with `FusedPolyphaseConvTranspose2d`.
+    static func filterGradientUnits(tiles: Int, partialFloats partial: Int) -> Int {
+        let runs = (tiles + 15) / 16
         return max(1, min(runs, min(16, max(4, (1 << 22) / partial))))
+    }
+
+    /// result[n, r] = Σ over sample n's units, in unit order, of partials[unit][r]: the fixed-order sum that
+    /// keeps the per-unit partial dots independent of the thread count.
+    static func sumUnitPartials(_ partials: UnsafePointer<Double>, batch: Int, unitsPerImage: Int, rowLength: Int,
+                                into result: UnsafeMutablePointer<Float>) {
+        parallelFor(batch * rowLength, minChunk: 64) { range in
+            for row in range {
+                let n = row / rowLength, r = row - n * rowLength
+                var total = 0.0
+                for unit in n * unitsPerImage..<(n + 1) * unitsPerImage { total += partials[unit * rowLength + r] }
+                result[row] = Float(total)
+            }
+        }
     }
 
     /// Output channels rounded up to the kernel's 8 lanes (the partials' row length).
