@@ -36,12 +36,16 @@ let package = Package(
         // Allocator policy for the engine (glibc's mallopt is not visible from Swift).
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2"])]),
 
+        // The one durable writer (temp + fsync + no-replace rename) and mover; renameat2 needs a C shim.
+        .target(name: "CDurableIO", path: "Sources/CDurableIO"),
+        .target(name: "DurableIO", dependencies: ["CDurableIO"]),
+
         .target(name: "Engine", dependencies: ["CBLAS", "CKernels"], swiftSettings: fastMath),
-        .target(name: "Formats", dependencies: ["CZlib"], swiftSettings: fastMath),
+        .target(name: "Formats", dependencies: ["CZlib", "DurableIO"], swiftSettings: fastMath),
         .target(name: "Models", dependencies: ["Engine", "Formats"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["Engine", "Formats", "Models"], swiftSettings: fastMath),
-        .target(name: "Imaging", dependencies: ["CImageCodecs", "CEXIF", "CZlib", "CDlibShim"], swiftSettings: fastMath),
-        .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging"]),
+        .target(name: "Imaging", dependencies: ["CImageCodecs", "CEXIF", "CZlib", "CDlibShim", "DurableIO"], swiftSettings: fastMath),
+        .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "DurableIO"]),
         .target(name: "NadaEditCLI", dependencies: [
             "Pipeline", "Engine", "Formats", "Models", "Training", "Imaging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,10 +56,11 @@ let package = Package(
         // Fixture access and tolerance checks shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Engine", "Formats"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Engine", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "NadaEditCLI", "Imaging", "Formats", "Models"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "NadaEditCLI", "Imaging", "Formats", "Models", "DurableIO"]),
     ]
 )

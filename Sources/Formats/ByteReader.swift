@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 
 /// Bounds-checked little-endian reads from a byte buffer. Every read checks the remaining length first,
@@ -109,35 +110,11 @@ func mapFile(_ path: String) throws -> Data {
     }
 }
 
-/// Writes `data` to `path` through a temporary file in the same directory, then renames it into place,
-/// so a crash never leaves a half-written file under the final name.
+/// Writes `data` to `path` durably through a temporary file (see `AtomicFile`), replacing an existing file.
 func atomicWrite(_ data: Data, to path: String) throws {
-    try atomicWrite(to: path) { handle in handle.write(data) }
+    try atomicWrite(to: path) { writer in try data.withUnsafeBytes { try writer.write($0) } }
 }
 
-func atomicWrite(to path: String, _ body: (FileHandle) throws -> Void) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent().path
-    let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    guard FileManager.default.createFile(atPath: tmp, contents: nil) else {
-        throw FormatError("\(path): cannot create temporary file \(tmp)")
-    }
-    do {
-        guard let handle = FileHandle(forWritingAtPath: tmp) else { throw FormatError("\(path): cannot open \(tmp) for writing") }
-        do {
-            try body(handle)
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            try? handle.close()
-            throw error
-        }
-        if rename(tmp, path) != 0 {
-            throw FormatError("\(path): cannot rename temporary file into place (errno \(errno))")
-        }
-    } catch {
-        try? FileManager.default.removeItem(atPath: tmp)
-        if error is FormatError { throw error }
-        throw FormatError("\(path): write failed (\(error.localizedDescription))")
-    }
+func atomicWrite(to path: String, _ body: (FileWriter) throws -> Void) throws {
+    try AtomicFile.write(to: path, replacing: true, body)
 }

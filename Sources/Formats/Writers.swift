@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 
 /// Writes `root` as a PyTorch zip checkpoint (torch.save >= 1.6 layout, pickle protocol 2) that
@@ -13,15 +14,15 @@ public func writeTorchCheckpoint(_ root: PyValue, to path: String) throws {
     var stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
     stem = String(stem.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-" }.map(Character.init))
     let prefix = stem.isEmpty ? "archive" : stem
-    try atomicWrite(to: path) { handle in
-        var zip = ZipWriter(handle: handle)
-        zip.add("\(prefix)/data.pkl", pickle)
-        zip.add("\(prefix)/.format_version", Data("1".utf8))
-        zip.add("\(prefix)/.storage_alignment", Data("64".utf8))
-        zip.add("\(prefix)/byteorder", Data("little".utf8))
-        for (i, s) in storages.enumerated() { zip.add("\(prefix)/data/\(i)", s.bytes) }
-        zip.add("\(prefix)/version", Data("3\n".utf8))
-        zip.finish()
+    try atomicWrite(to: path) { writer in
+        var zip = ZipWriter(writer: writer)
+        try zip.add("\(prefix)/data.pkl", pickle)
+        try zip.add("\(prefix)/.format_version", Data("1".utf8))
+        try zip.add("\(prefix)/.storage_alignment", Data("64".utf8))
+        try zip.add("\(prefix)/byteorder", Data("little".utf8))
+        for (i, s) in storages.enumerated() { try zip.add("\(prefix)/data/\(i)", s.bytes) }
+        try zip.add("\(prefix)/version", Data("3\n".utf8))
+        try zip.finish()
     }
 }
 
@@ -53,11 +54,10 @@ public func writeSafetensors(_ tensors: [(name: String, array: ArrayData)], meta
     header += entries.joined(separator: ",") + "}"
     var headerBytes = Data(header.utf8)
     headerBytes.append(Data(repeating: 0x20, count: (8 - headerBytes.count % 8) % 8))
-    try atomicWrite(to: path) { handle in
-        var n = UInt64(headerBytes.count).littleEndian
-        handle.write(Data(bytes: &n, count: 8))
-        handle.write(headerBytes)
-        for t in tensors { handle.write(t.array.bytes) }
+    try atomicWrite(to: path) { writer in
+        try withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { try writer.write($0) }
+        try headerBytes.withUnsafeBytes { try writer.write($0) }
+        for t in tensors { try t.array.bytes.withUnsafeBytes { try writer.write($0) } }
     }
 }
 

@@ -1,23 +1,24 @@
+import DurableIO
 import Foundation
 
-/// Writes a zip archive entry by entry to a file handle: stored (uncompressed) entries whose data
+/// Writes a zip archive entry by entry through a `FileWriter` (write errors are thrown, naming the file): stored (uncompressed) entries whose data
 /// start at multiples of 64 bytes (as torch.save does, so readers can map tensors in place), with
 /// ZIP64 fields when offsets or sizes need them.
 struct ZipWriter {
-    private let handle: FileHandle
+    private let writer: FileWriter
     private var offset = 0
     private var central = Data()
     private var count = 0
     static let alignment = 64
 
-    init(handle: FileHandle) { self.handle = handle }
+    init(writer: FileWriter) { self.writer = writer }
 
-    private mutating func write(_ d: Data) {
-        handle.write(d)
+    private mutating func write(_ d: Data) throws {
+        try d.withUnsafeBytes { try writer.write($0) }
         offset += d.count
     }
 
-    mutating func add(_ name: String, _ data: Data) {
+    mutating func add(_ name: String, _ data: Data) throws {
         let nameBytes = Array(name.utf8)
         let crc = Zlib.crc32(data)
         let size = data.count
@@ -39,8 +40,8 @@ struct ZipWriter {
         if big { u16(0x0001); u16(16); u64(size); u64(size) }
         u16(0x4246); u16(pad)
         h.append(Data(repeating: UInt8(ascii: "Z"), count: pad))
-        write(h)
-        write(data)
+        try write(h)
+        try write(data)
 
         // Central directory record.
         h = Data()
@@ -55,9 +56,9 @@ struct ZipWriter {
     }
 
     /// Central directory, ZIP64 end record and locator (always, as torch writes them), classic end record.
-    mutating func finish() {
+    mutating func finish() throws {
         let cdOffset = offset, cdSize = central.count
-        write(central)
+        try write(central)
         var h = Data()
         func u16(_ v: Int) { withUnsafeBytes(of: UInt16(v).littleEndian) { h.append(contentsOf: $0) } }
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { h.append(contentsOf: $0) } }
@@ -69,6 +70,6 @@ struct ZipWriter {
         u32(0x0605_4B50); u16(0); u16(0)
         u16(small ? count : 0xFFFF); u16(small ? count : 0xFFFF)
         u32(small ? UInt32(cdSize) : 0xFFFF_FFFF); u32(small ? UInt32(cdOffset) : 0xFFFF_FFFF); u16(0)
-        write(h)
+        try write(h)
     }
 }

@@ -1,3 +1,4 @@
+import DurableIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -29,57 +30,15 @@ public enum FileIO {
         return bytes
     }
 
-    /// Writes `bytes` to `path` through a temporary file in the same folder, then moves it into
-    /// place, so readers never see a half-written file. Without `overwrite` an existing file is
-    /// never replaced (the move is a hard link, which fails atomically if the name exists).
+    /// Writes `bytes` to `path` through a temporary file in the same folder, then moves it into place (see
+    /// `AtomicFile`), so readers never see a half-written file. Without `overwrite` an existing file is never
+    /// replaced, even by a process racing us. Write errors are `FileSystemError`s naming `path` and errno.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, overwrite: Bool = false) throws {
-        let (folder, name) = split(path)
-        if !overwrite, access(path, F_OK) == 0 { throw ImagingError.outputExists(file: path) }
-        var temp = ""
-        var fd: Int32 = -1
-        for attempt in 0..<100 {
-            temp = folder + "." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(attempt)"
-            fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 || errno != EEXIST { break }
-        }
-        guard fd >= 0 else {
-            throw ImagingError.io(file: path, detail: "cannot create a temporary file in the output folder: \(errnoText())")
-        }
-        var ok = false
-        defer {
-            if !ok { unlink(temp) }
-        }
         do {
-            defer { close(fd) }
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw ImagingError.io(file: path, detail: "write failed: \(errnoText())")
-                }
-                offset += n
-            }
-            guard fsync(fd) == 0 else { throw ImagingError.io(file: path, detail: "fsync failed: \(errnoText())") }
+            try AtomicFile.write(bytes, to: path, replacing: overwrite)
+        } catch let error as FileSystemError where error.code == EEXIST {
+            throw ImagingError.outputExists(file: path)
         }
-        if overwrite {
-            guard rename(temp, path) == 0 else {
-                throw ImagingError.io(file: path, detail: "cannot move the finished file into place: \(errnoText())")
-            }
-        } else {
-            if link(temp, path) != 0 {
-                let code = errno
-                if code == EEXIST { throw ImagingError.outputExists(file: path) }
-                // File systems without hard links: fall back to a checked rename.
-                guard access(path, F_OK) != 0 else { throw ImagingError.outputExists(file: path) }
-                guard rename(temp, path) == 0 else {
-                    throw ImagingError.io(file: path, detail: "cannot move the finished file into place: \(errnoText())")
-                }
-            } else {
-                unlink(temp)
-            }
-        }
-        ok = true
     }
 
     /// ("dir/", "name") for "dir/name"; ("", "name") for a bare name.

@@ -12,7 +12,8 @@ public struct Edit: ParsableCommand {
         Each photo is inverted once with the encoder, then rendered by every --domain's generator. Outputs are
         <stem>.<domain>.<ext> in the output folder, written under a temporary name and renamed; existing outputs
         are skipped unless --overwrite. Every output records its provenance (EXIF/XMP for JPEG, XMP iTXt for PNG).
-        Exit status: 0 when every photo was edited or skipped, 1 when any failed, 64 for bad arguments.
+        Exit status: 0 when every photo was edited or skipped, 1 when any failed, 2 when the run stopped because
+        outputs could not be written (disk full, read-only folder), 64 for bad arguments.
         """
     )
 
@@ -31,8 +32,11 @@ public struct Edit: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output format, jpg or png (default: the input's format).", valueName: "FORMAT"))
     public var format: String?
 
-    @Flag(name: .long, help: "Descend into sub-folders of folder inputs.")
+    @Flag(name: .long, help: "Descend into sub-folders of folder inputs; outputs mirror the sub-folders under the output folder.")
     public var recursive = false
+
+    @Flag(name: .customLong("follow-symlinks"), help: "With --recursive, also descend into symbolically linked folders (links to files are always followed; no folder is entered twice).")
+    public var followSymlinks = false
 
     @Option(name: .long, help: ArgumentHelp("Photos decoded and written at once (model arithmetic is one photo at a time).", valueName: "N"))
     public var jobs: Int = 1
@@ -57,7 +61,7 @@ public struct Edit: ParsableCommand {
         common.applyThreads()
         let processor = try editor.makeEditor(store: common.store, domains: domains)
         let options = BatchOptions(outputDirectory: output, domains: domains, format: format.flatMap(ImageFormat.init(userName:)),
-                                   overwrite: overwrite, recursive: recursive, jobs: jobs)
+                                   overwrite: overwrite, recursive: recursive, followSymlinks: followSymlinks, jobs: jobs)
         let runner = BatchRunner(options: options, processor: processor)
         runner.log = printError
         let summary = try runner.run(inputs: inputs)

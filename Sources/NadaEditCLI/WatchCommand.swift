@@ -46,6 +46,9 @@ public struct Watch: ParsableCommand {
     @Flag(name: .customLong("retry-failed"), help: "Try again inputs whose content failed before (by default a failure is final).")
     public var retryFailed = false
 
+    @Flag(name: .customLong("follow-symlinks"), help: "Edit what symbolic links in the folder point to (default: links are skipped; a link itself is what gets moved).")
+    public var followSymlinks = false
+
     public init() {}
 
     public func validate() throws {
@@ -66,6 +69,7 @@ public struct Watch: ParsableCommand {
         options.polling = polling
         options.exitWhenIdle = once
         options.retryFailed = retryFailed
+        options.followSymlinks = followSymlinks
         options.handleSignals = true
 
         let processor = try makeProcessor(store: common.store, domains: domains, format: options.format)
@@ -73,7 +77,9 @@ public struct Watch: ParsableCommand {
         watcher.log = printError
         let summary = try watcher.run()
         print(summary.report())
-        // Photo failures are recorded (ledger, reason files); the watcher itself ends normally: exit 0.
+        // Photo failures are recorded (ledger, reason files) and end normally (0); an error of the watcher's own
+        // (disk full, ledger not writable) is 2, so a supervisor restarts it once the cause is fixed.
+        if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
     }
 
     /// The photo editor (encoder inversion + each domain's generator + provenance); domains are resolved and

@@ -11,14 +11,17 @@ public struct BatchOptions {
     public var format: ImageFormat?
     /// Replace existing outputs (default: skip them; never silently replaced).
     public var overwrite: Bool
+    /// Descend into sub-folders; outputs mirror the sub-folder under the output folder.
     public var recursive: Bool
+    /// Also descend into symbolically linked sub-folders (links to files are always followed).
+    public var followSymlinks: Bool
     /// Photos edited at once.
     public var jobs: Int
 
     public init(outputDirectory: String, domains: [String], format: ImageFormat? = nil, overwrite: Bool = false,
-                recursive: Bool = false, jobs: Int = 1) {
+                recursive: Bool = false, followSymlinks: Bool = false, jobs: Int = 1) {
         self.outputDirectory = outputDirectory; self.domains = domains; self.format = format
-        self.overwrite = overwrite; self.recursive = recursive; self.jobs = jobs
+        self.overwrite = overwrite; self.recursive = recursive; self.followSymlinks = followSymlinks; self.jobs = jobs
     }
 }
 
@@ -29,18 +32,27 @@ public struct BatchSummary {
     public var skipped: [String] = []
     public var failed: [(path: String, reason: String)] = []
     public var outputsWritten: [String] = []
+    /// Set when the run stopped because outputs could not be written (disk full, read-only, …): the error, which
+    /// is not the photos' fault; `notAttempted` lists the photos left for the next run.
+    public var stoppedBy: String?
+    public var notAttempted: [String] = []
 
-    /// 0 when nothing failed, 1 otherwise.
-    public var exitStatus: Int32 { failed.isEmpty ? 0 : 1 }
+    /// 0 when nothing failed, 1 when a photo failed, 2 when the run stopped on an error of the output side.
+    public var exitStatus: Int32 { stoppedBy != nil ? 2 : (failed.isEmpty ? 0 : 1) }
 
     public func report() -> String {
         var lines = ["processed \(processed.count), skipped \(skipped.count) (outputs exist), failed \(failed.count)"]
-        for failure in failed { lines.append("  failed: \(failure.path): \(failure.reason)") }
+        lines += FailureReport.lines(failed)
+        if let stoppedBy {
+            lines.append("stopped: \(stoppedBy)")
+            lines.append("  \(notAttempted.count) photo(s) not attempted; run the same command again once this is fixed")
+        }
         return lines.joined(separator: "\n")
     }
 }
 
-/// Batch editing: inputs -> `<output>/<stem>.<domain>.<ext>`, written under temporary names and renamed.
+/// Batch editing: inputs -> `<output>/<stem>.<domain>.<ext>` (with `--recursive`, `<output>/<sub-folder>/…`),
+/// written under temporary names and committed without ever replacing a file (see `OutputCommit`).
 /// Inputs are only ever read.
 public final class BatchRunner {
     public let options: BatchOptions
@@ -58,62 +70,94 @@ public final class BatchRunner {
         try FileOps.createDirectory(options.outputDirectory)
         let outputFolder = URL(fileURLWithPath: options.outputDirectory).resolvingSymlinksInPath().path
         let domains = options.domains
-        let scan = InputScan.expand(inputs, recursive: options.recursive) { path in
-            URL(fileURLWithPath: path).deletingLastPathComponent().resolvingSymlinksInPath().path == outputFolder
-                && OutputNaming.looksLikeOutput(path, domains: domains)
+        let scan = InputScan.expand(inputs, recursive: options.recursive, followSymlinkedFolders: options.followSymlinks) { path in
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().resolvingSymlinksInPath().path
+            return (folder == outputFolder || folder.hasPrefix(outputFolder + "/")) && OutputNaming.looksLikeOutput(path, domains: domains)
         }
         var summary = BatchSummary()
         summary.failed = scan.rejected
 
-        // Plan every photo's outputs first, so two inputs that would write the same name are caught up front.
-        var claimed = [String: String]()
-        var work = [(image: InputImage, targets: [OutputTarget])]()
+        // Plan every photo's outputs first: two inputs that would write the same name in this run (x.jpg and
+        // x.jpeg, or the same name in two folder inputs) get the `-sha8` name for the later one.
+        var claimed = Set<String>()
+        var work = [(image: InputImage, sha: String?, targets: [OutputTarget])]()
         for image in scan.images {
-            let format = options.format ?? image.format
-            let stem = OutputNaming.stem(of: image.path)
-            var targets = [OutputTarget]()
-            var clash: String?
-            for domain in options.domains {
-                let final = (options.outputDirectory as NSString).appendingPathComponent(OutputNaming.fileName(stem: stem, domain: domain, format: format))
-                if let other = claimed[final] { clash = "output \(final) would also be written for \(other); rename one of the inputs" }
-                targets.append(OutputTarget(domain: domain, finalPath: final, writePath: FileOps.temporaryPath(for: final), format: format))
+            var sha: String?
+            var targets = plannedTargets(for: image, sha: nil)
+            if targets.contains(where: { claimed.contains($0.finalPath) }) {
+                do { sha = try FileDigest.sha256Hex(ofFileAt: image.path) }
+                catch { summary.failed.append((image.path, "cannot be read (\(error))")); continue }
+                targets = plannedTargets(for: image, sha: sha, avoiding: claimed)
             }
-            if let clash { summary.failed.append((image.path, clash)); continue }
-            for t in targets { claimed[t.finalPath] = image.path }
+            for t in targets { claimed.insert(t.finalPath) }
             let needed = options.overwrite ? targets : targets.filter { !FileOps.exists($0.finalPath) }
             if needed.isEmpty { summary.skipped.append(image.path); continue }
-            work.append((image, needed))
+            work.append((image, sha, needed))
         }
 
-        let results = runConcurrently(work.count, jobs: max(1, options.jobs)) { index -> Result<[String], Error> in
+        let stop = StopFlag()
+        let results = runConcurrently(work.count, jobs: max(1, options.jobs)) { index -> Result<[String], Error>? in
+            if stop.isSet { return nil }
             let item = work[index]
-            return Result { try self.edit(item.image, targets: item.targets) }
+            let result = Result { try self.edit(item.image, sha: item.sha, targets: item.targets) }
+            if case .failure(let error) = result, isEnvironmentalError(error) { stop.set("\(error)") }
+            return result
         }
         for (index, result) in results.enumerated() {
             let path = work[index].image.path
             switch result {
-            case .success(let outputs):
+            case .none:
+                summary.notAttempted.append(path)
+            case .success(let outputs)?:
                 summary.processed.append(path)
                 summary.outputsWritten += outputs
-            case .failure(let error):
+            case .failure(let error)? where isEnvironmentalError(error):
+                summary.notAttempted.append(path)
+            case .failure(let error)?:
                 summary.failed.append((path, "\(error)"))
             }
         }
+        summary.stoppedBy = stop.reason
         return summary
     }
 
-    /// Edits one photo; every target is committed or none is left behind under a temporary name.
-    func edit(_ image: InputImage, targets: [OutputTarget]) throws -> [String] {
-        defer { for t in targets { unlink(t.writePath) } }
-        let sha = try FileDigest.sha256Hex(ofFileAt: image.path)
+    /// `<output>[/<sub-folder>]/<stem>[-sha8[-k]].<domain>.<ext>`, the first name not in `avoiding`.
+    func plannedTargets(for image: InputImage, sha: String?, avoiding claimed: Set<String> = []) -> [OutputTarget] {
+        let format = options.format ?? image.format
+        var folder = options.outputDirectory
+        if options.recursive && !image.relativeFolder.isEmpty { folder = (folder as NSString).appendingPathComponent(image.relativeFolder) }
+        let stem = OutputNaming.stem(of: image.path)
+        return options.domains.map { domain in
+            var final = (folder as NSString).appendingPathComponent(OutputNaming.fileName(stem: stem, domain: domain, format: format))
+            if let sha {
+                final = OutputCommit.alternatives(of: final, domainSuffix: domain, sha: sha).first { !claimed.contains($0) } ?? final
+            }
+            return OutputTarget(domain: domain, finalPath: final, writePath: FileOps.temporaryPath(for: final), format: format)
+        }
+    }
+
+    /// Edits one photo; every target is committed (never replacing, unless `--overwrite`) or none is left behind
+    /// under a temporary name.
+    func edit(_ image: InputImage, sha knownSHA: String?, targets: [OutputTarget]) throws -> [String] {
+        defer { for t in targets { OutputCommit.cleanUp(t) } }
+        let sha = try knownSHA ?? FileDigest.sha256Hex(ofFileAt: image.path)
+        if let folder = targets.first.map({ ($0.finalPath as NSString).deletingLastPathComponent }) { try FileOps.createDirectory(folder) }
         log("editing \(image.path)")
         try processor.process(ProcessingJob(inputPath: image.path, inputSHA256: sha, inputFormat: image.format, outputs: targets))
-        for t in targets where !FileOps.isRegularFile(t.writePath) {
-            throw PipelineError.io(path: image.path, problem: "the editor produced no \(t.domain) output")
-        }
-        for t in targets { try FileOps.commit(temporary: t.writePath, to: t.finalPath) }
-        return targets.map(\.finalPath)
+        let overwrite = options.overwrite
+        var written = [String]()
+        for t in targets { written += try OutputCommit.commit(t, inputSHA256: sha, replaceable: { _ in overwrite }) }
+        return written
     }
+}
+
+/// A one-way flag with the first reason given, shared by worker threads.
+final class StopFlag {
+    private let lock = NSLock()
+    private var _reason: String?
+    var isSet: Bool { lock.withLock { _reason != nil } }
+    var reason: String? { lock.withLock { _reason } }
+    func set(_ reason: String) { lock.withLock { if _reason == nil { _reason = reason } } }
 }
 
 /// Runs `body(0..<count)` on `jobs` threads; results in index order.

@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -5,19 +6,14 @@ import Glibc
 import Darwin
 #endif
 
-/// Small POSIX file helpers with the durability rules the pipeline relies on:
-/// write to a hidden temporary name in the destination folder, fsync, rename, fsync the folder.
+/// Small POSIX file helpers with the durability rules the pipeline relies on (the writing and moving itself is
+/// `DurableIO`'s: temporary name, fsync, no-replace rename, fsync the folder).
 public enum FileOps {
-    /// Prefix of every temporary file Pipeline creates; hidden, so watchers and scans ignore it.
-    public static let temporaryPrefix = ".nada-edit-tmp-"
+    /// Prefix of every temporary file nada-edit creates; hidden, so watchers and scans ignore it.
+    public static let temporaryPrefix = AtomicFile.temporaryPrefix
 
     /// A fresh temporary path next to `finalPath` (same filesystem, so rename is atomic).
-    public static func temporaryPath(for finalPath: String) -> String {
-        let url = URL(fileURLWithPath: finalPath)
-        let unique = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        return url.deletingLastPathComponent()
-            .appendingPathComponent("\(temporaryPrefix)\(getpid())-\(unique)-\(url.lastPathComponent)").path
-    }
+    public static func temporaryPath(for finalPath: String) -> String { AtomicFile.temporaryPath(for: finalPath) }
 
     /// Names a user would not mean as input: hidden files, partial downloads, editor/sync temporaries.
     public static func isIgnoredName(_ name: String) -> Bool {
@@ -32,6 +28,17 @@ public enum FileOps {
     public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
+    }
+
+    /// Whether `path` exists once symbolic links are followed (a dangling link does not).
+    public static func exists(followingLinks path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    public static func isSymbolicLink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
     }
 
     public static func isDirectory(_ path: String) -> Bool {
@@ -53,9 +60,15 @@ public enum FileOps {
 
     public static func fileSize(_ path: String) -> Int64? { sizeAndMTime(path)?.size }
 
+    /// `mkdir -p`; errors are `FileSystemError`s (writing side) with the real errno, so a read-only or full
+    /// output disk is recognised as the environment's problem.
     public static func createDirectory(_ path: String) throws {
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-        catch { throw PipelineError.io(path: path, problem: "cannot create directory (\(error.localizedDescription))") }
+        if isDirectory(path) { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path && !isDirectory(parent) { try createDirectory(parent) }
+        guard mkdir(path, 0o755) == 0 || (errno == EEXIST && isDirectory(path)) else {
+            throw FileSystemError.current(path, "create the folder", side: .writing)
+        }
     }
 
     /// Flushes a file's data to disk.
@@ -74,52 +87,91 @@ public enum FileOps {
         close(fd)
     }
 
-    /// fsync(temp), rename(temp -> final), fsync(folder). Replaces `finalPath` if it exists.
-    public static func commit(temporary: String, to finalPath: String) throws {
-        try fsyncFile(temporary)
-        guard rename(temporary, finalPath) == 0 else {
-            throw PipelineError.io(path: finalPath, problem: "cannot rename \(temporary) into place: \(errnoText())")
-        }
-        fsyncDirectory(URL(fileURLWithPath: finalPath).deletingLastPathComponent().path)
+    /// fsync(temp), rename(temp -> final), fsync(folder). Without `replacing`, an existing `finalPath` is never
+    /// replaced (throws a `FileSystemError` with EEXIST) and the temporary stays for the caller to retry or remove.
+    public static func commit(temporary: String, to finalPath: String, replacing: Bool) throws {
+        try AtomicFile.commit(temporary: temporary, to: finalPath, replacing: replacing)
     }
 
-    /// Writes bytes durably via a temporary file.
+    /// Writes bytes durably via a temporary file, replacing `path` (for the tool's own records: manifests,
+    /// domain records, CSV headers).
     public static func writeAtomically(_ data: Data, to path: String) throws {
-        let temp = temporaryPath(for: path)
-        do { try data.write(to: URL(fileURLWithPath: temp)) }
-        catch { throw PipelineError.io(path: path, problem: "cannot write (\(error.localizedDescription))") }
-        do { try commit(temporary: temp, to: path) } catch { unlink(temp); throw error }
+        try AtomicFile.write(to: path, replacing: true) { writer in try data.withUnsafeBytes { try writer.write($0) } }
     }
 
-    /// Moves a file into `directory` without changing its bytes, never replacing an existing file there
-    /// (a clash gets a numbered name). Returns the new path.
+    /// Moves a file into `directory` without changing its bytes, never replacing an existing file there:
+    /// on a clash the name becomes `STEM-TAG.EXT` (`collisionTag`: the first 8 hex digits of the content's
+    /// SHA-256, so the same photo gets the same name), across filesystems the copy is verified before the
+    /// original is removed (see `SafeMove`). Returns the new path.
     @discardableResult
-    public static func move(_ path: String, intoDirectory directory: String) throws -> String {
+    public static func move(_ path: String, intoDirectory directory: String, collisionTag: String) throws -> String {
         try createDirectory(directory)
-        let name = URL(fileURLWithPath: path).lastPathComponent
-        var destination = URL(fileURLWithPath: directory).appendingPathComponent(name).path
-        var counter = 1
-        while exists(destination) {
-            let url = URL(fileURLWithPath: name)
-            let stem = url.deletingPathExtension().lastPathComponent
-            let ext = url.pathExtension
-            destination = URL(fileURLWithPath: directory)
-                .appendingPathComponent(ext.isEmpty ? "\(stem)-\(counter)" : "\(stem)-\(counter).\(ext)").path
-            counter += 1
-        }
-        if rename(path, destination) == 0 {
-            fsyncDirectory(directory)
-            return destination
-        }
-        guard errno == EXDEV else { throw PipelineError.io(path: path, problem: "cannot move to \(destination): \(errnoText())") }
-        // Different filesystem: copy durably, then remove the original.
-        let temp = temporaryPath(for: destination)
-        do { try FileManager.default.copyItem(atPath: path, toPath: temp) }
-        catch { throw PipelineError.io(path: path, problem: "cannot copy to \(destination) (\(error.localizedDescription))") }
-        try commit(temporary: temp, to: destination)
-        guard unlink(path) == 0 else { throw PipelineError.io(path: path, problem: "copied to \(destination) but cannot remove: \(errnoText())") }
-        return destination
+        return try SafeMove.move(path, intoFolder: directory, collisionTag: collisionTag)
     }
 
-    public static func errnoText() -> String { String(cString: strerror(errno)) }
+    /// Appends bytes to a log-like file (creating it), fsync'd; errors name the file and errno.
+    public static func append(_ data: Data, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileSystemError.current(path, "open for appending", side: .writing) }
+        defer { close(fd) }
+        try data.withUnsafeBytes { try FileWriter(fd: fd, displayPath: path).write($0) }
+        guard fsync(fd) == 0 else { throw FileSystemError.current(path, "flush to disk (fsync)", side: .writing) }
+    }
+
+    public static func errnoText() -> String { DurableIO.errnoText() }
+
+    /// A folder entry as the kernel names it: `name` is nil when the bytes are not valid UTF-8, which Swift's
+    /// String (and so every path this tool passes to the system) cannot carry without changing them.
+    public struct DirectoryEntry {
+        public var name: String?
+        public var rawName: [UInt8]
+
+        /// The name for messages: invalid bytes shown as `\xNN`.
+        public var printableName: String {
+            if let name { return name }
+            return rawName.map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
+        }
+    }
+
+    /// The entries of a folder (no `.`/`..`), unsorted, names kept as bytes (FileManager would decode invalid
+    /// UTF-8 lossily into a name that does not exist).
+    public static func listDirectory(_ path: String) throws -> [DirectoryEntry] {
+        guard let dir = opendir(path) else { throw FileSystemError.current(path, "list the folder", side: .reading) }
+        defer { closedir(dir) }
+        var entries = [DirectoryEntry]()
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw FileSystemError.current(path, "list the folder", side: .reading) }
+                break
+            }
+            let raw: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { buffer in
+                Array(buffer.prefix { $0 != 0 })
+            }
+            if raw == [UInt8(ascii: ".")] || raw == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+            entries.append(DirectoryEntry(name: String(validatingUTF8Bytes: raw), rawName: raw))
+        }
+        return entries
+    }
+
+    /// The longest path the system accepts, in bytes, including the terminating NUL.
+    public static let pathMax = Int(PATH_MAX)
+}
+
+extension String {
+    /// The string if `bytes` are valid UTF-8 (without NULs), else nil.
+    init?(validatingUTF8Bytes bytes: [UInt8]) {
+        guard !bytes.contains(0) else { return nil }
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        var scalars = String.UnicodeScalarView()
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): scalars.append(scalar)
+            case .emptyInput: break loop
+            case .error: return nil
+            }
+        }
+        self.init(scalars)
+    }
 }

@@ -69,7 +69,7 @@ public final class HTTPDownloader {
             unlink(partial)
             throw PipelineError.checksumMismatch(path: destination, expected: expected, actual: sha)
         }
-        try FileOps.commit(temporary: partial, to: destination)
+        try FileOps.commit(temporary: partial, to: destination, replacing: true)
         return Result(path: destination, sha256: sha, bytes: size, resumedFrom: attempt.resumedFrom ?? existing)
     }
 

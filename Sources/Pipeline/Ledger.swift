@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -54,7 +55,7 @@ public final class Ledger {
             }
         }
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw PipelineError.io(path: path, problem: "cannot open ledger for appending: \(FileOps.errnoText())") }
+        guard fd >= 0 else { throw FileSystemError.current(path, "open the ledger for appending", side: .writing) }
         // If the last line was torn, start ours on a fresh line.
         if let data = FileManager.default.contents(atPath: path), let last = data.last, last != UInt8(ascii: "\n") {
             _ = "\n".withCString { write(fd, $0, 1) }
@@ -66,9 +67,9 @@ public final class Ledger {
     public func append(_ entry: LedgerEntry) throws {
         var line = try JSONEncoder().encode(entry)
         line.append(UInt8(ascii: "\n"))
-        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count else { throw PipelineError.io(path: path, problem: "ledger write failed: \(FileOps.errnoText())") }
-        guard fsync(fd) == 0 else { throw PipelineError.io(path: path, problem: "ledger fsync failed: \(FileOps.errnoText())") }
+        // FileWriter captures errno at the failing call (a later call would report a stale one).
+        try line.withUnsafeBytes { try FileWriter(fd: fd, displayPath: path).write($0) }
+        guard fsync(fd) == 0 else { throw FileSystemError.current(path, "flush the ledger to disk (fsync)", side: .writing) }
         byHash[entry.inputSHA256, default: []].append(entry)
     }
 

@@ -87,7 +87,7 @@ public final class ModelStore {
         let sha: String
         do {
             sha = try FileDigest.sha256Hex(ofFileAt: temp)
-            try FileOps.commit(temporary: temp, to: destination)
+            try FileOps.commit(temporary: temp, to: destination, replacing: true)
         } catch { unlink(temp); throw error }
         return try record(name: name, kind: kind, relativeFile: relative, sha256: sha, source: file, sha256Published: false)
     }

@@ -25,6 +25,9 @@ public struct WatchOptions {
     public var retryFailed = false
     /// SIGINT/SIGTERM stop the watcher after the current photo (the CLI turns this on).
     public var handleSignals = false
+    /// Edit what symbolic links in the watched folder point to (default: skip links, so a link cannot make the
+    /// watcher read or move files outside the folder).
+    public var followSymlinks = false
 
     public init(inputDirectory: String, outputDirectory: String, domains: [String], format: ImageFormat? = nil,
                 doneDirectory: String? = nil, failedDirectory: String? = nil) {
@@ -40,10 +43,16 @@ public struct WatchSummary {
     public var failed: [(path: String, reason: String)] = []
     /// Why the watcher stopped.
     public var stopReason = ""
+    /// Set when it stopped on an error that is not a photo's (disk full, read-only output, ledger not writable).
+    public var fatal: String?
+
+    /// 0 after a normal stop (photo failures are recorded, not fatal); 2 when it stopped on an error of its own.
+    public var exitStatus: Int32 { fatal == nil ? 0 : 2 }
 
     public func report() -> String {
         var lines = ["processed \(processed.count), already done \(alreadyDone.count), failed \(failed.count)"]
-        for failure in failed { lines.append("  failed: \(failure.path): \(failure.reason)") }
+        lines += FailureReport.lines(failed)
+        if let fatal { lines.append("stopped: \(fatal)") }
         return lines.joined(separator: "\n")
     }
 }

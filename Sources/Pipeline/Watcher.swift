@@ -1,4 +1,5 @@
 import Foundation
+import DurableIO
 import Imaging
 #if canImport(Glibc)
 import Glibc
@@ -11,8 +12,18 @@ import Glibc
 /// stable for `settleInterval`. Hidden and temporary names are ignored.
 /// Identity: the SHA-256 of the bytes, looked up in the ledger, so restarts, duplicates and renamed copies are
 /// not edited twice, and an entry `started` without `done` (a crash mid-image) is simply done again.
-/// Originals are never modified: they stay, or are moved whole to `--done` / `--failed`.
+/// Originals are never modified: they stay, or are moved whole to `--done` / `--failed` (never replacing a file
+/// there, and across filesystems only after the copy is verified). Outputs are committed without replacing anyone
+/// else's file (`OutputCommit`).
+/// A photo that fails is checked again before it is blamed: if its size or mtime moved it is still being written and
+/// goes back to waiting; an unreadable or undecodable one is retried `decodeRetries` times, `--settle` apart.
+/// Errors of the output side (disk full, read-only, permission) and ledger write errors stop the watcher with
+/// `summary.fatal` set; they are never recorded against a photo.
+/// Symbolic links in the watched folder are skipped unless `followSymlinks`; a link itself is what gets moved.
 public final class Watcher {
+    /// Extra attempts for a photo that failed to read or decode while it may still have been arriving.
+    public static let decodeRetries = 2
+
     public let options: WatchOptions
     public let processor: PhotoProcessor
     public var log: (String) -> Void = { _ in }
@@ -26,6 +37,12 @@ public final class Watcher {
     /// Files handled in this session (name -> size, mtime): rescans skip them unless they change, so a folder
     /// of thousands of finished originals is not re-hashed every `rescanInterval`.
     private var settled = [String: (size: Int64, mtime: Int64)]()
+    /// Failed attempts so far of names waiting for a retry.
+    private var attempts = [String: Int]()
+    /// Names already reported as impossible to handle (not UTF-8, symlinks), so each is said once.
+    private var reported = Set<[UInt8]>()
+    /// Why the watcher must stop with an error status (set once).
+    private var fatal: String?
 
     public init(options: WatchOptions, processor: PhotoProcessor) {
         self.options = options
@@ -84,10 +101,15 @@ public final class Watcher {
                 if shouldStop { break }
                 handle(name, ledger: ledger)
             }
+            if fatal != nil { break }
             if options.exitWhenIdle && pending.isEmpty {
                 scan()   // anything that arrived while we were busy and has not been seen yet
                 if pending.isEmpty { summary.stopReason = "nothing left to do"; break }
             }
+        }
+        if let fatal {
+            summary.fatal = fatal
+            summary.stopReason = fatal
         }
         if summary.stopReason.isEmpty { summary.stopReason = "stopped" }
         log("watcher stopping: \(summary.stopReason)")
@@ -116,13 +138,32 @@ public final class Watcher {
     }
 
     private func scan() {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: options.inputDirectory)) ?? []
-        for name in names.sorted() where pending[name] == nil { observe(name) }
+        let entries: [FileOps.DirectoryEntry]
+        do { entries = try FileOps.listDirectory(options.inputDirectory) }
+        catch { log("cannot list \(options.inputDirectory): \(error)"); return }
+        for entry in entries.sorted(by: { $0.rawName.lexicographicallyPrecedes($1.rawName) }) {
+            guard let name = entry.name else {
+                if !FileOps.isIgnoredName(entry.printableName) && reported.insert(entry.rawName).inserted {
+                    let path = (options.inputDirectory as NSString).appendingPathComponent(entry.printableName)
+                    let reason = "file name is not valid UTF-8, which nada-edit cannot pass on unchanged; rename it to process it"
+                    log("skipped: \(path): \(reason)")
+                    summary.failed.append((path, reason))
+                }
+                continue
+            }
+            if pending[name] == nil { observe(name) }
+        }
     }
 
     private func observe(_ name: String) {
         guard !FileOps.isIgnoredName(name) else { return }
         let path = (options.inputDirectory as NSString).appendingPathComponent(name)
+        if !options.followSymlinks && FileOps.isSymbolicLink(path) {
+            if reported.insert(Array(name.utf8)).inserted {
+                log("skipped: \(path) is a symbolic link (use --follow-symlinks to edit what links point to)")
+            }
+            return
+        }
         guard FileOps.isRegularFile(path), let stat = FileOps.sizeAndMTime(path) else { pending[name] = nil; settled[name] = nil; return }
         if let done = settled[name], done.size == stat.size, done.mtime == stat.mtimeNanos { return }
         if let seen = pending[name], seen.size == stat.size, seen.mtime == stat.mtimeNanos { return }
@@ -155,7 +196,7 @@ public final class Watcher {
         settled[name] = (stat.size, stat.mtimeNanos)
         let sha: String
         do { sha = try FileDigest.sha256Hex(ofFileAt: path) }
-        catch { return fail(path, sha: nil, reason: "cannot be read (\(error))", ledger: ledger) }
+        catch { return photoFailed(name, path, sha: nil, taken: stat, reason: "cannot be read (\(error))", retryable: true, ledger: ledger) }
 
         if !options.retryFailed, let failure = ledger.failure(for: sha) {
             log("\(name): same content as an input that failed before (\(failure.reason ?? "?"))")
@@ -167,12 +208,12 @@ public final class Watcher {
         if needed.isEmpty {
             log("\(name): already done (same content as \(ledger.entries(for: sha).last { $0.state == .done }?.input ?? "an earlier input"))")
             summary.alreadyDone.append(path)
-            moveDone(path)
+            moveDone(path, sha: sha)
             return
         }
         guard let format = ImageFormat.sniff(fileAt: path) else {
             let reason = (FileOps.fileSize(path) ?? 0) == 0 ? "empty file" : "not a JPEG or PNG image (its first bytes match neither format)"
-            return fail(path, sha: sha, reason: reason, ledger: ledger)
+            return photoFailed(name, path, sha: sha, taken: stat, reason: reason, retryable: true, ledger: ledger)
         }
 
         let targets = planOutputs(for: path, sha: sha, format: options.format ?? format, domains: needed, ledger: ledger)
@@ -180,32 +221,63 @@ public final class Watcher {
             try ledger.append(LedgerEntry(inputSHA256: sha, input: path, state: .started, domains: needed, outputs: targets.map(\.finalPath)))
         } catch {
             // Without a ledger we cannot promise exactly-once: stop rather than guess.
-            log("cannot write the ledger: \(error); stopping")
-            summary.stopReason = "ledger write failed: \(error)"
-            stop()
-            return
+            return stopWithError("cannot write the ledger: \(error)")
         }
+        let ours = ledger.outputsClaimed(by: sha)
+        var written = [String]()
         do {
-            defer { for t in targets { unlink(t.writePath) } }
+            defer { for t in targets { OutputCommit.cleanUp(t) } }
             log("editing \(name)")
             try processor.process(ProcessingJob(inputPath: path, inputSHA256: sha, inputFormat: format, outputs: targets))
-            for t in targets where !FileOps.isRegularFile(t.writePath) {
-                throw PipelineError.io(path: path, problem: "the editor produced no \(t.domain) output")
+            for t in targets { written += try OutputCommit.commit(t, inputSHA256: sha, replaceable: { ours.contains($0) }) }
+        } catch {
+            if isEnvironmentalError(error) {
+                // The photo is not at fault: leave it (and its `started` entry, so it is done again next time).
+                return stopWithError("cannot write outputs: \(error)")
             }
-            for t in targets { try FileOps.commit(temporary: t.writePath, to: t.finalPath) }
-        } catch {
-            return fail(path, sha: sha, reason: "\(error)", ledger: ledger)
+            return photoFailed(name, path, sha: sha, taken: stat, reason: "\(error)", retryable: error is ImagingError, ledger: ledger)
         }
+        attempts[name] = nil
         do {
-            try ledger.append(LedgerEntry(inputSHA256: sha, input: path, state: .done, domains: needed, outputs: targets.map(\.finalPath)))
+            try ledger.append(LedgerEntry(inputSHA256: sha, input: path, state: .done, domains: needed, outputs: written))
         } catch {
-            log("cannot write the ledger: \(error); stopping")
-            summary.stopReason = "ledger write failed: \(error)"
-            stop()
-            return
+            return stopWithError("cannot write the ledger: \(error)")
         }
         summary.processed.append(path)
-        moveDone(path)
+        moveDone(path, sha: sha)
+    }
+
+    /// Stops the watcher after this photo with an error status; nothing is blamed on any photo.
+    private func stopWithError(_ reason: String) {
+        log("\(reason); stopping")
+        if fatal == nil { fatal = reason }
+        stop()
+    }
+
+    /// A photo failed. If it changed since it was taken it is still being written: it waits again. A read or decode
+    /// failure is retried after `--settle` up to `decodeRetries` times (a writer may have paused mid-file).
+    /// Otherwise it is recorded as failed.
+    private func photoFailed(_ name: String, _ path: String, sha: String?, taken: (size: Int64, mtimeNanos: Int64),
+                             reason: String, retryable: Bool, ledger: Ledger) {
+        let now = FileOps.sizeAndMTime(path)
+        if let now, now.size != taken.size || now.mtimeNanos != taken.mtimeNanos || isOpenForWriting(path) == true {
+            log("\(name) is still being written; waiting for it to settle")
+            settled[name] = nil
+            pending[name] = (now.size, now.mtimeNanos, Date())
+            return
+        }
+        let tried = attempts[name, default: 0]
+        if retryable, let now, tried < Watcher.decodeRetries {
+            attempts[name] = tried + 1
+            // Each retry waits twice as long as the last (settle, 2·settle, …): a writer that paused gets longer.
+            let wait = options.settleInterval * Double(1 << tried)
+            log("\(name): \(FailureReport.reason(reason, without: path)); trying again in \(wait) s (attempt \(tried + 2) of \(Watcher.decodeRetries + 1))")
+            settled[name] = nil
+            pending[name] = (now.size, now.mtimeNanos, Date().addingTimeInterval(wait - options.settleInterval))
+            return
+        }
+        attempts[name] = nil
+        fail(path, sha: sha, reason: reason, ledger: ledger)
     }
 
     /// `<stem>.<domain>.<ext>`; if that name holds someone else's output, `<stem>-<sha8>.<domain>.<ext>`:
@@ -215,7 +287,7 @@ public final class Watcher {
         let stem = OutputNaming.stem(of: path)
         return domains.map { domain in
             var final = (options.outputDirectory as NSString).appendingPathComponent(OutputNaming.fileName(stem: stem, domain: domain, format: format))
-            if FileOps.exists(final) && !ours.contains(final) {
+            if FileOps.exists(final) && !ours.contains(final) {   // planned; `OutputCommit` enforces it at the rename
                 let alternative = OutputNaming.fileName(stem: "\(stem)-\(sha.prefix(8))", domain: domain, format: format)
                 final = (options.outputDirectory as NSString).appendingPathComponent(alternative)
             }
@@ -224,7 +296,7 @@ public final class Watcher {
     }
 
     private func fail(_ path: String, sha: String?, reason: String, ledger: Ledger) {
-        log("failed: \(path): \(reason)")
+        log("failed: \(path): \(FailureReport.reason(reason, without: path))")
         summary.failed.append((path, reason))
         settleFailed(path, sha: sha, reason: reason, recordInLedger: true, ledger: ledger)
     }
@@ -232,14 +304,18 @@ public final class Watcher {
     /// Records a failure, writes the reason file, moves the original to `--failed` if given.
     private func settleFailed(_ path: String, sha: String?, reason: String, recordInLedger: Bool, ledger: Ledger) {
         if recordInLedger, let sha {
-            try? ledger.append(LedgerEntry(inputSHA256: sha, input: path, state: .failed, domains: options.domains, outputs: [], reason: reason))
+            do {
+                try ledger.append(LedgerEntry(inputSHA256: sha, input: path, state: .failed, domains: options.domains, outputs: [], reason: reason))
+            } catch {
+                return stopWithError("cannot write the ledger: \(error)")
+            }
         }
         let name = URL(fileURLWithPath: path).lastPathComponent
         var reasonPath = (options.outputDirectory as NSString).appendingPathComponent("\(name).failed.txt")
         var movedTo: String?
         if let failedDirectory = options.failedDirectory {
             do {
-                movedTo = try FileOps.move(path, intoDirectory: failedDirectory)
+                movedTo = try FileOps.move(path, intoDirectory: failedDirectory, collisionTag: collisionTag(sha))
                 settled[name] = nil   // gone from the folder: nothing to remember
                 reasonPath = movedTo! + ".reason.txt"
             } catch { log("cannot move \(path) to \(failedDirectory): \(error)") }
@@ -255,10 +331,15 @@ public final class Watcher {
         try? FileOps.writeAtomically(Data(text.utf8), to: reasonPath)
     }
 
-    private func moveDone(_ path: String) {
+    /// The `-TAG` of a moved original whose name is taken: the first 8 hex digits of its SHA-256.
+    private func collisionTag(_ sha: String?) -> String {
+        sha.map { String($0.prefix(8)) } ?? String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    }
+
+    private func moveDone(_ path: String, sha: String) {
         guard let doneDirectory = options.doneDirectory else { return }
         do {
-            try FileOps.move(path, intoDirectory: doneDirectory)
+            try FileOps.move(path, intoDirectory: doneDirectory, collisionTag: collisionTag(sha))
             settled[URL(fileURLWithPath: path).lastPathComponent] = nil
         }
         catch { log("cannot move \(path) to \(doneDirectory): \(error)") }

@@ -1,5 +1,9 @@
 import XCTest
+import DurableIO
 @testable import Pipeline
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class BatchRunnerTests: XCTestCase {
     var dir = ""
@@ -73,7 +77,7 @@ final class BatchRunnerTests: XCTestCase {
         let options = BatchOptions(outputDirectory: out, domains: ["sketch"], format: .png, recursive: true, jobs: 3)
         let summary = try BatchRunner(options: options, processor: processor).run(inputs: [input])
         XCTAssertEqual(summary.processed.count, 4)
-        XCTAssertTrue(FileOps.exists(out + "/deep.sketch.png"))
+        XCTAssertTrue(FileOps.exists(out + "/sub/deep.sketch.png"), "--recursive mirrors sub-folders")
         XCTAssertTrue(FileOps.exists(out + "/one.sketch.png"))
         let second = try BatchRunner(options: options, processor: processor).run(inputs: [input])
         XCTAssertEqual(second.processed.count, 0)
@@ -81,18 +85,132 @@ final class BatchRunnerTests: XCTestCase {
         XCTAssertFalse(processor.jobs.contains { $0.inputPath.contains("/edited/") })
     }
 
-    func testCollidingOutputNamesAndMissingInputsAreFailures() throws {
+    func testCollidingOutputNamesGetTheHashNameAndMissingInputsAreFailures() throws {
         try FileOps.createDirectory(dir + "/a")
         try FileOps.createDirectory(dir + "/b")
         try FakeImages.write(FakeImages.jpeg("a"), to: dir + "/a/face.jpg")
         try FakeImages.write(FakeImages.jpeg("b"), to: dir + "/b/face.jpg")
-        let summary = try BatchRunner(options: BatchOptions(outputDirectory: dir + "/out", domains: ["x"]), processor: FakeProcessor())
+        let options = BatchOptions(outputDirectory: dir + "/out", domains: ["x"])
+        let summary = try BatchRunner(options: options, processor: FakeProcessor())
             .run(inputs: [dir + "/a", dir + "/b/face.jpg", dir + "/nope.jpg"])
-        XCTAssertEqual(summary.processed, [dir + "/a/face.jpg"])
-        XCTAssertEqual(summary.failed.count, 2)
-        XCTAssertTrue(summary.failed.contains { $0.path == dir + "/nope.jpg" && $0.reason == "no such file or folder" })
-        XCTAssertTrue(summary.failed.contains { $0.path == dir + "/b/face.jpg" && $0.reason.contains("would also be written") })
+        XCTAssertEqual(summary.processed, [dir + "/a/face.jpg", dir + "/b/face.jpg"])
+        XCTAssertEqual(summary.failed.map(\.path), [dir + "/nope.jpg"])
+        XCTAssertEqual(summary.failed.first?.reason, "no such file or folder")
+        let sha8 = String(FileDigest.sha256Hex(of: FakeImages.jpeg("b")).prefix(8))
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/out/face.x.jpg"), FakeProcessor.expectedOutput(for: FakeImages.jpeg("a"), domain: "x"))
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/out/face-\(sha8).x.jpg"), FakeProcessor.expectedOutput(for: FakeImages.jpeg("b"), domain: "x"))
+        // Run again: both are recognised as done.
+        let again = try BatchRunner(options: options, processor: FakeProcessor()).run(inputs: [dir + "/a", dir + "/b/face.jpg"])
+        XCTAssertEqual(again.skipped.count, 2)
         XCTAssertThrowsError(try BatchRunner(options: BatchOptions(outputDirectory: dir + "/out", domains: []), processor: FakeProcessor()).run(inputs: []))
+    }
+
+    /// Issue 22 item 3: two batches into one output folder, both with an `x.png`, each started before the other
+    /// commits: both edits survive (the later one under the `-sha8` name), nothing is replaced.
+    func testTwoBatchesRacingIntoOneOutputFolderKeepBothEdits() throws {
+        try FileOps.createDirectory(dir + "/A")
+        try FileOps.createDirectory(dir + "/B")
+        try FakeImages.write(FakeImages.png("A"), to: dir + "/A/x.png")
+        try FakeImages.write(FakeImages.png("B"), to: dir + "/B/x.png")
+        let out = dir + "/out"
+        // Both plan before either commits: the processor waits until both are inside `process`.
+        let bothInside = DispatchGroup()
+        bothInside.enter(); bothInside.enter()
+        let barrier = FakeProcessor()
+        barrier.duringProcess = { _ in bothInside.leave(); _ = bothInside.wait(timeout: .now() + 10) }
+        var summaries = [BatchSummary?](repeating: nil, count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let runner = BatchRunner(options: BatchOptions(outputDirectory: out, domains: ["s"]), processor: barrier)
+            summaries[i] = try? runner.run(inputs: [dir + (i == 0 ? "/A/x.png" : "/B/x.png")])
+        }
+        XCTAssertEqual(summaries.compactMap { $0?.processed.count }, [1, 1])
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        XCTAssertEqual(outputs.count, 2, "\(outputs)")
+        let contents = Set(outputs.compactMap { FileManager.default.contents(atPath: out + "/" + $0) })
+        XCTAssertEqual(contents, [FakeProcessor.expectedOutput(for: FakeImages.png("A"), domain: "s"),
+                                  FakeProcessor.expectedOutput(for: FakeImages.png("B"), domain: "s")])
+    }
+
+    /// Issue 18: a camera's folder tree (numbering restarts in every folder) is mirrored, not refused.
+    func testCameraFolderTreeIsMirroredUnderTheOutput() throws {
+        for folder in ["100CANON", "101CANON"] {
+            try FileOps.createDirectory(dir + "/DCIM/" + folder)
+            try FakeImages.write(FakeImages.jpeg(folder), to: dir + "/DCIM/\(folder)/IMG_0001.JPG")
+        }
+        let out = dir + "/out"
+        let summary = try BatchRunner(options: BatchOptions(outputDirectory: out, domains: ["sketch"], recursive: true), processor: FakeProcessor())
+            .run(inputs: [dir + "/DCIM"])
+        XCTAssertEqual(summary.processed.count, 2)
+        XCTAssertEqual(summary.failed.count, 0)
+        XCTAssertEqual(FileManager.default.contents(atPath: out + "/100CANON/IMG_0001.sketch.jpg"), FakeProcessor.expectedOutput(for: FakeImages.jpeg("100CANON"), domain: "sketch"))
+        XCTAssertEqual(FileManager.default.contents(atPath: out + "/101CANON/IMG_0001.sketch.jpg"), FakeProcessor.expectedOutput(for: FakeImages.jpeg("101CANON"), domain: "sketch"))
+    }
+
+    /// Issue 18: a folder link to an ancestor is not followed by default, and never loops when followed.
+    func testSymlinkLoopsAndLinkedFiles() throws {
+        let input = dir + "/in"
+        try FileOps.createDirectory(input + "/a")
+        try FakeImages.write(FakeImages.jpeg("real"), to: input + "/a/photo.jpg")
+        XCTAssertEqual(symlink("../", input + "/a/loop"), 0)
+        try FakeImages.write(FakeImages.jpeg("outside"), to: dir + "/outside.jpg")
+        XCTAssertEqual(symlink(dir + "/outside.jpg", input + "/linked.jpg"), 0)
+        XCTAssertEqual(symlink("/etc/passwd", input + "/passwd.jpg"), 0)
+        XCTAssertEqual(symlink(dir + "/gone.jpg", input + "/dangling.jpg"), 0)
+
+        for follow in [false, true] {
+            let scan = InputScan.expand([input], recursive: true, followSymlinkedFolders: follow)
+            XCTAssertEqual(scan.images.map(\.path).sorted(), [input + "/a/photo.jpg", input + "/linked.jpg"], "follow: \(follow)")
+            let rejected = Dictionary(uniqueKeysWithValues: scan.rejected.map { ($0.path, $0.reason) })
+            XCTAssertEqual(rejected[input + "/dangling.jpg"], "broken symbolic link")
+            let passwd = try XCTUnwrap(rejected[input + "/passwd.jpg"])
+            XCTAssertTrue(passwd.hasPrefix("not a JPEG or PNG image"), passwd)
+            XCTAssertFalse(passwd.contains("root"), "never print a linked file's content")
+        }
+    }
+
+    /// Issue 22 item 3: comparison sheets and further faces are committed under the same rule as the edit.
+    func testCompanionFilesFollowTheNeverReplaceRule() throws {
+        try FakeImages.write(FakeImages.png("p"), to: dir + "/p.png")
+        let out = dir + "/out"
+        try FileOps.createDirectory(out)
+        try FakeImages.write(Data("someone else's sheet".utf8), to: out + "/p.s.compare.png")
+        let processor = FakeProcessor()
+        processor.companions = ["compare", "face2"]
+        let summary = try BatchRunner(options: BatchOptions(outputDirectory: out, domains: ["s"]), processor: processor).run(inputs: [dir + "/p.png"])
+        XCTAssertEqual(summary.processed.count, 1)
+        let sha8 = String(FileDigest.sha256Hex(of: FakeImages.png("p")).prefix(8))
+        XCTAssertEqual(Set(summary.outputsWritten.map { URL(fileURLWithPath: $0).lastPathComponent }),
+                       ["p.s.png", "p-\(sha8).s.compare.png", "p.s.face2.png"])
+        XCTAssertEqual(String(decoding: FileManager.default.contents(atPath: out + "/p.s.compare.png")!, as: UTF8.self), "someone else's sheet")
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: out).contains { $0.hasPrefix(".") }, "no temporary left")
+    }
+
+    /// Issue 22 item 8: an output that cannot be written (here: a read-only output folder) stops the run with
+    /// status 2 and blames no photo. (The processor reports ENOSPC as the real writer would; the writer itself is
+    /// tested against a real EFBIG in DurableIOTests.)
+    func testOutputWriteErrorStopsTheRunInsteadOfFailingPhotos() throws {
+        for i in 0..<3 { try FakeImages.write(FakeImages.png("p\(i)"), to: dir + "/p\(i).png") }
+        let out = dir + "/out"
+        try FileOps.createDirectory(out)
+        let processor = FakeProcessor()
+        processor.writeError = FileSystemError(path: out + "/p.s.png", operation: "write", code: ENOSPC, side: .writing)
+        let summary = try BatchRunner(options: BatchOptions(outputDirectory: out, domains: ["s"]), processor: processor)
+            .run(inputs: (0..<3).map { dir + "/p\($0).png" })
+        XCTAssertEqual(summary.exitStatus, 2)
+        XCTAssertEqual(summary.failed.count, 0, "a full disk is not the photos' fault")
+        XCTAssertEqual(summary.processed.count, 0)
+        XCTAssertEqual(summary.notAttempted.count, 3)
+        XCTAssertEqual(processor.calls.count, 1, "the run stops at the first such error")
+        XCTAssertTrue(summary.report().contains("stopped: "), summary.report())
+        XCTAssertTrue(summary.report().contains("No space left on device"), summary.report())
+    }
+
+    func testFailureReportNamesEachPathOnceAndGroupsCommonReasons() {
+        let failed = (0..<4).map { (path: "in/bad\($0).png", reason: "in/bad\($0).png: not a JPEG or PNG image") }
+            + [(path: "in/x.jpg", reason: "in/x.jpg: in/x.jpg: file is truncated")]
+        let lines = FailureReport.lines(failed)
+        XCTAssertEqual(lines, ["  failed: 4 × not a JPEG or PNG image:", "    in/bad0.png", "    in/bad1.png", "    in/bad2.png",
+                               "    in/bad3.png", "  failed: in/x.jpg: file is truncated"])
     }
 
     func testIgnoredNames() {

@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 @testable import Pipeline
 
@@ -12,6 +13,10 @@ final class FakeProcessor: PhotoProcessor {
     var delay: TimeInterval = 0
     /// Called inside `process`, e.g. to deliver a signal mid-image.
     var duringProcess: ((ProcessingJob) -> Void)?
+    /// Companion files to write beside each output (`compare`, `face2`, …), as the real editor does.
+    var companions: [String] = []
+    /// Thrown instead of writing outputs (an output-side failure such as a full disk).
+    var writeError: Error?
 
     var calls: [String: Int] { lock.lock(); defer { lock.unlock() }; return _calls }
     var jobs: [ProcessingJob] { lock.lock(); defer { lock.unlock() }; return _jobs }
@@ -22,9 +27,13 @@ final class FakeProcessor: PhotoProcessor {
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         let bytes = try Data(contentsOf: URL(fileURLWithPath: job.inputPath))
         if bytes.range(of: Data("BROKEN".utf8)) != nil { throw Failure(description: "corrupt image data (fake decoder)") }
+        if let writeError { throw writeError }
         for output in job.outputs {
             precondition(output.writePath != output.finalPath)
             try (bytes + Data("|\(output.domain)".utf8)).write(to: URL(fileURLWithPath: output.writePath))
+            for tag in companions {
+                try (bytes + Data("|\(output.domain)|\(tag)".utf8)).write(to: URL(fileURLWithPath: output.companionWritePath(tag)))
+            }
         }
     }
 

@@ -119,10 +119,11 @@ public final class DomainEditor: PhotoProcessor {
                 extra: alignment.merging(["noise": "stored",
                         "iterations": inverter.encoder.kind.isIterative ? String(settings.iterations) : "1"]) { $1 })
             let format: OutputFormat = target.format == .png ? .png : .jpeg(quality: settings.jpegQuality)
-            let editPath = faceIndex == 0 ? target.writePath : DomainEditor.facePath(for: target.finalPath, face: faceIndex + 1)
+            // Temporary names only (ours to replace); the runner commits them under its never-replace rule.
+            let editPath = faceIndex == 0 ? target.writePath : target.companionWritePath(OutputTarget.faceTag(faceIndex + 1))
             try FileIO.writeAtomically(try encodeImage(edit, format: format, provenance: provenance), to: editPath, overwrite: true)
             if let sheet, faceIndex == 0 {
-                let comparePath = DomainEditor.comparePath(for: target.finalPath)
+                let comparePath = target.companionWritePath(OutputTarget.compareTag)
                 try FileIO.writeAtomically(try encodeImage(sheet, format: format, provenance: provenance), to: comparePath, overwrite: true)
             }
         }
@@ -130,13 +131,11 @@ public final class DomainEditor: PhotoProcessor {
 
     /// `<stem>.<domain>.face<k>.<ext>` for the k-th face (k ≥ 2) with `--faces all`.
     public static func facePath(for editPath: String, face: Int) -> String {
-        let url = URL(fileURLWithPath: editPath)
-        return url.deletingPathExtension().path + ".face\(face)." + url.pathExtension
+        OutputTarget.companionFinalPath(editPath, OutputTarget.faceTag(face))
     }
 
     /// `<stem>.<domain>.compare.<ext>` beside the edit.
     public static func comparePath(for editPath: String) -> String {
-        let url = URL(fileURLWithPath: editPath)
-        return url.deletingPathExtension().path + ".compare." + url.pathExtension
+        OutputTarget.companionFinalPath(editPath, OutputTarget.compareTag)
     }
 }

@@ -87,10 +87,7 @@ public final class TrainingRun {
             try FileOps.writeAtomically(Data("iteration,loss,seconds,trained_modules\n".utf8), to: file)
         }
         let line = "\(r.iteration),\(r.loss),\(String(format: "%.3f", r.seconds)),\(r.trainedModules.joined(separator: " "))\n"
-        guard let handle = FileHandle(forWritingAtPath: file) else { throw TrainingError("cannot append to \(file)") }
-        defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        handle.write(Data(line.utf8))
+        try FileOps.append(Data(line.utf8), to: file)
     }
 
     /// A grid: the frozen generator's samples on the top row, the adapted ones below.
