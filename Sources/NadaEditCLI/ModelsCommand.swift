@@ -2,13 +2,13 @@ import ArgumentParser
 import Foundation
 import Pipeline
 
-/// `nada-edit models list | add | verify | fetch`: the model store.
+/// `nada-edit models list | add | verify | confirm | fetch`: the model store.
 public struct Models: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "List, add, verify and download the generators, encoders, CLIP models, vocabularies and domains in the model store.",
         subcommands: [
-            ModelsList.self, ModelsAdd.self, ModelsVerify.self, ModelsFetch.self, Inspect.self,
+            ModelsList.self, ModelsAdd.self, ModelsVerify.self, ModelsConfirm.self, ModelsFetch.self, Inspect.self,
         ]
     )
     public init() {}
@@ -28,9 +28,13 @@ public struct ModelsList: ParsableCommand {
             guard !entries.isEmpty else { continue }
             print("\(kind.rawValue):")
             for e in entries {
-                let checked = e.sha256Published ? "published" : "recorded"
-                print("  \(e.name)  \(e.file)  \(ByteCountFormatter.string(fromByteCount: e.size, countStyle: .file))  sha256 \(e.sha256) (\(checked))")
+                print("  \(e.name)  \(e.file)  \(ByteCountFormatter.string(fromByteCount: e.size, countStyle: .file))  sha256 \(e.sha256) (\(e.sha256Origin.label))")
             }
+        }
+        let unverified = listing.entries.filter { $0.sha256Origin == .unverified }
+        if !unverified.isEmpty {
+            print("UNVERIFIED checksums were recorded from whatever the server sent at the first download; compare each with a")
+            print("checksum from a source you trust, then: nada-edit models confirm NAME --sha256 HEX  (\(unverified.map(\.name).joined(separator: ", ")))")
         }
         let domains = try DomainRegistry(store: store).names()
         if !domains.isEmpty { print("domains:\n" + domains.map { "  \($0)" }.joined(separator: "\n")) }
@@ -74,7 +78,7 @@ public struct ModelsVerify: ParsableCommand {
         var bad = 0
         for r in results {
             switch r.status {
-            case .ok: print("ok        \(r.entry.name)  \(r.entry.file)")
+            case .ok: print("ok        \(r.entry.name)  \(r.entry.file)" + (r.entry.sha256Origin == .unverified ? "  (checksum UNVERIFIED)" : ""))
             case .missing: bad += 1; print("MISSING   \(r.entry.name)  \(r.entry.file)")
             case .mismatch(let actual):
                 bad += 1
@@ -86,6 +90,22 @@ public struct ModelsVerify: ParsableCommand {
     }
 }
 
+public struct ModelsConfirm: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "confirm",
+        abstract: "Mark a downloaded model's recorded checksum as confirmed after comparing it with one from a source you trust.")
+    @OptionGroup public var common: CommonOptions
+    @Argument(help: ArgumentHelp("The model's name in the store.", valueName: "NAME")) public var name: String
+    @Option(name: .long, help: ArgumentHelp("The SHA-256 you obtained independently (64 hex digits).", valueName: "HEX"))
+    public var sha256: String
+    public init() {}
+
+    public func run() throws {
+        let entry = try common.store.confirm(name: name, sha256: sha256)
+        print("\(entry.name): \(common.store.path(entry.file)) has sha256 \(entry.sha256) (\(entry.sha256Origin.label))")
+    }
+}
+
 public struct ModelsFetch: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fetch",
@@ -93,10 +113,16 @@ public struct ModelsFetch: ParsableCommand {
     @OptionGroup public var common: CommonOptions
     @Argument(help: ArgumentHelp("Checkpoints to download (see --list).", valueName: "NAME")) public var names: [String] = []
     @Flag(name: .long, help: "List the checkpoints this command knows, with their sources.") public var list = false
+    @Option(name: .customLong("allow-host"), help: ArgumentHelp(
+        "Also follow redirects to HOST (or *.DOMAIN); by default only the publishers' download hosts. Repeatable.", valueName: "HOST"))
+    public var allowHosts: [String] = []
     public init() {}
 
     public func validate() throws {
         if names.isEmpty && !list { throw ValidationError("give a NAME to fetch, or --list to see the known ones") }
+        for host in allowHosts {
+            do { try HostAllowList.validate(host) } catch { throw ValidationError("--allow-host: \(error)") }
+        }
     }
 
     public func run() throws {
@@ -114,6 +140,7 @@ public struct ModelsFetch: ParsableCommand {
         }
         let fetcher = ModelFetcher(store: common.store)
         fetcher.log = printError
+        fetcher.downloader.allowedHosts = fetcher.downloader.allowedHosts.adding(allowHosts)
         var lastPercent = -1
         fetcher.downloader.progress = { received, total in
             guard let total, total > 0 else { return }
@@ -125,7 +152,13 @@ public struct ModelsFetch: ParsableCommand {
             switch try fetcher.fetch(name) {
             case .alreadyPresent(let e): print("\(e.name): already in the store (\(e.file)), sha256 \(e.sha256)")
             case .downloaded(let e, let resumedFrom):
-                let how = e.sha256Published ? "matches the published checksum" : "recorded (not published by the author)"
+                let how: String
+                switch e.sha256Origin {
+                case .published: how = "matches the published checksum"
+                case .confirmed: how = "matches the checksum you confirmed earlier"
+                case .unverified, .added:
+                    how = "UNVERIFIED (the author publishes no checksum); compare it with a trusted copy, then `nada-edit models confirm \(e.name) --sha256 HEX`"
+                }
                 print("\(e.name): saved to \(common.store.path(e.file))\(resumedFrom > 0 ? " (resumed)" : ""); sha256 \(e.sha256) \(how)")
             }
         }

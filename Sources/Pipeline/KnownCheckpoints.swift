@@ -89,4 +89,29 @@ public enum KnownCheckpoints {
     ]
 
     public static func named(_ name: String) -> KnownCheckpoint? { all.first { $0.name == name } }
+
+    /// Where the publishers of these checkpoints send a download, beyond the catalog URLs' own hosts:
+    /// Drive's `uc` link answers from drive.usercontent.google.com (older: a redirect via docs.google.com to
+    /// doc-…-docs.googleusercontent.com); GitHub's `raw/` and release links redirect to raw./objects./
+    /// release-assets.githubusercontent.com; openaipublic.azureedge.net is backed by the openaipublic blob
+    /// container; Hugging Face `resolve/` links redirect to cdn-lfs*.huggingface.co or *.hf.co (Xet storage).
+    public static let publisherRedirectHosts = [
+        "drive.google.com", "docs.google.com", "drive.usercontent.google.com", "*.googleusercontent.com",
+        "github.com", "raw.githubusercontent.com", "objects.githubusercontent.com", "release-assets.githubusercontent.com",
+        "openaipublic.azureedge.net", "openaipublic.blob.core.windows.net",
+        "huggingface.co", "*.huggingface.co", "*.hf.co",
+    ]
+
+    /// The hosts a download may be redirected to (and a Drive confirmation form may point at): every catalog
+    /// URL's host plus `publisherRedirectHosts`. `models fetch --allow-host` adds more.
+    public static var downloadHosts: HostAllowList {
+        var hosts = [String]()
+        for checkpoint in all {
+            switch checkpoint.location {
+            case .url(let url), .manual(let url, _): if let host = URL(string: url)?.host { hosts.append(host) }
+            case .googleDrive: if let host = URL(string: GoogleDrive.defaultBase)?.host { hosts.append(host) }
+            }
+        }
+        return HostAllowList(hosts + publisherRedirectHosts)
+    }
 }

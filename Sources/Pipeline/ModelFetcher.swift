@@ -1,16 +1,21 @@
 import Foundation
 
 /// `models fetch NAME`: download a known checkpoint into the store, check or record its SHA-256.
+///
+/// Redirects and Google Drive's confirmation form are followed only to hosts on `downloader.allowedHosts`
+/// (the publishers' hosts by default); the URL the bytes finally came from is logged.
 public final class ModelFetcher {
     public let store: ModelStore
     public let downloader: HTTPDownloader
     /// Overridable so tests can stand in for drive.google.com with a local server.
     public var googleDriveBase = GoogleDrive.defaultBase
+    /// Progress notes for the user (the CLI sends them to standard error); the downloader's notes go here too.
     public var log: (String) -> Void = { _ in }
 
     public init(store: ModelStore, downloader: HTTPDownloader = HTTPDownloader()) {
         self.store = store
         self.downloader = downloader
+        downloader.log = { [weak self] in self?.log($0) }
     }
 
     public enum Outcome: Equatable {
@@ -54,13 +59,23 @@ public final class ModelFetcher {
                     throw PipelineError.manualDownloadRequired(name: checkpoint.name, instructions:
                         "Google Drive answered with a page this tool cannot get past (download quota or sign-in).\n" + checkpoint.manualInstructions())
                 }
+                // The form's action is the page's say-so: hold it to the same host list as a redirect.
+                if let problem = downloader.allowedHosts.refusal(from: page.url, to: confirmed) {
+                    throw PipelineError.download(url: page.url.absoluteString,
+                                                 problem: "refused Google Drive's confirmation form target \(confirmed.absoluteString): \(problem)")
+                }
                 log("following Google Drive's large-file confirmation")
                 result = try downloadOrExplain(confirmed, checkpoint: checkpoint, destination: destination, expected: expected)
             }
         }
+        log("  fetched from \(result.finalURL.absoluteString)")
         if result.resumedFrom > 0 { source += " (resumed at byte \(result.resumedFrom))" }
+        let origin: ModelManifest.ChecksumOrigin
+        if checkpoint.publishedSHA256 != nil { origin = .published }
+        else if let previous, previous.sha256Origin == .confirmed || previous.sha256Origin == .published { origin = .confirmed }
+        else { origin = .unverified }
         let entry = try store.record(name: checkpoint.name, kind: checkpoint.kind, relativeFile: relative, sha256: result.sha256,
-                                     source: source, sha256Published: checkpoint.publishedSHA256 != nil)
+                                     source: source, origin: origin)
         return .downloaded(entry, resumedFrom: result.resumedFrom)
     }
 

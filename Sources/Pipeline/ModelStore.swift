@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The folder of models: `generators/ encoders/ clip/ vocab/ domains/` plus `manifest.json`.
 ///
@@ -44,11 +47,11 @@ public final class ModelStore {
     /// Records a file already inside the store (used by `add` and `fetch`).
     @discardableResult
     public func record(name: String, kind: ModelKind, relativeFile: String, sha256: String, source: String,
-                       sha256Published: Bool) throws -> ModelManifest.Entry {
+                       origin: ModelManifest.ChecksumOrigin) throws -> ModelManifest.Entry {
         var manifest = try loadManifest()
         let entry = ModelManifest.Entry(name: name, kind: kind, file: relativeFile, sha256: sha256,
                                         size: FileOps.fileSize(path(relativeFile)) ?? 0, source: source,
-                                        sha256Published: sha256Published, added: ISOTime.now())
+                                        origin: origin, added: ISOTime.now())
         manifest.upsert(entry)
         try saveManifest(manifest)
         return entry
@@ -68,7 +71,7 @@ public final class ModelStore {
             let domain = try DomainRegistry(store: self).install(recordFile: file, name: explicitName)
             return ModelManifest.Entry(name: domain.record.name, kind: .domains, file: domain.generatorRelativePath,
                                        sha256: domain.record.generator.sha256, size: FileOps.fileSize(domain.generatorPath) ?? 0,
-                                       source: file, sha256Published: false, added: domain.record.created)
+                                       source: file, origin: .added, added: domain.record.created)
         }
         let name = explicitName ?? ModelStore.defaultName(forFileName: fileName)
         try ModelStore.validateName(name)
@@ -82,14 +85,44 @@ public final class ModelStore {
         }
         try FileOps.createDirectory(directory(for: kind))
         let temp = FileOps.temporaryPath(for: destination)
-        do { try FileManager.default.copyItem(atPath: file, toPath: temp) }
-        catch { throw PipelineError.io(path: file, problem: "cannot copy into the store (\(error.localizedDescription))") }
         let sha: String
         do {
+            // The bytes, not the directory entry: a symlink (FileManager.copyItem copies it as a link) would leave
+            // the store pointing at a file it does not own, which can change or vanish under the recorded checksum.
+            try ModelStore.copyContents(of: file, to: temp)
             sha = try FileDigest.sha256Hex(ofFileAt: temp)
-            try FileOps.commit(temporary: temp, to: destination, replacing: true)
+            // Never replace: the exists-check above can race with another `add` of the same name.
+            try FileOps.commit(temporary: temp, to: destination, replacing: false)
         } catch { unlink(temp); throw error }
-        return try record(name: name, kind: kind, relativeFile: relative, sha256: sha, source: file, sha256Published: false)
+        return try record(name: name, kind: kind, relativeFile: relative, sha256: sha, source: file, origin: .added)
+    }
+
+    /// Copies the bytes `source` holds (following symlinks) into a new file `destination`, which must not exist.
+    static func copyContents(of source: String, to destination: String) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw PipelineError.io(path: source, problem: "cannot open for reading: \(FileOps.errnoText())") }
+        defer { close(input) }
+        var st = stat()
+        guard fstat(input, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw PipelineError.io(path: source, problem: "not a regular file")
+        }
+        let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw PipelineError.io(path: destination, problem: "cannot create: \(FileOps.errnoText())") }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw PipelineError.io(path: source, problem: "read failed: \(FileOps.errnoText())") }
+            if n == 0 { return }
+            var written = 0
+            while written < n {
+                let m = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, n - written) }
+                if m < 0 && errno == EINTR { continue }
+                guard m > 0 else { throw PipelineError.io(path: destination, problem: "write failed: \(FileOps.errnoText())") }
+                written += m
+            }
+        }
     }
 
     static func defaultName(forFileName fileName: String) -> String {
@@ -153,12 +186,42 @@ public final class ModelStore {
             guard let domain = try? registry.domain(named: name) else { continue }
             let entry = ModelManifest.Entry(name: name, kind: .domains, file: domain.generatorRelativePath,
                                             sha256: domain.record.generator.sha256, size: 0, source: domain.recordPath,
-                                            sha256Published: false, added: domain.record.created)
+                                            origin: .added, added: domain.record.created)
             guard FileOps.isRegularFile(domain.generatorPath) else { results.append(VerifyResult(entry: entry, status: .missing)); continue }
             let actual = try FileDigest.sha256Hex(ofFileAt: domain.generatorPath)
             results.append(VerifyResult(entry: entry, status: actual == entry.sha256 ? .ok : .mismatch(actual: actual)))
         }
         return results
+    }
+
+    /// `models confirm NAME --sha256 HEX`: the user compared a downloaded file's checksum with one from a source they
+    /// trust. The file is re-hashed; it must match both the manifest and `sha256`. An unverified entry becomes
+    /// confirmed; any other entry is only checked. Nothing changes on a mismatch.
+    @discardableResult
+    public func confirm(name: String, sha256 given: String) throws -> ModelManifest.Entry {
+        let hex = given.trimmingCharacters(in: .whitespaces).lowercased()
+        guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit }) else {
+            throw PipelineError.invalidArgument("--sha256 '\(given)' is not a SHA-256: give the 64 hex digits (as printed by sha256sum)")
+        }
+        var manifest = try loadManifest()
+        guard var entry = manifest.entry(named: name) else {
+            throw PipelineError.unknownModel(name: name, known: manifest.entries.map(\.name))
+        }
+        let full = path(entry.file)
+        guard FileOps.isRegularFile(full) else { throw PipelineError.io(path: full, problem: "missing from the store; fetch it again") }
+        let actual = try FileDigest.sha256Hex(ofFileAt: full)
+        guard actual == entry.sha256 else {
+            throw PipelineError.checksumMismatch(path: full, expected: entry.sha256, actual: actual)
+        }
+        guard actual == hex else {
+            throw PipelineError.io(path: full, problem: "SHA-256 is \(actual), not the \(hex) you gave: this is a different or damaged copy; nothing was confirmed (remove it from the store and fetch again, or check where your checksum came from)")
+        }
+        if entry.sha256Origin == .unverified {
+            entry.sha256Origin = .confirmed
+            manifest.upsert(entry)
+            try saveManifest(manifest)
+        }
+        return entry
     }
 
     /// Path of a stored model by manifest name, or nil.

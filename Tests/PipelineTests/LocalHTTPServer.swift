@@ -118,16 +118,33 @@ final class LocalHTTPServer {
         }
     }
 
-    /// Serves `files` by path, honouring `Range: bytes=N-` with 206 responses.
-    static func rangeResponse(_ body: Data, request: Request, contentType: String = "application/octet-stream") -> Response {
-        if let range = request.headers["range"], range.hasPrefix("bytes="), let start = Int(range.dropFirst(6).split(separator: "-").first ?? "") {
+    /// Serves `body`, honouring `Range: bytes=N-` with 206 responses. `etag` / `lastModified` are sent when given; with
+    /// `honourIfRange` an `If-Range` that matches neither makes the answer the whole body with 200 (RFC 9110 §13.1.5),
+    /// without it the header is ignored, like a server that only knows Range.
+    static func rangeResponse(_ body: Data, request: Request, contentType: String = "application/octet-stream",
+                              etag: String? = nil, lastModified: String? = nil, honourIfRange: Bool = true) -> Response {
+        var validators = [(String, String)]()
+        if let etag { validators.append(("ETag", etag)) }
+        if let lastModified { validators.append(("Last-Modified", lastModified)) }
+        var rangeApplies = true
+        if honourIfRange, let ifRange = request.headers["if-range"] {
+            let strongETag = etag.flatMap { $0.hasPrefix("W/") ? nil : $0 }
+            rangeApplies = ifRange == strongETag || (ifRange == lastModified && lastModified != nil)
+        }
+        if rangeApplies, let range = request.headers["range"], range.hasPrefix("bytes="),
+           let start = Int(range.dropFirst(6).split(separator: "-").first ?? "") {
             guard start < body.count else {
-                return Response(status: 416, headers: [("Content-Range", "bytes */\(body.count)")])
+                return Response(status: 416, headers: [("Content-Range", "bytes */\(body.count)")] + validators)
             }
-            return Response(status: 206, headers: [("Content-Type", contentType), ("Content-Range", "bytes \(start)-\(body.count - 1)/\(body.count)")],
+            return Response(status: 206, headers: [("Content-Type", contentType), ("Content-Range", "bytes \(start)-\(body.count - 1)/\(body.count)")] + validators,
                             body: body.subdata(in: start..<body.count))
         }
-        return Response(status: 200, headers: [("Content-Type", contentType)], body: body)
+        return Response(status: 200, headers: [("Content-Type", contentType)] + validators, body: body)
+    }
+
+    /// A 302 to `location`.
+    static func redirect(to location: String) -> Response {
+        Response(status: 302, headers: [("Location", location)])
     }
 }
 

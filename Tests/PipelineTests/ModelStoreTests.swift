@@ -1,4 +1,7 @@
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import Pipeline
 
 final class ModelStoreTests: XCTestCase {
@@ -49,6 +52,100 @@ final class ModelStoreTests: XCTestCase {
         let results = Dictionary(uniqueKeysWithValues: try store.verify().map { ($0.entry.name, $0.status) })
         XCTAssertEqual(results["stylegan2-test"], .mismatch(actual: FileDigest.sha256Hex(of: corrupted)))
         XCTAssertEqual(results["enc"], .missing)
+    }
+
+    func testAddOfASymlinkStoresACopyOfTheTargetsBytes() throws {
+        let dir = try makeTemporaryDirectory("store")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = ModelStore(root: dir + "/models")
+        let target = dir + "/downloads/real-encoder.bin"
+        try FileOps.createDirectory(dir + "/downloads")
+        let bytes = testBytes(3000, seed: 5)
+        try bytes.write(to: URL(fileURLWithPath: target))
+        let link = dir + "/e4e_ffhq_encode.pt"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+
+        let entry = try store.add(file: link)
+        XCTAssertEqual(entry.file, "encoders/e4e_ffhq_encode.pt")
+        XCTAssertEqual(entry.sha256Origin, .added)
+        let stored = store.path(entry.file)
+        var st = stat()
+        XCTAssertEqual(lstat(stored, &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFREG, "the store must hold the bytes, not a link")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: stored)), bytes)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), target, "the link is untouched")
+
+        // Changing or removing the link's target later does not change the store.
+        try FileManager.default.removeItem(atPath: target)
+        XCTAssertEqual(try store.verify().map(\.status), [.ok])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.directory(for: .encoders)), ["e4e_ffhq_encode.pt"],
+                       "no temporary file left behind")
+        // A dangling link is a clear error naming it.
+        XCTAssertThrowsError(try store.add(file: link, name: "again")) { XCTAssertTrue("\($0)".contains(link), "\($0)") }
+    }
+
+    func testConfirmMarksAnUnverifiedChecksumOnlyWhenTheGivenOneMatches() throws {
+        let dir = try makeTemporaryDirectory("store")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = ModelStore(root: dir + "/models")
+        let bytes = testBytes(4000, seed: 6)
+        let sha = FileDigest.sha256Hex(of: bytes)
+        try FileOps.createDirectory(store.directory(for: .generators))
+        try bytes.write(to: URL(fileURLWithPath: store.path("generators/g.pt")))
+        try store.record(name: "g", kind: .generators, relativeFile: "generators/g.pt", sha256: sha,
+                         source: "https://drive.google.com/file/d/X/view", origin: .unverified)
+
+        XCTAssertThrowsError(try store.confirm(name: "g", sha256: "abc")) { XCTAssertTrue("\($0)".contains("64 hex digits"), "\($0)") }
+        let other = String(repeating: "0", count: 64)
+        XCTAssertThrowsError(try store.confirm(name: "g", sha256: other)) { error in
+            XCTAssertTrue("\(error)".contains(other) && "\(error)".contains("nothing was confirmed"), "\(error)")
+        }
+        XCTAssertThrowsError(try store.confirm(name: "nope", sha256: sha)) { XCTAssertTrue("\($0)".contains("unknown model 'nope'"), "\($0)") }
+        XCTAssertEqual(try store.loadManifest().entry(named: "g")?.sha256Origin, .unverified, "failed confirmations change nothing")
+
+        XCTAssertEqual(try store.confirm(name: "g", sha256: " " + sha.uppercased()).sha256Origin, .confirmed)
+        XCTAssertEqual(try store.loadManifest().entry(named: "g")?.sha256Origin, .confirmed)
+
+        // The file is re-hashed: a copy changed on disk since it was recorded cannot be confirmed.
+        try store.record(name: "g", kind: .generators, relativeFile: "generators/g.pt", sha256: sha, source: "https://x", origin: .unverified)
+        var changed = bytes
+        changed[7] ^= 0x40
+        try changed.write(to: URL(fileURLWithPath: store.path("generators/g.pt")))
+        XCTAssertThrowsError(try store.confirm(name: "g", sha256: sha)) {
+            guard case PipelineError.checksumMismatch = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(try store.loadManifest().entry(named: "g")?.sha256Origin, .unverified)
+    }
+
+    func testManifestsWithoutChecksumOriginStillLoadAndNewOnesKeepTheOldKey() throws {
+        let dir = try makeTemporaryDirectory("store")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // As written before sha256Origin existed.
+        let old = """
+        {"version": 1, "entries": [
+          {"name": "clip", "kind": "clip", "file": "clip/ViT-B-32.pt", "sha256": "aa", "size": 1,
+           "source": "https://openaipublic.azureedge.net/clip/ViT-B-32.pt", "sha256Published": true, "added": "2026-01-01T00:00:00Z"},
+          {"name": "gen", "kind": "generators", "file": "generators/gen.pt", "sha256": "bb", "size": 2,
+           "source": "https://drive.google.com/file/d/X/view (resumed at byte 5)", "sha256Published": false, "added": "2026-01-01T00:00:00Z"},
+          {"name": "mine", "kind": "encoders", "file": "encoders/mine.pt", "sha256": "cc", "size": 3,
+           "source": "/home/u/mine.pt", "sha256Published": false, "added": "2026-01-01T00:00:00Z"}]}
+        """
+        try Data(old.utf8).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
+        let store = ModelStore(root: dir)
+        let manifest = try store.loadManifest()
+        XCTAssertEqual(manifest.entry(named: "clip")?.sha256Origin, .published)
+        XCTAssertEqual(manifest.entry(named: "gen")?.sha256Origin, .unverified)
+        XCTAssertEqual(manifest.entry(named: "mine")?.sha256Origin, .added)
+
+        try store.saveManifest(manifest)
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.manifestPath))) as? [String: Any]
+        let entries = try XCTUnwrap(saved?["entries"] as? [[String: Any]])
+        for e in entries {
+            XCTAssertNotNil(e["sha256Published"] as? Bool, "older nada-edit versions require this key")
+            XCTAssertNotNil(e["sha256Origin"] as? String)
+        }
+        XCTAssertEqual(try store.loadManifest(), manifest)
+        XCTAssertTrue(ModelManifest.ChecksumOrigin.unverified.label.contains("UNVERIFIED"))
     }
 
     func testCorruptManifestIsAClearError() throws {
