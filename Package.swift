@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CImageCodecs", "CEXIF", "CZlib", "CDlibShim", "DurableIO"], swiftSettings: fastMath),
         .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "DurableIO"]),
         .target(name: "NadaEditCLI", dependencies: [
-            "Pipeline", "Engine", "Formats", "Models", "Training", "Imaging",
+            "Pipeline", "Engine", "Formats", "Models", "Training", "Imaging", "DurableIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "nada-edit", dependencies: ["NadaEditCLI"]),

@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 
 /// Opens any supported file, detecting the format from its first bytes (never from the name).
@@ -34,7 +35,10 @@ public func readNpy(_ path: String) throws -> ArrayData {
     try Npy.read(try mapFile(path), context: path)
 }
 
-/// Writes a `.npy` array (v1.0, or v2.0 for huge headers; little-endian, C order) via a temporary name.
-public func writeNpy(_ array: ArrayData, to path: String) throws {
-    try atomicWrite(try Npy.encode(array), to: path)
+/// Writes a `.npy` array (v1.0, or v2.0 for huge headers; little-endian, C order) via a temporary name. Without
+/// `replacing`, an existing file is never replaced (a `FileSystemError` with EEXIST, even when another process
+/// creates it meanwhile).
+public func writeNpy(_ array: ArrayData, to path: String, replacing: Bool = true) throws {
+    let bytes = try Npy.encode(array)
+    try AtomicFile.write(to: path, replacing: replacing) { writer in try bytes.withUnsafeBytes { try writer.write($0) } }
 }

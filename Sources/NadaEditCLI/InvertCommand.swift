@@ -1,4 +1,5 @@
 import ArgumentParser
+import DurableIO
 import Engine
 import Formats
 import Foundation
@@ -70,11 +71,17 @@ public struct Invert: ParsableCommand {
         if let reconstructions { try FileManager.default.createDirectory(atPath: reconstructions, withIntermediateDirectories: true) }
         var codes: [Tensor] = []
         var failed: [(String, String)] = []
+        var stemsUsed = Set<String>()
         for path in images {
             do {
                 let photo = try loadImage(path: path)
                 let (aligned, _) = try aligner.align(photo)
-                let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                // a/x.jpg and b/x.jpg in one run: the later one is <stem>-<sha8>, as edit names its outputs.
+                var stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                if !stemsUsed.insert(stem).inserted {
+                    stem += "-" + String(try FileDigest.sha256Hex(ofFileAt: path).prefix(8))
+                    stemsUsed.insert(stem)
+                }
                 if let saveAligned { try writeImage(aligned, to: "\(saveAligned)/\(stem).png", overwrite: overwrite) }
                 let x = try ImageTensors.encoderInput(aligned)
                 let result = try inverter.invert(x, iterations: iterations, reconstruct: reconstructions != nil)
@@ -98,9 +105,10 @@ public struct Invert: ParsableCommand {
     }
 
     func write(_ t: Tensor, to path: String) throws {
-        if !overwrite && FileManager.default.fileExists(atPath: path) {
+        do {
+            try writeNpy(ArrayData(shape: t.shape, floats: t.array), to: path, replacing: overwrite)
+        } catch let error as FileSystemError where error.code == EEXIST {
             throw ValidationError("\(path) exists; pass --overwrite to replace it")
         }
-        try writeNpy(ArrayData(shape: t.shape, floats: t.array), to: path)
     }
 }

@@ -1,0 +1,75 @@
+import XCTest
+@testable import Pipeline
+
+/// Runs the built `nada-edit` binary as a user would, for behaviour only a whole process shows.
+final class CLIProcessTests: XCTestCase {
+    /// `nada-edit` sits beside the test bundle in the build folder.
+    static var binary: String {
+        // Linux: the bundle URL is the build folder itself; macOS: it is the .xctest bundle inside it.
+        var folder = Bundle(for: CLIProcessTests.self).bundleURL
+        if folder.pathExtension == "xctest" { folder.deleteLastPathComponent() }
+        return folder.appendingPathComponent("nada-edit").path
+    }
+
+    static var repository: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    /// Runs `script` under /bin/sh with the binary as $NADA; returns (status, stdout + stderr).
+    func shell(_ script: String, in folder: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var environment = ProcessInfo.processInfo.environment
+        environment["NADA"] = Self.binary
+        environment["NADA_EDIT_MODELS"] = folder + "/store"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    /// Issue 22 item 6: a write error (a file-size limit, the stand-in for a full disk) is reported with the final
+    /// file's name and errno, exits 1, and leaves no temporary file; the process is not killed mid-write.
+    func testInvertWithAFileSizeLimitFailsCleanly() throws {
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: Self.binary), "swift test builds nada-edit beside the tests: \(Self.binary)")
+        let dir = try makeTemporaryDirectory("cli-process")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fixtures = Self.repository + "/fixtures/encoders"
+        let (status, output) = try shell(
+            "ulimit -f 0; \"$NADA\" invert --encoder \(fixtures)/e4e.pt --align center \(fixtures)/input_face.png --output codes.npy",
+            in: dir)
+        XCTAssertEqual(status, 1, output)
+        XCTAssertTrue(output.contains("\(dir)/codes.npy") || output.contains("codes.npy: cannot write: File too large"), output)
+        XCTAssertTrue(output.contains("File too large"), output)
+        XCTAssertFalse(output.contains("Fatal error"), output)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0 != "store" }, [], "no temporary left")
+    }
+
+    /// Issue 18: per-photo codes for a/x.png and b/x.png in one run are both kept (the second as x-<sha8>.npy);
+    /// a second run without --overwrite replaces nothing.
+    func testInvertKeepsPhotosWithTheSameNameFromTwoFolders() throws {
+        let dir = try makeTemporaryDirectory("cli-process")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let repo = Self.repository
+        try FileOps.createDirectory(dir + "/a")
+        try FileOps.createDirectory(dir + "/b")
+        try FileManager.default.copyItem(atPath: repo + "/fixtures/encoders/input_face.png", toPath: dir + "/a/x.png")
+        try FileManager.default.copyItem(atPath: repo + "/fixtures/align/input_face.png", toPath: dir + "/b/x.png")
+        let command = "\"$NADA\" invert --encoder \(repo)/fixtures/encoders/e4e.pt --align center a/x.png b/x.png --output codes"
+        let (status, output) = try shell(command, in: dir)
+        XCTAssertEqual(status, 0, output)
+        let sha8 = String(try FileDigest.sha256Hex(ofFileAt: dir + "/b/x.png").prefix(8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/codes").sorted(), ["x-\(sha8).npy", "x.npy"])
+        let first = try Data(contentsOf: URL(fileURLWithPath: dir + "/codes/x.npy"))
+        let (again, message) = try shell(command, in: dir)
+        XCTAssertEqual(again, 1, message)
+        XCTAssertTrue(message.contains("exists; pass --overwrite"), message)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/codes/x.npy")), first)
+    }
+}
