@@ -129,3 +129,24 @@ public final class FileWriter {
 // The static members above shadow these names.
 private func posixRename(_ from: String, _ to: String) -> Int32 { rename(from, to) }
 private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
+
+extension AtomicFile {
+    /// Removes temporaries in `folder` left by processes that died mid-write (the pid in the name is gone, or is
+    /// ours from an earlier life of this process); returns how many. Others' live temporaries are left alone.
+    @discardableResult
+    public static func removeStaleTemporaries(in folder: String) -> Int {
+        guard let dir = opendir(folder) else { return 0 }
+        defer { closedir(dir) }
+        var removed = 0
+        let base = folder.hasSuffix("/") ? folder : folder + "/"
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(temporaryPrefix) else { continue }
+            guard let pid = Int32(name.dropFirst(temporaryPrefix.count).prefix { $0.isNumber }) else { continue }
+            if pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH) {
+                if unlink(base + name) == 0 { removed += 1 }
+            }
+        }
+        return removed
+    }
+}

@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 import Imaging
 #if canImport(Glibc)
@@ -68,6 +69,7 @@ public final class BatchRunner {
         guard !options.domains.isEmpty else { throw PipelineError.invalidArgument("no domain given (use --domain NAME)") }
         for domain in options.domains { try ModelStore.validateName(domain) }
         try FileOps.createDirectory(options.outputDirectory)
+        AtomicFile.removeStaleTemporaries(in: options.outputDirectory)   // a run killed mid-write left these
         let outputFolder = URL(fileURLWithPath: options.outputDirectory).resolvingSymlinksInPath().path
         let domains = options.domains
         let scan = InputScan.expand(inputs, recursive: options.recursive, followSymlinkedFolders: options.followSymlinks) { path in

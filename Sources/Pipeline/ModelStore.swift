@@ -1,3 +1,4 @@
+import DurableIO
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -84,6 +85,7 @@ public final class ModelStore {
             throw PipelineError.io(path: destination, problem: "already exists in the store; remove it or rename the file")
         }
         try FileOps.createDirectory(directory(for: kind))
+        AtomicFile.removeStaleTemporaries(in: directory(for: kind))   // an `add` killed mid-copy left these
         let temp = FileOps.temporaryPath(for: destination)
         let sha: String
         do {

@@ -347,14 +347,7 @@ public final class Watcher {
 
     /// Temporary outputs left by a process that died mid-write (its pid is gone, or it was us).
     private func removeStaleTemporaries() {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: options.outputDirectory)) ?? []
-        for name in names where name.hasPrefix(FileOps.temporaryPrefix) {
-            let pidText = name.dropFirst(FileOps.temporaryPrefix.count).prefix { $0.isNumber }
-            guard let pid = Int32(pidText) else { continue }
-            if pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH) {
-                unlink((options.outputDirectory as NSString).appendingPathComponent(name))
-            }
-        }
+        AtomicFile.removeStaleTemporaries(in: options.outputDirectory)
     }
 }
 

@@ -72,4 +72,34 @@ final class CLIProcessTests: XCTestCase {
         XCTAssertTrue(message.contains("exists; pass --overwrite"), message)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/codes/x.npy")), first)
     }
+
+    /// Issue 18: `train` SIGKILLed at random moments (mid-iteration, mid-checkpoint) and resumed each time ends
+    /// with a loadable generator, each iteration once in losses.csv, and no temporary left behind.
+    func testTrainSurvivesSIGKILLsAndResumes() throws {
+        let vocab = URL(fileURLWithPath: Self.repository).deletingLastPathComponent()
+            .appendingPathComponent("shared/reference/clip/bpe_simple_vocab_16e6.txt.gz").path
+        guard FileManager.default.fileExists(atPath: vocab) else { throw XCTSkip("CLIP vocabulary absent at \(vocab) (../shared/reference not present)") }
+        let dir = try makeTemporaryDirectory("cli-kill")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let repo = Self.repository
+        let base = "\"$NADA\" train --generator \(repo)/fixtures/quickstart/generator.pt --clip \(repo)/fixtures/clip/model_state.pt --vocab \(vocab) --source photo --target sketch --iterations 6 --batch 2 --auto-layer-k 2 --save-every 1 --sample-every 0 --output run"
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<3 {
+            let resume = FileOps.exists(dir + "/run/checkpoint.pt") ? " --resume" : ""
+            let delay = Double.random(in: 0.3...2.0, using: &generator)
+            // Start, wait, SIGKILL; `wait` collects the status so the shell does not report it.
+            let (_, output) = try shell("\(base)\(resume) > log\(round).txt 2>&1 & pid=$!; sleep \(delay); kill -9 $pid 2>/dev/null; wait $pid; true", in: dir)
+            XCTAssertFalse(output.contains("Fatal error"), output)
+        }
+        let resume = FileOps.exists(dir + "/run/checkpoint.pt") ? " --resume" : ""
+        let (status, output) = try shell(base + resume, in: dir)
+        XCTAssertEqual(status, 0, output)
+        let rows = try String(contentsOfFile: dir + "/run/losses.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.map { String($0.split(separator: ",")[0]) }, ["1", "2", "3", "4", "5", "6"])
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir + "/run") + (try FileManager.default.contentsOfDirectory(atPath: dir + "/run/samples"))
+        XCTAssertFalse(left.contains { $0.hasPrefix(FileOps.temporaryPrefix) }, "\(left)")
+        XCTAssertTrue(FileOps.isRegularFile(dir + "/run/generator.pt"))
+        let (loads, inspect) = try shell("\"$NADA\" models inspect run/generator.pt", in: dir)
+        XCTAssertEqual(loads, 0, inspect)
+    }
 }

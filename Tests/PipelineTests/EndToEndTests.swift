@@ -62,7 +62,13 @@ final class EndToEndTests: XCTestCase {
         let first = try TrainingRun(trainer: try trainer(base: base, vocab: vocab, iterations: 3), inputs: inputs("b"), outputDirectory: out)
         XCTAssertEqual(try first.run(shouldStop: { calls += 1; return calls > 1 }), .interrupted)
         XCTAssertEqual(first.trainer.iteration, 1)
+        // As if SIGKILLed at iteration 2 while writing the next checkpoint: a row past the checkpoint, a torn row
+        // and a temporary of a dead process. The resume must redo iteration 2 once and clean up.
+        try FileOps.append(Data("2,0.5,0.100,conv1\n3,0.".utf8), to: out + "/losses.csv")
+        let stale = out + "/\(FileOps.temporaryPrefix)2147483646-x-checkpoint.pt"
+        try FakeImages.write(Data("half a zip".utf8), to: stale)
         let second = try TrainingRun(trainer: try trainer(base: base, vocab: vocab, iterations: 3), inputs: inputs("b"), outputDirectory: out)
+        XCTAssertFalse(FileOps.exists(stale), "a dead process's temporary is removed")
         try second.resume()
         XCTAssertEqual(try second.run(), .finished)
         for name in straight.trainer.trainable.parameterNames {
@@ -72,7 +78,8 @@ final class EndToEndTests: XCTestCase {
         for file in ["generator.pt", "record.json", "loss.png", "losses.csv", "samples/iter_000000.png", "samples/iter_000002.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(file)"), "missing \(file)")
         }
-        XCTAssertEqual(try String(contentsOfFile: "\(out)/losses.csv").split(separator: "\n").count, 4, "header + 3 iterations")
+        let rows = try String(contentsOfFile: "\(out)/losses.csv").split(separator: "\n")
+        XCTAssertEqual(rows.dropFirst().map { $0.split(separator: ",")[0] }, ["1", "2", "3"], "header + 3 iterations, none twice")
         // The result loads as a generator (the reference code's layout: {"g_ema": ...}).
         XCTAssertNoThrow(try StyleGAN2Generator.load(path: "\(out)/generator.pt"))
 

@@ -1,3 +1,4 @@
+import DurableIO
 import Engine
 import Formats
 import Foundation
@@ -37,6 +38,9 @@ public final class TrainingRun {
         self.outputDirectory = outputDirectory
         try FileOps.createDirectory(outputDirectory)
         try FileOps.createDirectory(path("samples"))
+        // A run killed mid-write leaves only temporaries (every file is renamed into place when complete).
+        AtomicFile.removeStaleTemporaries(in: outputDirectory)
+        AtomicFile.removeStaleTemporaries(in: path("samples"))
     }
 
     func path(_ name: String) -> String { (outputDirectory as NSString).appendingPathComponent(name) }
@@ -50,6 +54,7 @@ public final class TrainingRun {
             throw TrainingError("nothing to resume: \(file) does not exist (start without --resume)")
         }
         try TrainingCheckpoint.restore(trainer, from: file)
+        try trimCSV(toIteration: trainer.iteration)
         log("resumed from \(file) at iteration \(trainer.iteration)")
     }
 
@@ -79,6 +84,21 @@ public final class TrainingRun {
         }
         try finish()
         return .finished
+    }
+
+    /// After a crash `losses.csv` may hold iterations past the checkpoint (they are run again) and a torn last
+    /// line: keep the header and the rows up to `iteration`.
+    func trimCSV(toIteration iteration: Int) throws {
+        let file = path("losses.csv")
+        guard let data = FileManager.default.contents(atPath: file) else { return }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
+        guard let header = lines.first else { return }
+        let kept = lines.dropFirst().filter { line in
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == 4, let i = Int(fields[0]), Double(fields[1]) != nil else { return false }
+            return i <= iteration
+        }
+        try FileOps.writeAtomically(Data(([header] + kept).map { $0 + "\n" }.joined().utf8), to: file)
     }
 
     func appendCSV(_ r: IterationReport) throws {
