@@ -26,6 +26,7 @@ struct nada_jpeg_error {
     struct jpeg_error_mgr pub;
     jmp_buf jump;
     int truncated;
+    int allow_corrupt_data;
     char *message;
 };
 
@@ -37,18 +38,44 @@ static void nada_jpeg_error_exit(j_common_ptr cinfo) {
     longjmp(err->jump, 1);
 }
 
-// libjpeg treats running out of data as a warning and pads with grey; we treat it as failure.
-// Other warnings (e.g. extraneous bytes before a marker) are common in real photos: ignored.
+// libjpeg reports damaged pixel data only as warnings and carries on, filling what is missing with
+// grey: a header claiming 10000x10000 over 64x64 of data "decodes" to 300 MB of grey. So the
+// warnings that mean the pixels are not what the file claims are errors here (unless the caller
+// allows corrupt data). Warnings about metadata only (an unknown JFIF revision or Adobe transform, a
+// bad ICC marker) and stray bytes before a marker (common in camera files, and the pixels are whole)
+// stay ignored.
+static int nada_jpeg_is_data_warning(int code) {
+    switch (code) {
+    case JWRN_JPEG_EOF:          // "Premature end of JPEG file"
+    case JWRN_HIT_MARKER:        // "Corrupt JPEG data: premature end of data segment"
+    case JWRN_HUFF_BAD_CODE:     // "Corrupt JPEG data: bad Huffman code"
+#if JPEG_LIB_VERSION >= 70 || defined(D_ARITH_CODING_SUPPORTED) || defined(C_ARITH_CODING_SUPPORTED)
+    case JWRN_ARITH_BAD_CODE:    // "Corrupt JPEG data: bad arithmetic code"
+#endif
+    case JWRN_MUST_RESYNC:       // "Corrupt JPEG data: found marker 0x.. instead of RSTn"
+    case JWRN_BOGUS_PROGRESSION: // "Inconsistent progression sequence ..."
+    case JWRN_NOT_SEQUENTIAL:    // "Invalid SOS parameters for sequential JPEG"
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static void nada_jpeg_emit_message(j_common_ptr cinfo, int level) {
     struct nada_jpeg_error *err = (struct nada_jpeg_error *)cinfo->err;
-    if (level < 0) {
-        cinfo->err->num_warnings++;
-        if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
-            err->truncated = 1;
-            set_message(err->message, "premature end of JPEG data (file truncated)");
-            longjmp(err->jump, 1);
-        }
+    if (level >= 0) return;  // trace messages
+    cinfo->err->num_warnings++;
+    int code = cinfo->err->msg_code;
+    if (err->allow_corrupt_data || !nada_jpeg_is_data_warning(code)) return;
+    char buffer[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, buffer);
+    if (code == JWRN_JPEG_EOF) {
+        err->truncated = 1;
+        if (err->message) snprintf(err->message, NADA_MESSAGE_LEN, "%s (file truncated)", buffer);
+    } else {
+        set_message(err->message, buffer);
     }
+    longjmp(err->jump, 1);
 }
 
 static void nada_jpeg_init_error(struct nada_jpeg_error *err, char *message) {
@@ -56,6 +83,7 @@ static void nada_jpeg_init_error(struct nada_jpeg_error *err, char *message) {
     err->pub.error_exit = nada_jpeg_error_exit;
     err->pub.emit_message = nada_jpeg_emit_message;
     err->truncated = 0;
+    err->allow_corrupt_data = 0;
     err->message = message;
 }
 
@@ -79,13 +107,16 @@ int nada_jpeg_header(const uint8_t *data, size_t size, int *width, int *height, 
     return NADA_OK;
 }
 
-int nada_jpeg_decode(const uint8_t *data, size_t size, int64_t max_pixels, nada_decoded *out) {
+int nada_jpeg_decode(const uint8_t *data, size_t size, const nada_jpeg_options *options, nada_decoded *out) {
     struct jpeg_decompress_struct cinfo;
     struct nada_jpeg_error err;
     unsigned char *volatile pixels = NULL;
     unsigned char *volatile row4 = NULL;
     memset(out, 0, sizeof(*out));
+    int64_t max_pixels = options ? options->max_pixels : 0;
+    int min_side = options ? options->min_side : 0;
     nada_jpeg_init_error(&err, out->message);
+    err.allow_corrupt_data = options ? options->allow_corrupt_data : 0;
     cinfo.err = &err.pub;
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
@@ -98,18 +129,20 @@ int nada_jpeg_decode(const uint8_t *data, size_t size, int64_t max_pixels, nada_
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
 
-    int64_t w = cinfo.image_width, h = cinfo.image_height;
-    out->width = (int)w;
-    out->height = (int)h;
+    int64_t sw = cinfo.image_width, sh = cinfo.image_height;
+    out->width = out->stored_width = (int)sw;
+    out->height = out->stored_height = (int)sh;
     out->bit_depth = 8;
-    if (w <= 0 || h <= 0) {
+    out->scale_denom = 1;
+    if (sw <= 0 || sh <= 0) {
         set_message(out->message, "JPEG header has a zero dimension");
         jpeg_destroy_decompress(&cinfo);
         return NADA_ERR_CORRUPT;
     }
-    if (max_pixels > 0 && w * h > max_pixels) {
+    // The limit is on the size the file claims, whatever the scale: it is the bomb check.
+    if (max_pixels > 0 && sw * sh > max_pixels) {
         snprintf(out->message, NADA_MESSAGE_LEN, "%lldx%lld = %lld pixels exceeds the limit of %lld",
-                 (long long)w, (long long)h, (long long)(w * h), (long long)max_pixels);
+                 (long long)sw, (long long)sh, (long long)(sw * sh), (long long)max_pixels);
         jpeg_destroy_decompress(&cinfo);
         return NADA_ERR_TOO_LARGE;
     }
@@ -134,7 +167,24 @@ int nada_jpeg_decode(const uint8_t *data, size_t size, int64_t max_pixels, nada_
     // Pillow's defaults (so CLIP preprocessing of JPEG files matches): ISLOW IDCT, fancy upsampling.
     cinfo.dct_method = JDCT_ISLOW;
     cinfo.do_fancy_upsampling = TRUE;
+    // DCT scaling: libjpeg computes the reduced image from the coefficients directly (the same as
+    // Pillow's Image.draft), so a 100-megapixel photo never exists at full size in memory.
+    // libjpeg rounds each output side up: ceil(side / denom).
+    if (min_side > 0) {
+        int64_t shorter = sw < sh ? sw : sh;
+        for (int denom = 8; denom >= 2; denom /= 2) {
+            if ((shorter + denom - 1) / denom >= min_side) {
+                cinfo.scale_num = 1;
+                cinfo.scale_denom = (unsigned int)denom;
+                break;
+            }
+        }
+    }
     jpeg_start_decompress(&cinfo);
+    int64_t w = cinfo.output_width, h = cinfo.output_height;
+    out->width = (int)w;
+    out->height = (int)h;
+    out->scale_denom = (int)(cinfo.scale_denom / (cinfo.scale_num ? cinfo.scale_num : 1));
 
     size_t stride = (size_t)w * 3;
     pixels = (unsigned char *)malloc(stride * (size_t)h);

@@ -7,16 +7,30 @@ import Darwin
 
 /// Small POSIX file helpers with errors that name the file and say what went wrong.
 public enum FileIO {
-    /// The whole file as bytes.
-    public static func read(_ path: String) throws -> [UInt8] {
+    /// Default cap on the bytes `read` accepts: 512 MiB. The largest photos nada-edit takes are
+    /// within the 100-megapixel pixel limit; such a JPEG is ~10-60 MB and even an uncompressed
+    /// 16-bit RGBA PNG of 100 MP is 800 MB only in theory (PNG is always deflated; real 100 MP PNGs
+    /// are 150-300 MB). Anything larger is not a photo we can use, and reading it whole would
+    /// take that much memory before the decoder could object.
+    public static let defaultMaxInputBytes = 512 << 20
+
+    /// The whole file as bytes. Files larger than `maxBytes` (checked with fstat before reading,
+    /// and again while reading, for files that grow or that fstat cannot size, such as pipes) fail
+    /// with `ImagingError.fileTooLarge` naming the file, its size and the cap. `maxBytes` <= 0
+    /// disables the cap.
+    public static func read(_ path: String, maxBytes: Int = FileIO.defaultMaxInputBytes) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ImagingError.io(file: path, detail: "cannot open: \(errnoText())") }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw ImagingError.io(file: path, detail: "cannot stat: \(errnoText())") }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw ImagingError.io(file: path, detail: "is a directory") }
+        let size = Int64(info.st_size)
+        if maxBytes > 0 && size > Int64(maxBytes) {
+            throw ImagingError.fileTooLarge(file: path, size: size, limit: maxBytes)
+        }
         var bytes = [UInt8]()
-        bytes.reserveCapacity(Int(max(0, info.st_size)))
+        bytes.reserveCapacity(Int(max(0, size)))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -25,6 +39,9 @@ public enum FileIO {
                 throw ImagingError.io(file: path, detail: "read failed: \(errnoText())")
             }
             if n == 0 { break }
+            if maxBytes > 0 && bytes.count + n > maxBytes {
+                throw ImagingError.fileTooLarge(file: path, size: Int64(bytes.count + n), limit: maxBytes)
+            }
             bytes.append(contentsOf: chunk[0..<n])
         }
         return bytes

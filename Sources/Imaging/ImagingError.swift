@@ -7,6 +7,8 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable {
     case tooManyPixels(file: String, width: Int, height: Int, limit: Int)
     case unsupported(file: String, detail: String)
     case io(file: String, detail: String)
+    /// The file is larger than the reader's byte cap (see `FileIO.defaultMaxInputBytes`).
+    case fileTooLarge(file: String, size: Int64, limit: Int)
     case outputExists(file: String)
     case invalidArgument(String)
 
@@ -17,9 +19,12 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable {
         case let .truncated(file, detail): return "\(file): file is truncated: \(detail)"
         case let .tooManyPixels(file, w, h, limit):
             return "\(file): image is \(w)x\(h) = \(w * h) pixels, more than the limit of \(limit) "
-                + "(refusing to decode; raise the pixel limit if this image is genuine)"
+                + "(refusing to decode; raise it with --max-pixels \(w * h) if this image is genuine)"
         case let .unsupported(file, detail): return "\(file): unsupported image: \(detail)"
         case let .io(file, detail): return "\(file): \(detail)"
+        case let .fileTooLarge(file, size, limit):
+            return "\(file): file is \(size) bytes, more than the input limit of \(limit) bytes "
+                + "(\(limit >> 20) MiB; photos are far smaller: is this really a JPEG or PNG photo?)"
         case let .outputExists(file): return "\(file): already exists (not overwriting)"
         case let .invalidArgument(detail): return "invalid argument: \(detail)"
         }

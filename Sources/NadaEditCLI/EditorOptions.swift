@@ -23,8 +23,11 @@ public struct EditorOptions: ParsableArguments {
     @Option(name: .long, help: "With --align ffhq: edit the largest face, or all faces (face k of a photo is written as <stem>.<domain>.face<k>.<ext>).")
     public var faces: FaceSelection = .largest
 
-    @Option(name: .long, help: ArgumentHelp("dlib's shape_predictor_68_face_landmarks.dat (default: $NADA_LANDMARK_MODEL, else landmarks/ in the store).", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("dlib's shape_predictor_68_face_landmarks.dat (default: $NADA_LANDMARK_MODEL, else landmarks/ in the store, else /usr/share/dlib/ from Debian's libdlib-data).", valueName: "FILE"))
     public var landmarks: String?
+
+    @Option(name: .customLong("max-pixels"), help: ArgumentHelp("Refuse photos whose header claims more than N pixels (decompression bombs); 0 = no limit.", valueName: "N"))
+    public var maxPixels: Int = DecodeOptions.defaultMaxPixels
 
     @Option(name: .long, help: ArgumentHelp("Output side in pixels (default: the generator's resolution).", valueName: "N"))
     public var size: Int?
@@ -42,6 +45,7 @@ public struct EditorOptions: ParsableArguments {
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
         if let size, size < 16 || size > 4096 { throw ValidationError("--size must be between 16 and 4096") }
         if quality < 1 || quality > 100 { throw ValidationError("--quality must be between 1 and 100") }
+        if maxPixels < 0 { throw ValidationError("--max-pixels must be 0 (no limit) or positive") }
     }
 
     /// The encoder file: `--encoder` as a path or store name, else the store's single encoder.
@@ -74,6 +78,8 @@ public struct EditorOptions: ParsableArguments {
         let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: store),
                                        warn: printError)
         aligner.faces = faces
-        return try DomainEditor(encoderPath: try encoderPath(store: store), domains: installed, settings: settings, aligner: aligner)
+        let editor = try DomainEditor(encoderPath: try encoderPath(store: store), domains: installed, settings: settings, aligner: aligner)
+        editor.decodeOptions = DecodeOptions(maxPixels: maxPixels, minimumSide: aligner.decodeMinimumSide)
+        return editor
     }
 }

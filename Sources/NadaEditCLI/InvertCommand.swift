@@ -33,8 +33,11 @@ public struct Invert: ParsableCommand {
     @Option(name: .long, help: "ffhq: face landmarks and the FFHQ crop; center: centre square crop; none: photos are already aligned (resized to 256 only). Default: ffhq when a landmark model is found, else center.")
     public var align: AlignmentMode?
 
-    @Option(name: .long, help: ArgumentHelp("dlib's shape_predictor_68_face_landmarks.dat (default: $NADA_LANDMARK_MODEL, else landmarks/ in the store).", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("dlib's shape_predictor_68_face_landmarks.dat (default: $NADA_LANDMARK_MODEL, else landmarks/ in the store, else /usr/share/dlib/ from Debian's libdlib-data).", valueName: "FILE"))
     public var landmarks: String?
+
+    @Option(name: .customLong("max-pixels"), help: ArgumentHelp("Refuse photos whose header claims more than N pixels (decompression bombs); 0 = no limit.", valueName: "N"))
+    public var maxPixels: Int = DecodeOptions.defaultMaxPixels
 
     @Option(name: .customLong("save-aligned"), help: ArgumentHelp("Also write each aligned crop as <stem>.png here.", valueName: "DIR"))
     public var saveAligned: String?
@@ -56,6 +59,7 @@ public struct Invert: ParsableCommand {
     public func validate() throws {
         if images.isEmpty { throw ValidationError("give at least one IMAGE") }
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+        if maxPixels < 0 { throw ValidationError("--max-pixels must be 0 (no limit) or positive") }
     }
 
     public func run() throws {
@@ -65,6 +69,7 @@ public struct Invert: ParsableCommand {
         let inverter = try Inverter(encoder: checkpoint, decoder: decoder)
         let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: common.store),
                                        warn: printError)
+        let decodeOptions = DecodeOptions(maxPixels: maxPixels, minimumSide: aligner.decodeMinimumSide)
         if let saveAligned { try FileManager.default.createDirectory(atPath: saveAligned, withIntermediateDirectories: true) }
         let single = output.lowercased().hasSuffix(".npy")
         if !single { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
@@ -74,7 +79,7 @@ public struct Invert: ParsableCommand {
         var stemsUsed = Set<String>()
         for path in images {
             do {
-                let photo = try loadImage(path: path)
+                let photo = try loadImage(path: path, options: decodeOptions)
                 let (aligned, _) = try aligner.align(photo)
                 // a/x.jpg and b/x.jpg in one run: the later one is <stem>-<sha8>, as edit names its outputs.
                 var stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent

@@ -40,6 +40,8 @@ public struct ModelsList: ParsableCommand {
         if !domains.isEmpty { print("domains:\n" + domains.map { "  \($0)" }.joined(separator: "\n")) }
         for path in listing.untracked { print("untracked: \(path) (not in manifest.json; add it with `models add`)") }
         if listing.entries.isEmpty && domains.isEmpty { print("(empty: `nada-edit models fetch --list` shows what can be downloaded)") }
+        let landmarks = PhotoAligner.landmarkModelPath(explicit: nil, store: store)
+        print("landmark model for --align ffhq: " + (landmarks ?? "none found (Debian/Ubuntu: apt install libdlib-data)"))
     }
 }
 

@@ -18,11 +18,14 @@ public struct KnownCheckpoint: Equatable {
     public var summary: String
     /// Where the link is published, for the user to check.
     public var publishedAt: String
+    /// A system package that installs the file where nada-edit finds it without fetching (said before the manual steps).
+    public var systemPackage: String?
 
     public init(name: String, kind: ModelKind, fileName: String, location: Location, publishedSHA256: String?,
-                summary: String, publishedAt: String) {
+                summary: String, publishedAt: String, systemPackage: String? = nil) {
         self.name = name; self.kind = kind; self.fileName = fileName; self.location = location
         self.publishedSHA256 = publishedSHA256; self.summary = summary; self.publishedAt = publishedAt
+        self.systemPackage = systemPackage
     }
 
     /// What to do when Drive will not hand the file over to a program (quota, sign-in, changed page).
@@ -31,7 +34,9 @@ public struct KnownCheckpoint: Equatable {
         case .url(let url):
             return "  1. Download \(url)\n  2. nada-edit models add \(fileName) --kind \(kind.rawValue) --name \(name)"
         case .manual(let url, let unpack):
-            return "  1. Download \(url)\n  2. \(unpack)\n  3. nada-edit models add \(fileName) --kind \(kind.rawValue) --name \(name)"
+            let steps = "  1. Download \(url)\n  2. \(unpack)\n  3. nada-edit models add \(fileName) --kind \(kind.rawValue) --name \(name)"
+            guard let systemPackage else { return steps }
+            return "  \(systemPackage)\n  Or by hand:\n" + steps
         case .googleDrive(let id):
             return """
               1. Open \(GoogleDrive.viewURL(id: id)) in a web browser (published at \(publishedAt)).
@@ -84,8 +89,10 @@ public enum KnownCheckpoints {
             location: .manual(url: "http://dlib.net/files/shape_predictor_68_face_landmarks.dat.bz2",
                               unpack: "bunzip2 shape_predictor_68_face_landmarks.dat.bz2"),
             publishedSHA256: nil,
-            summary: "dlib's 68-point face landmark model, for --align ffhq (also shipped by PyPI's face-recognition-models)",
-            publishedAt: "http://dlib.net/files/"),
+            summary: "dlib's 68-point face landmark model, for --align ffhq (Debian/Ubuntu: package libdlib-data; also PyPI's face-recognition-models)",
+            publishedAt: "http://dlib.net/files/",
+            systemPackage: "On Debian/Ubuntu the package libdlib-data provides it: `sudo apt install libdlib-data` installs "
+                + "/usr/share/dlib/shape_predictor_68_face_landmarks.dat, which nada-edit uses without fetching."),
     ]
 
     public static func named(_ name: String) -> KnownCheckpoint? { all.first { $0.name == name } }

@@ -7,13 +7,14 @@ import XCTest
 final class AlignmentDetectorTests: XCTestCase {
     static let dir = TestSupport.packageRoot + "/fixtures/align"
 
-    /// NADA_LANDMARK_MODEL, else the copy inside a venv's face_recognition_models package
-    /// (a venv beside the package root or its parent, as /work/venv on the development machine).
+    /// NADA_LANDMARK_MODEL, else the system copy (Debian's libdlib-data: /usr/share/dlib/), else the copy
+    /// inside a venv's face_recognition_models package (a venv beside the package root or its parent).
     static func landmarkModel() -> String? {
         let fm = FileManager.default
         if let env = ProcessInfo.processInfo.environment[FaceLandmarker.modelEnvironmentVariable], !env.isEmpty {
             return env
         }
+        if let system = FaceLandmarker.systemModelPath() { return system }
         for lib in [TestSupport.packageRoot + "/../venv/lib", TestSupport.packageRoot + "/../../venv/lib"] {
             for python in (try? fm.contentsOfDirectory(atPath: lib)) ?? [] where python.hasPrefix("python") {
                 let path = lib + "/" + python
@@ -107,8 +108,8 @@ final class AlignmentDetectorTests: XCTestCase {
     /// alignment from them equals the reference crop.
     func testRealModelLandmarksAndAlignment() throws {
         guard let model = Self.landmarkModel() else {
-            throw XCTSkip("shape_predictor_68_face_landmarks.dat not found: set NADA_LANDMARK_MODEL "
-                          + "(or pip install face-recognition-models into ../venv) to run this test")
+            throw XCTSkip("shape_predictor_68_face_landmarks.dat not found: install libdlib-data (Debian/Ubuntu) "
+                          + "or set NADA_LANDMARK_MODEL to run this test")
         }
         let landmarker = try FaceLandmarker(modelPath: model)
         let image = try loadImage(path: Self.dir + "/input_face.png")

@@ -12,8 +12,9 @@ public enum FaceAlignmentError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .noFaceFound: return "no face found"
         case let .modelMissing(path):
-            return "\(path): landmark model not found (shape_predictor_68_face_landmarks.dat; "
-                + "`nada-edit models fetch` downloads it, or set NADA_LANDMARK_MODEL)"
+            return "\(path): landmark model not found (shape_predictor_68_face_landmarks.dat; on Debian/Ubuntu "
+                + "the package \(FaceLandmarker.systemPackage) installs it in /usr/share/dlib/, or see "
+                + "`nada-edit models fetch dlib-landmarks-68`; set NADA_LANDMARK_MODEL to use another copy)"
         case let .modelInvalid(path, detail): return "\(path): not a usable landmark model: \(detail)"
         case let .dlib(detail): return "face detection: \(detail)"
         }
@@ -99,6 +100,23 @@ public final class FaceLandmarker: @unchecked Sendable {
 
     /// Environment variable naming the landmark model file.
     public static let modelEnvironmentVariable = "NADA_LANDMARK_MODEL"
+
+    /// The model's file name, as dlib publishes it.
+    public static let modelFileName = "shape_predictor_68_face_landmarks.dat"
+
+    /// Where system packages put dlib's model: Debian/Ubuntu's `libdlib-data` installs dlib's own
+    /// file at /usr/share/dlib/; a dlib built from source and installed under /usr/local puts its
+    /// data in /usr/local/share/dlib/. Searched in this order, after the user's own choices.
+    public static let systemModelPaths = [
+        "/usr/share/dlib/" + modelFileName,
+        "/usr/local/share/dlib/" + modelFileName,
+    ]
+
+    /// The Debian/Ubuntu package that provides the model.
+    public static let systemPackage = "libdlib-data"
+
+    /// The first of `systemModelPaths` that exists, or nil.
+    public static func systemModelPath() -> String? { systemModelPaths.first { FileIO.exists($0) } }
 
     /// Loads the model; throws `.modelMissing` / `.modelInvalid` with the path when it cannot.
     public init(modelPath: String) throws {
