@@ -101,7 +101,7 @@ public struct Invert: ParsableCommand {
                 printError("inverted \(path)")
             } catch {
                 failed.append((path, "\(error)"))
-                printError("failed: \(path): \(error)")
+                printError("failed: \(path): \(FailureReport.reason("\(error)", without: path))")
             }
         }
         if single && !codes.isEmpty { try write(Tensor.concat(codes, axis: 0), to: output) }

@@ -34,7 +34,7 @@ public enum FailureReport {
     }
 
     /// `reason` without a leading "<path>: " (errors name their file; the report already does).
-    static func reason(_ reason: String, without path: String) -> String {
+    public static func reason(_ reason: String, without path: String) -> String {
         var text = reason
         while text.hasPrefix(path + ": ") { text.removeFirst(path.count + 2) }
         return text
