@@ -4,6 +4,7 @@ import Formats
 import Foundation
 import Imaging
 import Models
+import Pipeline
 
 /// `nada-edit embed --clip FILE [--vocab FILE] (--text T ... | --image FILE ...) [--normalize] --output FILE.npy`:
 /// CLIP features, one float32 row per input, as `model.encode_text(clip.tokenize(texts))` or
@@ -44,7 +45,7 @@ public struct Embed: ParsableCommand {
     }
 
     public func run() throws {
-        let model = try CLIPModel.load(clip)
+        let model = try ModelResolver.clip(at: clip)
         var features: Tensor
         if !text.isEmpty {
             let tokenizer = try Tokenize.loadTokenizer(try vocabularyPath())

@@ -4,6 +4,7 @@ import Engine
 import Formats
 import Imaging
 import Models
+import Pipeline
 
 /// `nada-edit generate`: renders images (or raw arrays) from a StyleGAN2 generator and latent codes.
 ///
@@ -70,7 +71,7 @@ public struct Generate: ParsableCommand {
 
     public func run() throws {
         guard FileManager.default.fileExists(atPath: generator) else { throw GenerateError("\(generator): generator file not found") }
-        let g = try StyleGAN2Generator.load(path: generator)
+        let g = try ModelResolver.generator(at: generator)
         let d = g.config.styleDim, n = g.config.nLatent
 
         // Codes and their space.

@@ -64,8 +64,8 @@ public struct Invert: ParsableCommand {
 
     public func run() throws {
         common.applyThreads()
-        let checkpoint = try EncoderCheckpoint(file: try loadFile(encoder))
-        let decoder = try generator.map { try StyleGAN2Generator.load(path: $0) }
+        let checkpoint = try ModelResolver.encoder(at: encoder)
+        let decoder = try generator.map { try ModelResolver.generator(at: $0) }
         let inverter = try Inverter(encoder: checkpoint, decoder: decoder)
         let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: common.store),
                                        warn: printError)

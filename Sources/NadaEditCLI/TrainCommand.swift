@@ -131,10 +131,10 @@ public struct Train: ParsableCommand {
 
         let tokenizer = try CLIPTokenizer(bpeFile: try vocabularyPath(store: store))
         let clipModels = try clipPaths.map {
-            CLIPLossModel(model: try CLIPModel.load($0), tokenizer: tokenizer, antialias: !legacyResize, name: ($0 as NSString).lastPathComponent)
+            CLIPLossModel(model: try ModelResolver.clip(at: $0), tokenizer: tokenizer, antialias: !legacyResize, name: ($0 as NSString).lastPathComponent)
         }
-        let frozen = try StyleGAN2Generator.load(path: generatorPath)
-        let trainable = try StyleGAN2Generator.load(path: trainableGenerator.map { try resolve($0, store: store, what: "--trainable-generator") } ?? generatorPath)
+        let frozen = try ModelResolver.generator(at: generatorPath)
+        let trainable = try ModelResolver.generator(at: trainableGenerator.map { try resolve($0, store: store, what: "--trainable-generator") } ?? generatorPath)
         let trainer = try NADATrainer(frozen: frozen, trainable: trainable, clip: clipModels, options: options)
         if let sampleLatents {
             let a = try readNpy(sampleLatents)

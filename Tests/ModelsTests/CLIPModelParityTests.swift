@@ -109,7 +109,7 @@ enum CLIPFixtures {
 
     static func model(_ form: String) throws -> CLIPModel {
         if let m = models[form] { return m }
-        let m = try CLIPModel.load(path(form))
+        let m = try CLIPModel(checkpoint: try loadFile(path(form)))
         models[form] = m
         return m
     }

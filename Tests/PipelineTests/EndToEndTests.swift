@@ -42,8 +42,8 @@ final class EndToEndTests: XCTestCase {
         var o = TrainingOptions()
         o.source = "photo"; o.target = "sketch"; o.iterations = iterations; o.batch = 2
         o.autoLayerK = 2; o.autoLayerIters = 1; o.autoLayerBatch = 2; o.sampleEvery = 2; o.sampleCount = 2
-        let clip = CLIPLossModel(model: try CLIPModel.load(Self.fixture("clip/model_state.pt")), tokenizer: try CLIPTokenizer(bpeFile: vocab))
-        return try NADATrainer(frozen: try StyleGAN2Generator.load(path: base), trainable: try StyleGAN2Generator.load(path: base),
+        let clip = CLIPLossModel(model: try ModelResolver.clip(at: Self.fixture("clip/model_state.pt")), tokenizer: try CLIPTokenizer(bpeFile: vocab))
+        return try NADATrainer(frozen: try ModelResolver.generator(at: base), trainable: try ModelResolver.generator(at: base),
                                clip: [clip], options: o)
     }
 
@@ -81,7 +81,7 @@ final class EndToEndTests: XCTestCase {
         let rows = try String(contentsOfFile: "\(out)/losses.csv").split(separator: "\n")
         XCTAssertEqual(rows.dropFirst().map { $0.split(separator: ",")[0] }, ["1", "2", "3"], "header + 3 iterations, none twice")
         // The result loads as a generator (the reference code's layout: {"g_ema": ...}).
-        XCTAssertNoThrow(try StyleGAN2Generator.load(path: "\(out)/generator.pt"))
+        XCTAssertNoThrow(try ModelResolver.generator(at: "\(out)/generator.pt"))
 
         // Register the domain and the encoder in a store.
         let store = ModelStore(root: work + "/store")

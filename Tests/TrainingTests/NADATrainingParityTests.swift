@@ -11,8 +11,8 @@ import XCTest
 final class NADATrainingParityTests: XCTestCase {
     func makeTrainer(phase: TrainingPhase) throws -> NADATrainer {
         let path = TrainingFixtures.url("stylegan2/generator.pt").path
-        let frozen = try StyleGAN2Generator.load(path: path)
-        let trainable = try StyleGAN2Generator.load(path: path)
+        let frozen = try StyleGAN2Generator(checkpoint: try loadFile(path))
+        let trainable = try StyleGAN2Generator(checkpoint: try loadFile(path))
         for (name, t) in trainable.buffers where name.hasPrefix("noises.") {
             t.withMutableValues { v in for i in 0..<v.count { v[i] = -v[i] } }
         }

@@ -1,3 +1,4 @@
+import Formats
 import Engine
 import Models
 import XCTest
@@ -29,7 +30,7 @@ final class SelectionChunkingTests: XCTestCase {
 
     func makeTrainer(selectionBatch: Int, chunk: Int?) throws -> NADATrainer {
         let path = TrainingFixtures.url("stylegan2/generator.pt").path
-        let clip = TokenFreeCLIP(try CLIPModel.load(TrainingFixtures.url("clip/model_state.pt").path))
+        let clip = TokenFreeCLIP(try CLIPModel(checkpoint: try loadFile(TrainingFixtures.url("clip/model_state.pt").path)))
         var options = TrainingOptions()
         options.batch = 2
         options.autoLayerIters = 2
@@ -37,7 +38,7 @@ final class SelectionChunkingTests: XCTestCase {
         options.autoLayerBatch = selectionBatch
         // Two CLIP models with different weights: the chunks' sums must carry the weights too.
         options.clipWeights = [1, 0.5]
-        let trainer = try NADATrainer(frozen: try StyleGAN2Generator.load(path: path), trainable: try StyleGAN2Generator.load(path: path),
+        let trainer = try NADATrainer(frozen: try StyleGAN2Generator(checkpoint: try loadFile(path)), trainable: try StyleGAN2Generator(checkpoint: try loadFile(path)),
                                       clip: [clip, clip], options: options)
         trainer.selectionChunk = chunk
         return trainer

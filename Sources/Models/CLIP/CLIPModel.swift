@@ -34,18 +34,9 @@ public final class CLIPModel {
         try self.init(config: config) { name, shape in try weights.tensor(name, shape: shape) }
     }
 
-    /// Loads an OpenAI TorchScript release (`ViT-B-32.pt`), a plain state-dict `.pt`, or a Hugging Face
-    /// `model.safetensors` (or a folder holding one); HF names go through `CLIPWeightNames`.
-    public static func load(_ path: String) throws -> CLIPModel {
-        var file = path
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            file = (path as NSString).appendingPathComponent("model.safetensors")
-            guard FileManager.default.fileExists(atPath: file) else {
-                throw ModelLoadError("\(path): folder has no model.safetensors (give the CLIP checkpoint file itself)")
-            }
-        }
-        let loaded = try loadFile(file)
+    /// An OpenAI TorchScript release (`ViT-B-32.pt`), a plain state-dict `.pt`, or a Hugging Face
+    /// `model.safetensors`, as loaded by Formats; HF names go through `CLIPWeightNames`.
+    public convenience init(checkpoint loaded: LoadedFile) throws {
         var pairs = loaded.tensors
         // Some training scripts save {"state_dict": {...}} or wrap the model in DataParallel ("module.").
         if !pairs.contains(where: { $0.name == "visual.proj" || $0.name.hasPrefix("vision_model.") }) {
@@ -55,8 +46,8 @@ public final class CLIPModel {
                 break
             }
         }
-        let named = try CLIPWeightNames.openAINamed(pairs, source: file)
-        return try CLIPModel(weights: Weights(named, source: file))
+        let named = try CLIPWeightNames.openAINamed(pairs, source: loaded.path)
+        try self.init(weights: Weights(named, source: loaded.path))
     }
 
     /// Random weights of the given sizes (benchmarks). LayerNorms start at identity, everything else small normal.

@@ -1,27 +1,27 @@
 import Engine
 import Formats
 
-/// Reading a generator from a checkpoint file and producing its state dict for saving.
+/// A generator from a loaded checkpoint, and its state dict for saving. (Reading the file is Formats' job and
+/// choosing it Pipeline's `ModelResolver`: a model never opens files.)
 extension StyleGAN2Generator {
-    /// Loads `g_ema` from a PyTorch checkpoint (zip or legacy) or any file `loadFile` reads, plus the
-    /// top-level `latent_avg` when present (TF-converted files carry it).
-    public static func load(path: String) throws -> StyleGAN2Generator {
-        let file = try loadFile(path)
+    /// `g_ema` of a PyTorch checkpoint (zip or legacy) or any file `loadFile` reads, plus the top-level
+    /// `latent_avg` when present (TF-converted files carry it).
+    public convenience init(checkpoint file: LoadedFile) throws {
+        let path = file.path
         guard file.root["g_ema"] != nil else {
             let keys = file.topLevelKeys
             throw ModelLoadError("\(path): no 'g_ema' entry, so this is not a StyleGAN2 generator checkpoint "
                 + "(top-level keys: \(keys.isEmpty ? "none" : keys.joined(separator: ", ")))")
         }
-        let g = try StyleGAN2Generator(stateDict: try file.stateDict("g_ema"), source: path)
+        try self.init(stateDict: try file.stateDict("g_ema"), source: path)
         if let avg = file.root["latent_avg"]?.tensor {
-            guard avg.count == g.config.styleDim else {
-                throw ModelLoadError("\(path): 'latent_avg' has shape \(avg.shape), expected [\(g.config.styleDim)]")
+            guard avg.count == config.styleDim else {
+                throw ModelLoadError("\(path): 'latent_avg' has shape \(avg.shape), expected [\(config.styleDim)]")
             }
-            let t = Tensor.zeros([1, g.config.styleDim])
+            let t = Tensor.zeros([1, config.styleDim])
             avg.copyFloats(into: t.pointer)
-            g.latentAverage = t
+            latentAverage = t
         }
-        return g
     }
 
     /// Every entry (parameters and buffers) as float32 arrays, in the original state-dict order and with

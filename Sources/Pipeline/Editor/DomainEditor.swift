@@ -37,13 +37,13 @@ public final class DomainEditor: PhotoProcessor {
         self.aligner = aligner
         guard settings.strength.isFinite else { throw PipelineError.invalidArgument("--strength must be a number") }
         self.settings = settings
-        let checkpoint = try EncoderCheckpoint(file: try loadFile(encoderPath))
+        let checkpoint = try ModelResolver.encoder(at: encoderPath)
         inverter = try Inverter(encoder: checkpoint)
         encoderName = (encoderPath as NSString).lastPathComponent
         encoderSHA256 = try FileDigest.sha256Hex(ofFileAt: encoderPath)
         var generators: [String: (StyleGAN2Generator, InstalledDomain)] = [:]
         for domain in domains {
-            let adapted = try StyleGAN2Generator.load(path: domain.generatorPath)
+            let adapted = try ModelResolver.generator(at: domain.generatorPath)
             let generator: StyleGAN2Generator
             if settings.strength == 1 {
                 generator = adapted
@@ -51,7 +51,7 @@ public final class DomainEditor: PhotoProcessor {
                 guard domain.baseGeneratorExists else {
                     throw PipelineError.invalidArgument("domain '\(domain.record.name)': --strength needs the base generator \(domain.baseGeneratorPath), which is missing")
                 }
-                let base = try StyleGAN2Generator.load(path: domain.baseGeneratorPath)
+                let base = try ModelResolver.generator(at: domain.baseGeneratorPath)
                 generator = try base.interpolated(toward: adapted, alpha: settings.strength)
             }
             guard generator.config.nLatent == inverter.decoder.config.nLatent,
