@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["Formats"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Engine", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine", "TestSupport"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "DurableIO"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "NadaEditCLI", "Imaging", "Formats", "Models", "DurableIO"]),
     ]
 )

@@ -1,5 +1,7 @@
 /// Embeds provenance into encoded JPEG/PNG bytes and reads it back from our outputs.
 
+import DurableIO
+
 let pngXMPKeyword = "XML:com.adobe.xmp"
 
 /// `bytes` (a JPEG or PNG we just encoded) with EXIF + XMP (JPEG) or XMP iTXt + tEXt + eXIf (PNG).

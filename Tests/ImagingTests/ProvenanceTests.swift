@@ -1,4 +1,5 @@
 import XCTest
+import DurableIO
 @testable import Imaging
 
 final class ProvenanceTests: XCTestCase {

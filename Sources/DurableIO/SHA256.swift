@@ -84,7 +84,7 @@ public struct SHA256: Sendable {
     /// Streams a file in 1 MB reads (model checkpoints are hundreds of MB).
     public static func hexDigest(ofFile path: String) throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ImagingError.io(file: path, detail: "cannot open: \(FileIO.errnoText())") }
+        guard fd >= 0 else { throw FileSystemError.current(path, "open to hash", side: .reading) }
         defer { close(fd) }
         var h = SHA256()
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -92,7 +92,7 @@ public struct SHA256: Sendable {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ImagingError.io(file: path, detail: "read failed: \(FileIO.errnoText())")
+                throw FileSystemError.current(path, "read to hash", side: .reading)
             }
             if n == 0 { break }
             chunk.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Imaging
+@testable import DurableIO
 
 final class SHA256Tests: XCTestCase {
     func testKnownVectors() {
@@ -13,8 +13,8 @@ final class SHA256Tests: XCTestCase {
     }
 
     func testStreamingInPiecesMatchesOneShot() {
-        var r = TestRandom(seed: 11)
-        let data = r.bytes(1000)
+        var generator = SplitMix(seed: 11)
+        let data = generator.bytes(1000)
         let whole = SHA256.hash(data)
         // Every split length around the 55/56/64-byte padding boundaries.
         for cut in [0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 999, 1000] {
@@ -35,9 +35,12 @@ final class SHA256Tests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/sha256sum") else {
             throw XCTSkip("sha256sum not installed (coreutils); the known-vector tests still ran")
         }
-        var r = TestRandom(seed: 12)
-        let path = try TestSupport.tempDir() + "/random.bin"
-        try FileIO.writeAtomically(r.bytes(1 << 20) + [1, 2, 3], to: path)
+        var generator = SplitMix(seed: 12)
+        let folder = NSTemporaryDirectory() + "sha256-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/random.bin"
+        try AtomicFile.write(generator.bytes(1 << 20) + [1, 2, 3], to: path, replacing: false)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
         p.arguments = [path]
@@ -49,4 +52,18 @@ final class SHA256Tests: XCTestCase {
         XCTAssertEqual(try SHA256.hexDigest(ofFile: path), String(out.prefix(64)))
         XCTAssertThrowsError(try SHA256.hexDigest(ofFile: path + ".missing"))
     }
+}
+
+/// Deterministic test bytes (SplitMix64).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
 }
