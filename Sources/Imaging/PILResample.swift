@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Pillow's `Image.resize` for 8-bit images, reproduced exactly (Pillow src/libImaging/Resample.c):
 /// a separable convolution whose kernel widens by the downscale factor (antialiasing), weights
 /// rounded to 22-bit fixed point, a horizontal pass stored as uint8, then a vertical pass.
@@ -9,16 +15,24 @@ public enum ResampleFilter: Sendable {
     case bilinear
     /// Pillow BICUBIC: cubic kernel with a = -0.5, support 2.
     case bicubic
+    /// Pillow LANCZOS (ANTIALIAS before Pillow 10): truncated sinc, a = 3; the FFHQ alignment shrinks with it.
+    case lanczos
 
     var support: Double {
         switch self {
         case .nearest: return 0
         case .bilinear: return 1
         case .bicubic: return 2
+        case .lanczos: return 3
         }
     }
 
     func weight(_ x: Double) -> Double {
+        if self == .lanczos {
+            // Pillow's lanczos_filter: the window is [-3, 3), not symmetric at its ends.
+            guard -3.0 <= x && x < 3.0 else { return 0 }
+            return Self.sinc(x) * Self.sinc(x / 3)
+        }
         let x = abs(x)
         switch self {
         case .nearest: return 0
@@ -28,7 +42,14 @@ public enum ResampleFilter: Sendable {
             if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
             if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
             return 0
+        case .lanczos: return 0   // handled above
         }
+    }
+
+    static func sinc(_ x: Double) -> Double {
+        if x == 0.0 { return 1.0 }
+        let px = x * Double.pi
+        return sin(px) / px
     }
 }
 

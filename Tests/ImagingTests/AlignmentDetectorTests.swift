@@ -61,7 +61,7 @@ final class AlignmentDetectorTests: XCTestCase {
     /// Two copies of the face side by side (one half size): `all` returns both, `largest` the big one.
     func testSelection() throws {
         let face = try loadImage(path: Self.dir + "/input_face.png")
-        let small = PillowLanczos.resize(face, width: 160, height: 160)
+        let small = try pilResize(face, width: 160, height: 160, filter: .lanczos)
         let w = face.width + small.width
         var canvas = RGBImage(width: w, height: face.height, fill: (200, 200, 200))
         for y in 0..<face.height {

@@ -126,7 +126,7 @@ public func alignFace(image: RGBImage, landmarks: [(x: Double, y: Double)], outp
         guard rw > 0, rh > 0 else {
             throw ImagingError.invalidArgument("the face is far larger than the \(image.width)x\(image.height) photo")
         }
-        img = PillowLanczos.resize(img, width: rw, height: rh)
+        img = try pilResize(img, width: rw, height: rh, filter: .lanczos)
         let s = Double(shrink)
         quad = quad.map { ($0.x / s, $0.y / s) }
         qsize /= s
@@ -168,7 +168,7 @@ public func alignFace(image: RGBImage, landmarks: [(x: Double, y: Double)], outp
     let q = quad.map { ($0.x + 0.5, $0.y + 0.5) }
     img = PillowQuad.transform(img, size: transformSize, nw: q[0], sw: q[1], se: q[2], ne: q[3])
     if outputSize < transformSize {
-        img = PillowLanczos.resize(img, width: outputSize, height: outputSize)
+        img = try pilResize(img, width: outputSize, height: outputSize, filter: .lanczos)
     }
     return AlignedFace(image: img, landmarks: landmarks, quad: sourceQuad, qsize: sourceQsize,
                        shrink: max(shrink, 1), crop: didCrop, pad: didPad)
