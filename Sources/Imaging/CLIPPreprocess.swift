@@ -4,10 +4,8 @@
 /// convert('RGB') (alpha dropped), ToTensor (v / 255), Normalize(mean, std). Bit-exact against
 /// Pillow 13 + torchvision for 8-bit PNG/JPEG (see ImagingTests.CLIPPreprocessTests).
 /// Not exact: 16-bit PNG (Pillow keeps I;16) and CMYK JPEG (Pillow resizes in CMYK).
+/// CLIP's mean and std live with the model (`Models.CLIPNormalization`); callers pass them in.
 public enum CLIPPreprocess {
-    public static let mean: [Float] = [0.48145466, 0.4578275, 0.40821073]
-    public static let std: [Float] = [0.26862954, 0.26130258, 0.27577711]
-
     /// torchvision Resize(int) size rule: short side -> size, long side int(size * long / short).
     public static func resizedSize(width: Int, height: Int, shortSide size: Int) -> (width: Int, height: Int) {
         if width <= height {
@@ -51,12 +49,12 @@ public func clipResizeAndCrop(path: String, size: Int = 224,
     try clipResizeAndCrop(bytes: FileIO.read(path), name: path, size: size, options: options)
 }
 
-/// CLIP's full preprocessing of an image file: float32 [3, size, size], normalized with CLIP's
-/// mean and std, computed in float32 in torchvision's order ((v / 255 - mean) / std).
-public func clipPreprocessImageFile(path: String, size: Int = 224,
+/// CLIP's full preprocessing of an image file: float32 [3, size, size], normalized with CLIP's `mean` and `std`
+/// (`CLIPNormalization` in Models), computed in float32 in torchvision's order ((v / 255 - mean) / std).
+public func clipPreprocessImageFile(path: String, size: Int = 224, mean: [Float], std: [Float],
                                     options: DecodeOptions = DecodeOptions(applyEXIFOrientation: false)) throws -> FloatImage {
     let rgb = try clipResizeAndCrop(path: path, size: size, options: options)
-    return toNormalizedCHW(rgb, mean: CLIPPreprocess.mean, std: CLIPPreprocess.std)
+    return toNormalizedCHW(rgb, mean: mean, std: std)
 }
 
 /// ToTensor + Normalize: CHW float32, (v / 255 - mean[c]) / std[c].

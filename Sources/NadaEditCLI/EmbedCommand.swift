@@ -81,7 +81,7 @@ public struct Embed: ParsableCommand {
     /// CLIP's PIL preprocessing of an image file as [3, R, R] normalized floats.
     /// (Pillow bicubic resize of the short side, center crop, RGB, (v/255 - mean)/std; Imaging's CLIPPreprocess.)
     static func preprocessedImage(_ path: String, resolution: Int) throws -> [Float] {
-        let image = try clipPreprocessImageFile(path: path, size: resolution)
+        let image = try clipPreprocessImageFile(path: path, size: resolution, mean: CLIPNormalization.mean, std: CLIPNormalization.std)
         guard image.shape == [3, resolution, resolution] else {
             throw ValidationError("\(path): preprocessing gave \(image.shape), expected [3, \(resolution), \(resolution)]")
         }

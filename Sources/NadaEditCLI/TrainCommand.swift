@@ -176,7 +176,7 @@ public struct Train: ParsableCommand {
         }
         // CLIP's own PIL pipeline for image files (bicubic resize, centre crop, normalise), as the reference.
         let images = try names.map { name -> Tensor in
-            let f = try clipPreprocessImageFile(path: "\(folder)/\(name)", size: clip[0].inputResolution)
+            let f = try clipPreprocessImageFile(path: "\(folder)/\(name)", size: clip[0].inputResolution, mean: CLIPNormalization.mean, std: CLIPNormalization.std)
             return Tensor(shape: [1] + f.shape, values: f.values)
         }
         try trainer.setImageDirection(styleImages: images)

@@ -6,6 +6,10 @@ import XCTest
 /// (astronaut) PNGs, uint8 after Resize+CenterCrop+convert('RGB') at 224 and 48, and the float
 /// [3,48,48] after ToTensor+Normalize.
 final class CLIPPreprocessTests: XCTestCase {
+    /// openai/CLIP `_transform`'s constants (Models.CLIPNormalization; Imaging does not depend on Models).
+    static let clipMean: [Float] = [0.48145466, 0.4578275, 0.40821073]
+    static let clipStd: [Float] = [0.26862954, 0.26130258, 0.27577711]
+
     let names = ["chelsea", "camera", "astronaut"]
 
     func testUint8ResizeAndCropMatchPillowExactly() throws {
@@ -23,7 +27,7 @@ final class CLIPPreprocessTests: XCTestCase {
     func testNormalizedFloatsMatchBitwise() throws {
         for name in names {
             let ref = try Npy(path: "\(TestSupport.fixtures)/\(name)_n48.npy")
-            let ours = try clipPreprocessImageFile(path: "\(TestSupport.fixtures)/\(name).png", size: 48)
+            let ours = try clipPreprocessImageFile(path: "\(TestSupport.fixtures)/\(name).png", size: 48, mean: Self.clipMean, std: Self.clipStd)
             XCTAssertEqual(ours.shape, [3, 48, 48])
             XCTAssertEqual(ref.shape, [3, 48, 48])
             let maxDiff = zip(ours.values, ref.floats).map { abs($0 - $1) }.max()!

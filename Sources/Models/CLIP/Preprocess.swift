@@ -10,9 +10,12 @@ import Engine
 /// (`antialias: false`, cubic A = -0.75); torchvision >= 0.17 antialiases by default (`antialias: true`,
 /// PIL-style widened kernel, A = -0.5). The two differ a lot on the 1024 -> 224 downscale.
 
-/// CLIP's normalisation constants (openai/CLIP `_transform`).
-private let clipPixelMean: [Float] = [0.48145466, 0.4578275, 0.40821073]
-private let clipPixelStd: [Float] = [0.26862954, 0.26130258, 0.27577711]
+/// CLIP's normalisation constants (openai/CLIP `_transform`), the one copy: image-file preprocessing in Imaging
+/// takes them as arguments.
+public enum CLIPNormalization {
+    public static let mean: [Float] = [0.48145466, 0.4578275, 0.40821073]
+    public static let std: [Float] = [0.26862954, 0.26130258, 0.27577711]
+}
 
 /// images [B, 3, H, W] in [-1, 1] -> [B, 3, resolution, resolution] CLIP input, differentiable w.r.t. images.
 public func clipPreprocessGenerated(_ images: Tensor, resolution: Int, antialias: Bool = true) -> Tensor {
@@ -41,7 +44,7 @@ public func clipPreprocessGenerated(_ images: Tensor, resolution: Int, antialias
     x = (x + 1) / 2
 
     // CLIP Normalize: (x - mean) / std per channel (a division, as torchvision does).
-    let mean = Tensor(shape: [3, 1, 1], values: clipPixelMean)
-    let std = Tensor(shape: [3, 1, 1], values: clipPixelStd)
+    let mean = Tensor(shape: [3, 1, 1], values: CLIPNormalization.mean)
+    let std = Tensor(shape: [3, 1, 1], values: CLIPNormalization.std)
     return (x - mean) / std
 }
