@@ -55,12 +55,12 @@ let package = Package(
 
         // Fixture access and tolerance checks shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Engine", "Formats"], path: "Tests/TestSupport"),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Engine", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine", "TestSupport"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "DurableIO"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "DurableIO", "Formats"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "NadaEditCLI", "Imaging", "Formats", "Models", "DurableIO"]),
     ]
 )

@@ -1,56 +1,12 @@
 import Foundation
 import XCTest
 @testable import Engine
+import TestSupport
 
-/// Tiny .npy reader for the resampling fixtures (float32 and uint8, C order, format 1.x/2.x), local to the
-/// tests so they do not depend on Formats. Throws with the file name on anything unexpected.
+/// The resampling fixtures, read with Formats' .npy reader (the one reader every test target uses).
 enum ResampleFixtures {
-    struct Failure: Error, CustomStringConvertible { let description: String }
-
-    static var directory: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("fixtures/engine-resize")
-    }
-
     static func tensor(_ name: String) throws -> Tensor {
-        let (shape, values) = try readNpy(directory.appendingPathComponent(name + ".npy"))
-        return Tensor(shape: shape, values: values)
-    }
-
-    static func readNpy(_ url: URL) throws -> ([Int], [Float]) {
-        let data = try Data(contentsOf: url)
-        let bytes = [UInt8](data)
-        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
-            throw Failure(description: "\(url.lastPathComponent): not a .npy file")
-        }
-        let major = bytes[6]
-        let headerLen = major == 1 ? Int(bytes[8]) | Int(bytes[9]) << 8
-                                   : Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-        let start = major == 1 ? 10 : 12
-        guard let header = String(bytes: bytes[start..<(start + headerLen)], encoding: .ascii) else {
-            throw Failure(description: "\(url.lastPathComponent): unreadable header")
-        }
-        guard !header.contains("'fortran_order': True") else {
-            throw Failure(description: "\(url.lastPathComponent): Fortran order not supported")
-        }
-        guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
-            throw Failure(description: "\(url.lastPathComponent): no shape in header \(header)")
-        }
-        let shape = header[open.upperBound..<close].split(separator: ",").compactMap {
-            Int($0.trimmingCharacters(in: .whitespaces))
-        }
-        let n = shape.reduce(1, *)
-        let body = Array(bytes[(start + headerLen)...])
-        if header.contains("'<f4'") {
-            guard body.count == 4 * n else { throw Failure(description: "\(url.lastPathComponent): \(body.count) bytes for \(n) floats") }
-            let values = body.withUnsafeBytes { raw in (0..<n).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self).littleEndian) } }
-            return (shape, values)
-        }
-        if header.contains("'|u1'") {
-            guard body.count == n else { throw Failure(description: "\(url.lastPathComponent): \(body.count) bytes for \(n) uint8") }
-            return (shape, body.map { Float($0) })
-        }
-        throw Failure(description: "\(url.lastPathComponent): unsupported dtype in header \(header)")
+        try Fixtures.tensor("engine-resize/" + name + ".npy")
     }
 
     /// max |a - b| and the bar 2e-5 · max(1, max|ref|).

@@ -1,3 +1,4 @@
+import Formats
 import XCTest
 @testable import Imaging
 
@@ -15,22 +16,23 @@ final class CLIPPreprocessTests: XCTestCase {
     func testUint8ResizeAndCropMatchPillowExactly() throws {
         for name in names {
             for size in [224, 48] {
-                let ref = try Npy(path: "\(TestSupport.fixtures)/\(name)_n\(size)_rgb_u8.npy")
+                let ref = try readNpy("\(TestSupport.fixtures)/\(name)_n\(size)_rgb_u8.npy")
                 XCTAssertEqual(ref.shape, [size, size, 3])
+                XCTAssertEqual(ref.dtype, .uint8)
                 let ours = try clipResizeAndCrop(path: "\(TestSupport.fixtures)/\(name).png", size: size)
-                let diffs = zip(ours.pixels, ref.uint8s).filter { $0 != $1 }.count
-                XCTAssertEqual(diffs, 0, "\(name) n=\(size): \(diffs) of \(ref.data.count) values differ")
+                let diffs = zip(ours.pixels, [UInt8](ref.bytes)).filter { $0 != $1 }.count
+                XCTAssertEqual(diffs, 0, "\(name) n=\(size): \(diffs) of \(ref.count) values differ")
             }
         }
     }
 
     func testNormalizedFloatsMatchBitwise() throws {
         for name in names {
-            let ref = try Npy(path: "\(TestSupport.fixtures)/\(name)_n48.npy")
+            let ref = try readNpy("\(TestSupport.fixtures)/\(name)_n48.npy")
             let ours = try clipPreprocessImageFile(path: "\(TestSupport.fixtures)/\(name).png", size: 48, mean: Self.clipMean, std: Self.clipStd)
             XCTAssertEqual(ours.shape, [3, 48, 48])
             XCTAssertEqual(ref.shape, [3, 48, 48])
-            let maxDiff = zip(ours.values, ref.floats).map { abs($0 - $1) }.max()!
+            let maxDiff = zip(ours.values, ref.floats()).map { abs($0 - $1) }.max()!
             XCTAssertEqual(maxDiff, 0, "\(name): max |ours - ref| = \(maxDiff)")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import XCTest
 import Engine
 @testable import Models
@@ -86,32 +87,9 @@ final class CLIPPreprocessTests: XCTestCase {
         }
     }
 
-    struct NpyError: Error, CustomStringConvertible { let description: String }
-
-    /// Minimal .npy reader (v1/v2 header, '<f4' or '|u1', C order) local to this test.
+    /// A fixture array (float32 or uint8) through Formats' .npy reader.
     static func readNpy(_ name: String) throws -> ([Int], [Float]) {
-        let url = fixtures.appendingPathComponent(name + ".npy")
-        let bytes = [UInt8](try Data(contentsOf: url))
-        guard bytes.count >= 12, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
-            throw NpyError(description: "\(name).npy: not a .npy file")
-        }
-        let start = bytes[6] == 1 ? 10 : 12
-        let headerLen = bytes[6] == 1 ? Int(bytes[8]) | Int(bytes[9]) << 8
-                                      : Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-        let header = String(decoding: bytes[start..<(start + headerLen)], as: UTF8.self)
-        guard !header.contains("'fortran_order': True"),
-              let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
-            throw NpyError(description: "\(name).npy: unsupported header \(header)")
-        }
-        let shape = header[open.upperBound..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let n = shape.reduce(1, *)
-        let body = Array(bytes[(start + headerLen)...])
-        if header.contains("'<f4'"), body.count == 4 * n {
-            return (shape, body.withUnsafeBytes { raw in
-                (0..<n).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self).littleEndian) }
-            })
-        }
-        if header.contains("'|u1'"), body.count == n { return (shape, body.map { Float($0) }) }
-        throw NpyError(description: "\(name).npy: unsupported dtype or size (\(body.count) bytes for \(n) elements) in \(header)")
+        let array = try Formats.readNpy(fixtures.appendingPathComponent(name + ".npy").path)
+        return (array.shape, array.floats())
     }
 }
