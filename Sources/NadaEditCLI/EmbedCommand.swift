@@ -15,13 +15,15 @@ public struct Embed: ParsableCommand {
         abstract: "Write CLIP text or image features (one float32 row per input) to a .npy file."
     )
 
+    @OptionGroup public var common: CommonOptions
+
     @Option(name: .long, help: ArgumentHelp(
-        "CLIP ViT checkpoint: an OpenAI release (ViT-B-32.pt), a state-dict .pt, or a Hugging Face model.safetensors (or its folder).",
+        "CLIP ViT checkpoint: an OpenAI release (ViT-B-32.pt), a state-dict .pt, a Hugging Face model.safetensors (or its folder), or a store name.",
         valueName: "FILE"))
     public var clip: String
 
     @Option(name: .long, help: ArgumentHelp(
-        "CLIP BPE vocabulary for --text (bpe_simple_vocab_16e6.txt.gz, or a Hugging Face vocab.json/folder). Default: looked for beside --clip.",
+        "CLIP BPE vocabulary for --text (bpe_simple_vocab_16e6.txt.gz, or a Hugging Face vocab.json/folder). Default: beside --clip, else the store's.",
         valueName: "FILE"))
     public var vocab: String?
 
@@ -45,10 +47,12 @@ public struct Embed: ParsableCommand {
     }
 
     public func run() throws {
-        let model = try ModelResolver.clip(at: clip)
+        common.applyThreads()
+        let resolver = ModelResolver(store: common.store)
+        let model = try resolver.clip(clip)
         var features: Tensor
         if !text.isEmpty {
-            let tokenizer = try Tokenize.loadTokenizer(try vocabularyPath())
+            let tokenizer = try ModelResolver.tokenizer(at: try resolver.vocabularyPath(explicit: vocab, besideCLIP: clip))
             let rows = try tokenizer.tokenize(text, contextLength: model.config.contextLength)
             features = try model.encodeText(tokens: rows)
         } else {
@@ -63,19 +67,6 @@ public struct Embed: ParsableCommand {
         if normalize { features = Autograd.noGrad { features.normalized() } }
         try writeNpy(ArrayData(shape: features.shape, floats: features.array), to: output)
         print("wrote \(features.shape[0]) x \(features.shape[1]) float32 \(normalize ? "normalized " : "")CLIP \(text.isEmpty ? "image" : "text") features to \(output)")
-    }
-
-    /// --vocab, else bpe_simple_vocab_16e6.txt.gz or vocab.json beside the checkpoint (a Hugging Face folder has both).
-    func vocabularyPath() throws -> String {
-        if let vocab { return vocab }
-        let url = URL(fileURLWithPath: clip)
-        var isDir: ObjCBool = false
-        let folder = FileManager.default.fileExists(atPath: clip, isDirectory: &isDir) && isDir.boolValue ? url : url.deletingLastPathComponent()
-        for name in ["bpe_simple_vocab_16e6.txt.gz", "bpe_simple_vocab_16e6.txt", "vocab.json"] {
-            let candidate = folder.appendingPathComponent(name).path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-        }
-        throw ValidationError("--text needs the CLIP vocabulary: pass --vocab FILE (bpe_simple_vocab_16e6.txt.gz), none was found beside \(clip)")
     }
 
     /// CLIP's PIL preprocessing of an image file as [3, R, R] normalized floats.

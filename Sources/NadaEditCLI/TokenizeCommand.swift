@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import Pipeline
 
 /// `nada-edit tokenize --vocab FILE [--truncate] TEXT...`: prints CLIP's 77 token ids per text, one
 /// line per text, exactly as `clip.tokenize` would produce them.
@@ -10,10 +11,12 @@ public struct Tokenize: ParsableCommand {
         abstract: "Print the CLIP token ids (77 per text) of each text, one line per text."
     )
 
+    @OptionGroup public var common: CommonOptions
+
     @Option(name: .long, help: ArgumentHelp(
-        "The CLIP BPE vocabulary: bpe_simple_vocab_16e6.txt.gz, or a Hugging Face folder / vocab.json with merges.txt beside it.",
+        "The CLIP BPE vocabulary: bpe_simple_vocab_16e6.txt.gz, a Hugging Face folder / vocab.json with merges.txt beside it, or a store name (default: the store's vocabulary).",
         valueName: "FILE"))
-    public var vocab: String
+    public var vocab: String?
 
     @Flag(name: .long, help: "Cut texts longer than the context into 77 ids ending with the end token instead of failing.")
     public var truncate = false
@@ -28,7 +31,8 @@ public struct Tokenize: ParsableCommand {
     }
 
     public func run() throws {
-        let tokenizer = try Self.loadTokenizer(vocab)
+        let resolver = ModelResolver(store: common.store)
+        let tokenizer = try ModelResolver.tokenizer(at: try resolver.vocabularyPath(explicit: vocab))
         let rows: [[Int32]]
         do {
             rows = try tokenizer.tokenize(texts, truncate: truncate)
@@ -36,21 +40,5 @@ public struct Tokenize: ParsableCommand {
             throw CLIPTokenizerError("\(error) (use --truncate to cut it)")
         }
         for row in rows { print(row.map(String.init).joined(separator: " ")) }
-    }
-
-    /// OpenAI's `.txt(.gz)` merges file, or Hugging Face `vocab.json` (a folder holding it, or the
-    /// file itself) with `merges.txt` in the same folder.
-    static func loadTokenizer(_ path: String) throws -> CLIPTokenizer {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ValidationError("\(path): vocabulary file not found")
-        }
-        let url = URL(fileURLWithPath: path)
-        let folder = isDirectory.boolValue ? url : (url.lastPathComponent == "vocab.json" ? url.deletingLastPathComponent() : nil)
-        if let folder {
-            return try CLIPTokenizer(vocabJSON: folder.appendingPathComponent("vocab.json").path,
-                                     mergesTXT: folder.appendingPathComponent("merges.txt").path)
-        }
-        return try CLIPTokenizer(bpeFile: path)
     }
 }

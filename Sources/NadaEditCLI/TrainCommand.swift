@@ -99,12 +99,7 @@ public struct Train: ParsableCommand {
     }
 
     func vocabularyPath(store: ModelStore) throws -> String {
-        if let vocab { return try resolve(vocab, store: store, what: "--vocab") }
-        let entries = try store.list().entries.filter { $0.kind == .vocab }
-        guard let first = entries.first else {
-            throw ValidationError("no CLIP vocabulary: pass --vocab bpe_simple_vocab_16e6.txt.gz or `nada-edit models fetch clip-bpe-vocab`")
-        }
-        return store.path(first.file)
+        try ModelResolver(store: store).vocabularyPath(explicit: vocab)
     }
 
     public func run() throws {
@@ -129,7 +124,7 @@ public struct Train: ParsableCommand {
         options.clipWeights = weights; options.seed = seed; options.storedNoise = noise == .stored
         options.sampleEvery = sampleEvery; options.saveEvery = saveEvery
 
-        let tokenizer = try CLIPTokenizer(bpeFile: try vocabularyPath(store: store))
+        let tokenizer = try ModelResolver.tokenizer(at: try vocabularyPath(store: store))
         let clipModels = try clipPaths.map {
             CLIPLossModel(model: try ModelResolver.clip(at: $0), tokenizer: tokenizer, antialias: !legacyResize, name: ($0 as NSString).lastPathComponent)
         }

@@ -51,4 +51,40 @@ public struct ModelResolver {
         }
         return try CLIPModel(checkpoint: try loadFile(file))
     }
+
+    /// The CLIP vocabulary, looked up one way for every command: `explicit` (a file, a Hugging Face folder or
+    /// `vocab.json`, or a store name); else one beside the CLIP checkpoint `besideCLIP` (`bpe_simple_vocab_16e6.txt.gz`,
+    /// or `vocab.json` of a Hugging Face folder); else the store's vocabulary.
+    public func vocabularyPath(explicit: String?, besideCLIP clip: String? = nil) throws -> String {
+        if let explicit { return try path(explicit, flag: "--vocab") }
+        if let clip, let clipPath = try? path(clip, flag: "--clip") {
+            var isDirectory: ObjCBool = false
+            let url = URL(fileURLWithPath: clipPath)
+            let folder = FileManager.default.fileExists(atPath: clipPath, isDirectory: &isDirectory) && isDirectory.boolValue
+                ? url : url.deletingLastPathComponent()
+            for name in ["bpe_simple_vocab_16e6.txt.gz", "bpe_simple_vocab_16e6.txt", "vocab.json"] {
+                let candidate = folder.appendingPathComponent(name).path
+                if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            }
+        }
+        if let entry = try store.list().entries.first(where: { $0.kind == .vocab }) { return store.path(entry.file) }
+        throw PipelineError.invalidArgument("no CLIP vocabulary: pass --vocab bpe_simple_vocab_16e6.txt.gz, or add it to the store "
+            + "(`nada-edit models add FILE --kind vocab` or `nada-edit models fetch clip-bpe-vocab`)")
+    }
+
+    /// A CLIP tokenizer from OpenAI's `.txt(.gz)` merges file, or a Hugging Face `vocab.json` (the file, or a folder
+    /// holding it) with `merges.txt` beside it.
+    public static func tokenizer(at path: String) throws -> CLIPTokenizer {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw PipelineError.io(path: path, problem: "vocabulary file not found")
+        }
+        let url = URL(fileURLWithPath: path)
+        let folder = isDirectory.boolValue ? url : (url.lastPathComponent == "vocab.json" ? url.deletingLastPathComponent() : nil)
+        if let folder {
+            return try CLIPTokenizer(vocabJSON: folder.appendingPathComponent("vocab.json").path,
+                                     mergesTXT: folder.appendingPathComponent("merges.txt").path)
+        }
+        return try CLIPTokenizer(bpeFile: path)
+    }
 }
