@@ -14,8 +14,16 @@ public struct EditorOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Domain strength: 0 = reconstruction by the base generator, 1 = the full domain (weights interpolated).", valueName: "A"))
     public var strength: Float = 1
 
-    @Option(name: .long, help: ArgumentHelp("ReStyle refinement steps (pSp/e4e ignore it).", valueName: "N"))
-    public var iterations: Int = 5
+    @Option(name: .customLong("restyle-steps"), help: ArgumentHelp("ReStyle refinement steps (pSp/e4e ignore it).", valueName: "N"))
+    public var restyleSteps: Int = 5
+
+    /// The old name of --restyle-steps, accepted for one release with a warning ("iterations" means training
+    /// iterations in `train`).
+    @Option(name: .customLong("iterations"), help: .hidden)
+    public var deprecatedIterations: Int?
+
+    /// --restyle-steps, or the deprecated --iterations when given.
+    public var steps: Int { deprecatedIterations ?? restyleSteps }
 
     @Option(name: .long, help: "How photos are aligned before inversion: ffhq (face landmarks), center (centre square) or none (already aligned). Default: ffhq when a landmark model is found, else center.")
     public var align: AlignmentMode?
@@ -42,7 +50,10 @@ public struct EditorOptions: ParsableArguments {
 
     public func validate() throws {
         if !(strength >= 0 && strength <= 2) { throw ValidationError("--strength must be between 0 and 2, got \(strength)") }
-        if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+        if steps < 1 { throw ValidationError("--restyle-steps must be at least 1") }
+        if deprecatedIterations != nil {
+            printError("warning: --iterations is deprecated for ReStyle steps; use --restyle-steps (it will be removed in the next release)")
+        }
         if let size, size < 16 || size > 4096 { throw ValidationError("--size must be between 16 and 4096") }
         if quality < 1 || quality > 100 { throw ValidationError("--quality must be between 1 and 100") }
         if maxPixels < 0 { throw ValidationError("--max-pixels must be 0 (no limit) or positive") }
@@ -70,7 +81,7 @@ public struct EditorOptions: ParsableArguments {
         let installed = try domains.map { try registry.resolve($0) }
         var settings = DomainEditor.Settings()
         settings.strength = strength
-        settings.iterations = iterations
+        settings.iterations = steps
         settings.size = size
         settings.compare = compare
         settings.jpegQuality = quality

@@ -27,8 +27,16 @@ public struct Invert: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Generator for reconstructions and ReStyle's refinement (default: the encoder's bundled decoder).", valueName: "FILE"))
     public var generator: String?
 
-    @Option(name: .long, help: ArgumentHelp("ReStyle refinement steps.", valueName: "N"))
-    public var iterations: Int = 5
+    @Option(name: .customLong("restyle-steps"), help: ArgumentHelp("ReStyle refinement steps (pSp/e4e ignore it).", valueName: "N"))
+    public var restyleSteps: Int = 5
+
+    /// The old name of --restyle-steps, accepted for one release with a warning ("iterations" means training
+    /// iterations in `train`).
+    @Option(name: .customLong("iterations"), help: .hidden)
+    public var deprecatedIterations: Int?
+
+    /// --restyle-steps, or the deprecated --iterations when given.
+    public var steps: Int { deprecatedIterations ?? restyleSteps }
 
     @Option(name: .long, help: "ffhq: face landmarks and the FFHQ crop; center: centre square crop; none: photos are already aligned (resized to 256 only). Default: ffhq when a landmark model is found, else center.")
     public var align: AlignmentMode?
@@ -58,7 +66,10 @@ public struct Invert: ParsableCommand {
 
     public func validate() throws {
         if images.isEmpty { throw ValidationError("give at least one IMAGE") }
-        if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+        if steps < 1 { throw ValidationError("--restyle-steps must be at least 1") }
+        if deprecatedIterations != nil {
+            printError("warning: --iterations is deprecated for ReStyle steps; use --restyle-steps (it will be removed in the next release)")
+        }
         if maxPixels < 0 { throw ValidationError("--max-pixels must be 0 (no limit) or positive") }
     }
 
@@ -89,7 +100,7 @@ public struct Invert: ParsableCommand {
                 }
                 if let saveAligned { try writeImage(aligned, to: "\(saveAligned)/\(stem).png", overwrite: overwrite) }
                 let x = try ImageTensors.encoderInput(aligned)
-                let result = try inverter.invert(x, iterations: iterations, reconstruct: reconstructions != nil)
+                let result = try inverter.invert(x, iterations: steps, reconstruct: reconstructions != nil)
                 if let reconstructions, let image = result.reconstructions.last {
                     try writeImage(try ImageTensors.image(from: image), to: "\(reconstructions)/\(stem).png", overwrite: overwrite)
                 }

@@ -14,6 +14,18 @@ final class CLICommandTests: XCTestCase {
         try command.run()
     }
 
+    /// ReStyle steps have their own name; the old --iterations still works for one release.
+    func testRestyleStepsAndTheDeprecatedIterationsAlias() throws {
+        let edit = try XCTUnwrap(try NadaEdit.parseAsRoot(["--domain", "x", "--restyle-steps", "3", "a.jpg"]) as? Edit)
+        XCTAssertEqual(edit.editor.steps, 3)
+        let old = try XCTUnwrap(try NadaEdit.parseAsRoot(["--domain", "x", "--iterations", "7", "a.jpg"]) as? Edit)
+        XCTAssertEqual(old.editor.steps, 7)
+        let invert = try XCTUnwrap(try NadaEdit.parseAsRoot(["invert", "--encoder", "e.pt", "--output", "o", "--iterations", "2", "a.jpg"]) as? Invert)
+        XCTAssertEqual(invert.steps, 2)
+        XCTAssertThrowsError(try NadaEdit.parseAsRoot(["--domain", "x", "--restyle-steps", "0", "a.jpg"]))
+        XCTAssertFalse(Edit.helpMessage().contains("--iterations"), "the old name is hidden from --help")
+    }
+
     func testModelsAddListVerifyThroughTheCommandLine() throws {
         let file = dir + "/e4e_ffhq_encode.pt"
         try testBytes(100, seed: 4).write(to: URL(fileURLWithPath: file))
