@@ -1,7 +1,4 @@
 import ArgumentParser
-import DurableIO
-import Engine
-import Formats
 import Foundation
 import Imaging
 import Models
@@ -21,7 +18,7 @@ public struct Invert: ParsableCommand {
 
     @OptionGroup public var common: CommonOptions
 
-    @Option(name: .long, help: ArgumentHelp("Encoder checkpoint (pSp, e4e or ReStyle; official layout).", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Encoder checkpoint (pSp, e4e or ReStyle; official layout) or a store name.", valueName: "FILE"))
     public var encoder: String
 
     @Option(name: .long, help: ArgumentHelp("Generator for reconstructions and ReStyle's refinement (default: the encoder's bundled decoder).", valueName: "FILE"))
@@ -75,56 +72,20 @@ public struct Invert: ParsableCommand {
 
     public func run() throws {
         common.applyThreads()
-        let checkpoint = try ModelResolver.encoder(at: encoder)
-        let decoder = try generator.map { try ModelResolver.generator(at: $0) }
-        let inverter = try Inverter(encoder: checkpoint, decoder: decoder)
+        let resolver = ModelResolver(store: common.store)
+        let inverter = try Inverter(encoder: try resolver.encoder(encoder), decoder: try generator.map { try resolver.generator($0) })
         let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: common.store),
                                        warn: printError)
-        let decodeOptions = DecodeOptions(maxPixels: maxPixels, minimumSide: aligner.decodeMinimumSide)
-        if let saveAligned { try FileManager.default.createDirectory(atPath: saveAligned, withIntermediateDirectories: true) }
-        let single = output.lowercased().hasSuffix(".npy")
-        if !single { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
-        if let reconstructions { try FileManager.default.createDirectory(atPath: reconstructions, withIntermediateDirectories: true) }
-        var codes: [Tensor] = []
-        var failed: [(String, String)] = []
-        var stemsUsed = Set<String>()
-        for path in images {
-            do {
-                let photo = try loadImage(path: path, options: decodeOptions)
-                let (aligned, _) = try aligner.align(photo)
-                // a/x.jpg and b/x.jpg in one run: the later one is <stem>-<sha8>, as edit names its outputs.
-                var stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-                if !stemsUsed.insert(stem).inserted {
-                    stem += "-" + String(try FileDigest.sha256Hex(ofFileAt: path).prefix(8))
-                    stemsUsed.insert(stem)
-                }
-                if let saveAligned { try writeImage(aligned, to: "\(saveAligned)/\(stem).png", overwrite: overwrite) }
-                let x = try ImageTensors.encoderInput(aligned)
-                let result = try inverter.invert(x, iterations: steps, reconstruct: reconstructions != nil)
-                if let reconstructions, let image = result.reconstructions.last {
-                    try writeImage(try ImageTensors.image(from: image), to: "\(reconstructions)/\(stem).png", overwrite: overwrite)
-                }
-                if single {
-                    codes.append(result.codes)
-                } else {
-                    try write(result.codes, to: "\(output)/\(stem).npy")
-                }
-                printError("inverted \(path)")
-            } catch {
-                failed.append((path, "\(error)"))
-                printError("failed: \(path): \(FailureReport.reason("\(error)", without: path))")
-            }
-        }
-        if single && !codes.isEmpty { try write(Tensor.concat(codes, axis: 0), to: output) }
-        print("done \(images.count - failed.count), failed \(failed.count)")
-        if !failed.isEmpty { throw ExitCode(1) }
-    }
-
-    func write(_ t: Tensor, to path: String) throws {
-        do {
-            try writeNpy(ArrayData(shape: t.shape, floats: t.array), to: path, replacing: overwrite)
-        } catch let error as FileSystemError where error.code == EEXIST {
-            throw ValidationError("\(path) exists; pass --overwrite to replace it")
-        }
+        var options = InversionRun.Options(output: output)
+        options.restyleSteps = steps
+        options.alignedFolder = saveAligned
+        options.reconstructionFolder = reconstructions
+        options.overwrite = overwrite
+        options.decodeOptions = DecodeOptions(maxPixels: maxPixels, minimumSide: aligner.decodeMinimumSide)
+        let run = InversionRun(inverter: inverter, aligner: aligner)
+        run.log = printError
+        let summary = try run.run(images: images, options: options)
+        print(summary.report())
+        if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
     }
 }
