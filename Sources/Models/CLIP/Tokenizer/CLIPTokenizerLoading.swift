@@ -30,12 +30,13 @@ extension CLIPTokenizer {
             throw CLIPTokenizerError("\(path): the BPE vocabulary is not valid UTF-8")
         }
         // Split on U+000A scalars as Python's `split("\n")` does (a Character split would keep CR LF whole).
-        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
-        if mergeCount == nil { while lines.count > 1, lines.last!.isEmpty { lines.removeLast() } }
-        let count = mergeCount ?? lines.count - 1
-        guard count >= 1, lines.count > count else {
+        let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
+        // Lines after the header up to the last non-empty one (a final newline is not a merge line).
+        let available = lines.lastIndex { !$0.isEmpty } ?? 0
+        let count = mergeCount ?? available
+        guard count >= 1, available >= count else {
             let needed = mergeCount.map { "CLIP uses \($0) (OpenAI's bpe_simple_vocab_16e6.txt.gz)" } ?? "needs at least one"
-            throw CLIPTokenizerError("\(path): has \(max(lines.count - 1, 0)) merge lines, \(needed)")
+            throw CLIPTokenizerError("\(path): has \(available) merge lines, \(needed)")
         }
         var merges: [(String, String)] = []
         merges.reserveCapacity(count)
