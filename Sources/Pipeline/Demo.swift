@@ -128,7 +128,7 @@ public final class DemoRun {
         let sheets = batch.outputsWritten.map(DomainEditor.comparePath(for:)).filter(FileOps.isRegularFile)
 
         // 4. A watched-folder session on copies (one of them twice, under another name: edited once, by content),
-        //    written as JPEG, as `nada-edit watch INCOMING --domain sketch --format jpg --once` does.
+        //    written as JPEG, as `nada-edit watch INCOMING --domain sketch --format jpg --compare --once` does.
         let incoming = output("watch/incoming")
         try FileOps.createDirectory(incoming)
         var copies = Fixture.photos.map { ($0, ($0 as NSString).lastPathComponent) }
