@@ -7,7 +7,7 @@ public struct NadaEdit: ParsableCommand {
         commandName: "nada-edit",
         abstract: "StyleGAN-NADA on the CPU: train generator domains from text and edit photos with them.",
         version: version,
-        subcommands: [Edit.self, Train.self, Invert.self, Generate.self, Watch.self, Embed.self, Tokenize.self,
+        subcommands: [Edit.self, Train.self, Invert.self, Generate.self, Watch.self, Demo.self, Embed.self, Tokenize.self,
                       Models.self, Domains.self, Provenance.self],
         defaultSubcommand: Edit.self
     )

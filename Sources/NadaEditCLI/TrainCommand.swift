@@ -124,13 +124,11 @@ public struct Train: ParsableCommand {
         options.clipWeights = weights; options.seed = seed; options.storedNoise = noise == .stored
         options.sampleEvery = sampleEvery; options.saveEvery = saveEvery
 
-        let tokenizer = try ModelResolver.tokenizer(at: try vocabularyPath(store: store))
-        let clipModels = try clipPaths.map {
-            CLIPLossModel(model: try ModelResolver.clip(at: $0), tokenizer: tokenizer, antialias: !legacyResize, name: ($0 as NSString).lastPathComponent)
-        }
-        let frozen = try ModelResolver.generator(at: generatorPath)
-        let trainable = try ModelResolver.generator(at: trainableGenerator.map { try resolve($0, store: store, what: "--trainable-generator") } ?? generatorPath)
-        let trainer = try NADATrainer(frozen: frozen, trainable: trainable, clip: clipModels, options: options)
+        var setup = TrainingSetup(generatorPath: generatorPath,
+                                  trainableGeneratorPath: try trainableGenerator.map { try resolve($0, store: store, what: "--trainable-generator") },
+                                  clipPaths: clipPaths, vocabularyPath: try vocabularyPath(store: store), options: options)
+        setup.antialias = !legacyResize
+        let (trainer, clipModels) = try setup.makeTrainer()
         if let sampleLatents {
             let a = try readNpy(sampleLatents)
             let t = Tensor.zeros(a.shape)

@@ -72,9 +72,10 @@ public struct ModelResolver {
             + "(`nada-edit models add FILE --kind vocab` or `nada-edit models fetch clip-bpe-vocab`)")
     }
 
-    /// A CLIP tokenizer from OpenAI's `.txt(.gz)` merges file, or a Hugging Face `vocab.json` (the file, or a folder
-    /// holding it) with `merges.txt` beside it.
-    public static func tokenizer(at path: String) throws -> CLIPTokenizer {
+    /// A CLIP tokenizer from OpenAI's `.txt(.gz)` merges file (its first `mergeCount` merges; nil: all, for the
+    /// demo's small vocabulary), or a Hugging Face `vocab.json` (the file, or a folder holding it) with `merges.txt`
+    /// beside it.
+    public static func tokenizer(at path: String, mergeCount: Int? = CLIPTokenizer.openAIMergeCount) throws -> CLIPTokenizer {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw PipelineError.io(path: path, problem: "vocabulary file not found")
@@ -85,6 +86,6 @@ public struct ModelResolver {
             return try CLIPTokenizer(vocabJSON: folder.appendingPathComponent("vocab.json").path,
                                      mergesTXT: folder.appendingPathComponent("merges.txt").path)
         }
-        return try CLIPTokenizer(bpeFile: path)
+        return try CLIPTokenizer(bpeFile: path, mergeCount: mergeCount)
     }
 }

@@ -9,7 +9,11 @@ extension CLIPTokenizer {
     /// `SimpleTokenizer.__init__` builds it: lines 1...48894 are merges; vocabulary = the 256 byte
     /// characters in table order, the same with `</w>`, each merge's concatenation, then
     /// `<|startoftext|>` (49406) and `<|endoftext|>` (49407).
-    public convenience init(bpeFile path: String) throws {
+    ///
+    /// `mergeCount` nil takes every merge line of the file instead (trailing empty lines aside): for the small
+    /// vocabulary `tools/make_demo_vocab.py` makes for the demo, whose ids then run to `512 + merges + 1`.
+    /// Real runs keep the default, so a short or truncated file is an error rather than a different tokenizer.
+    public convenience init(bpeFile path: String, mergeCount: Int? = CLIPTokenizer.openAIMergeCount) throws {
         let raw: Data
         do { raw = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw CLIPTokenizerError("\(path): cannot read the BPE vocabulary file (\(error.localizedDescription))")
@@ -27,12 +31,16 @@ extension CLIPTokenizer {
         }
         // Split on U+000A scalars as Python's `split("\n")` does (a Character split would keep CR LF whole).
         let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
-        guard lines.count > Self.openAIMergeCount else {
-            throw CLIPTokenizerError("\(path): has \(max(lines.count - 1, 0)) merge lines, CLIP uses \(Self.openAIMergeCount)")
+        // Lines after the header up to the last non-empty one (a final newline is not a merge line).
+        let available = lines.lastIndex { !$0.isEmpty } ?? 0
+        let count = mergeCount ?? available
+        guard count >= 1, available >= count else {
+            let needed = mergeCount.map { "CLIP uses \($0) (OpenAI's bpe_simple_vocab_16e6.txt.gz)" } ?? "needs at least one"
+            throw CLIPTokenizerError("\(path): has \(available) merge lines, \(needed)")
         }
         var merges: [(String, String)] = []
-        merges.reserveCapacity(Self.openAIMergeCount)
-        for n in 1...Self.openAIMergeCount {
+        merges.reserveCapacity(count)
+        for n in 1...count {
             let parts = lines[n].split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             guard parts.count == 2 else {
                 throw CLIPTokenizerError("\(path): line \(n + 1) is not a merge of two symbols: \(String(lines[n]).debugDescription)")
