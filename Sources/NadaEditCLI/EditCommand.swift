@@ -20,7 +20,7 @@ public struct Edit: ParsableCommand {
     @OptionGroup public var common: CommonOptions
     @OptionGroup public var editor: EditorOptions
 
-    @Option(name: .customLong("domain"), help: ArgumentHelp("A domain to edit with (repeat for several), or NAME=W for a blend: --domain sketch=0.6 --domain pixar=0.4 renders one output <stem>.sketch60+pixar40.<ext> from base + Σ W·(domain − base).", valueName: "NAME[=W]"))
+    @Option(name: .customLong("domain"), help: ArgumentHelp("A domain to edit with (repeat for several), or NAME=W for a blend: --domain sketch=0.6 --domain pixar=0.4 renders one output <stem>.sketch60_pixar40.<ext> from base + Σ W·(domain − base).", valueName: "NAME[=W]"))
     public var domains: [String] = []
 
     @Argument(help: ArgumentHelp("Photos (JPEG/PNG) or folders of photos.", valueName: "INPUT"))

@@ -55,10 +55,11 @@ public struct DomainBlend: Equatable {
         return DomainBlend(members: members)
     }
 
-    /// `sketch60+pixar40`: each domain with its weight in percent (up to two decimals, trailing zeros dropped),
-    /// joined by '+' in the order given. Outputs are `<stem>.sketch60+pixar40.<ext>`.
+    /// `sketch60_pixar40`: each domain with its weight in percent (up to two decimals, trailing zeros dropped),
+    /// joined by '_' in the order given. Outputs are `<stem>.sketch60_pixar40.<ext>`. ('_' rather than '+': output
+    /// names follow the store's name rule, letters, digits, '-', '_' and '.'; provenance records the exact blend.)
     public var outputName: String {
-        members.map { $0.name + Self.percent($0.weight) }.joined(separator: "+")
+        members.map { $0.name + Self.percent($0.weight) }.joined(separator: "_")
     }
 
     static func percent(_ w: Float) -> String {

@@ -90,46 +90,55 @@ public final class LatentEditResolver {
     /// Resolves every spec for codes of `nLatent` × `styleDim`; `sefaGenerator` is the generator `sefa:K`
     /// factorizes (a domain's base generator). Errors name the spec and what is wrong.
     public func resolve(_ specs: [EditSpec], nLatent: Int, styleDim: Int, sefaGenerator: String?) throws -> [ResolvedEdit] {
-        try specs.map { spec in
-            let edit: LatentEdit, what: String
-            switch spec.direction {
-            case .named(let name):
-                let path = try directionPath(name, spec: spec)
-                let (content, sha) = try file(path)
-                guard case .direction(let direction) = content else {
-                    throw PipelineError.invalidArgument("--edit '\(spec.text)': \(path) is a GANSpace PCA, not a single direction; use ganspace:K=AMOUNT (store it as '\(Self.ganspaceName)')")
-                }
-                edit = .shift(direction, amount: spec.amount!, rows: spec.rows ?? .all)
-                what = "\(name) (sha256 \(sha))"
-            case .sefa(let k):
-                guard let sefaGenerator else {
-                    throw PipelineError.invalidArgument("--edit '\(spec.text)': no generator to factorize for SeFa")
-                }
-                let (components, sha) = try sefaComponents(generatorPath: sefaGenerator)
-                let d = components.shape[1]
-                guard k < components.shape[0] else {
-                    throw PipelineError.invalidArgument("--edit '\(spec.text)': the generator has \(components.shape[0]) SeFa components (0...\(components.shape[0] - 1))")
-                }
-                let direction = try LatentDirection(values: Array(components.array[(k * d)..<((k + 1) * d)]), styleDim: d)
-                edit = .shift(direction, amount: spec.amount!, rows: spec.rows ?? .all)
-                what = "sefa:\(k) of generator sha256 \(sha)"
-            case .ganspacePreset(let name):
-                let preset = GANSpacePreset.named(name)!
-                let (pca, sha, file) = try ganspacePCA(spec: spec)
-                edit = .ganspace(pca, component: preset.component, amount: spec.amount ?? preset.strength,
-                                 rows: spec.rows ?? LatentRows(start: preset.start, end: preset.end))
-                what = "ganspace:\(name) = component \(preset.component) of \(file) (sha256 \(sha))"
-            case .ganspaceComponent(let k):
-                let (pca, sha, file) = try ganspacePCA(spec: spec)
-                edit = .ganspace(pca, component: k, amount: spec.amount!, rows: spec.rows ?? .all)
-                what = "ganspace:\(k) of \(file) (sha256 \(sha))"
-            }
-            do { try edit.validate(nLatent: nLatent, styleDim: styleDim) }
-            catch { throw PipelineError.invalidArgument("--edit '\(spec.text)': \(error)") }
-            let amount: Float
-            switch edit { case .shift(_, let a, _), .ganspace(_, _, let a, _): amount = a }
-            let rows = edit.rows.resolved(count: nLatent)
-            return ResolvedEdit(spec: spec, edit: edit, record: "\(what), amount \(amount), rows \(rows.lowerBound):\(rows.upperBound)")
+        // Files and store names first, so a typo fails before a SeFa factorization is computed.
+        let cheap = specs.enumerated().filter { if case .sefa = $0.element.direction { return false } else { return true } }
+        let costly = specs.enumerated().filter { if case .sefa = $0.element.direction { return true } else { return false } }
+        var resolved = [ResolvedEdit?](repeating: nil, count: specs.count)
+        for (i, spec) in cheap + costly {
+            resolved[i] = try resolve(spec, nLatent: nLatent, styleDim: styleDim, sefaGenerator: sefaGenerator)
         }
+        return resolved.map { $0! }
+    }
+
+    func resolve(_ spec: EditSpec, nLatent: Int, styleDim: Int, sefaGenerator: String?) throws -> ResolvedEdit {
+        let edit: LatentEdit, what: String
+        switch spec.direction {
+        case .named(let name):
+            let path = try directionPath(name, spec: spec)
+            let (content, sha) = try file(path)
+            guard case .direction(let direction) = content else {
+                throw PipelineError.invalidArgument("--edit '\(spec.text)': \(path) is a GANSpace PCA, not a single direction; use ganspace:K=AMOUNT (store it as '\(Self.ganspaceName)')")
+            }
+            edit = .shift(direction, amount: spec.amount!, rows: spec.rows ?? .all)
+            what = "\(name) (sha256 \(sha))"
+        case .sefa(let k):
+            guard let sefaGenerator else {
+                throw PipelineError.invalidArgument("--edit '\(spec.text)': no generator to factorize for SeFa")
+            }
+            let (components, sha) = try sefaComponents(generatorPath: sefaGenerator)
+            let d = components.shape[1]
+            guard k < components.shape[0] else {
+                throw PipelineError.invalidArgument("--edit '\(spec.text)': the generator has \(components.shape[0]) SeFa components (0...\(components.shape[0] - 1))")
+            }
+            let direction = try LatentDirection(values: Array(components.array[(k * d)..<((k + 1) * d)]), styleDim: d)
+            edit = .shift(direction, amount: spec.amount!, rows: spec.rows ?? .all)
+            what = "sefa:\(k) of generator sha256 \(sha)"
+        case .ganspacePreset(let name):
+            let preset = GANSpacePreset.named(name)!
+            let (pca, sha, file) = try ganspacePCA(spec: spec)
+            edit = .ganspace(pca, component: preset.component, amount: spec.amount ?? preset.strength,
+                             rows: spec.rows ?? LatentRows(start: preset.start, end: preset.end))
+            what = "ganspace:\(name) = component \(preset.component) of \(file) (sha256 \(sha))"
+        case .ganspaceComponent(let k):
+            let (pca, sha, file) = try ganspacePCA(spec: spec)
+            edit = .ganspace(pca, component: k, amount: spec.amount!, rows: spec.rows ?? .all)
+            what = "ganspace:\(k) of \(file) (sha256 \(sha))"
+        }
+        do { try edit.validate(nLatent: nLatent, styleDim: styleDim) }
+        catch { throw PipelineError.invalidArgument("--edit '\(spec.text)': \(error)") }
+        let amount: Float
+        switch edit { case .shift(_, let a, _), .ganspace(_, _, let a, _): amount = a }
+        let rows = edit.rows.resolved(count: nLatent)
+        return ResolvedEdit(spec: spec, edit: edit, record: "\(what), amount \(amount), rows \(rows.lowerBound):\(rows.upperBound)")
     }
 }

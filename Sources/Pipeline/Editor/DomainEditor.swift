@@ -27,7 +27,7 @@ public final class DomainEditor: PhotoProcessor {
     let aligner: PhotoAligner
     let encoderName: String
     let encoderSHA256: String
-    /// Output name (a domain, or a blend's `sketch60+pixar40`) → what renders it.
+    /// Output name (a domain, or a blend's `sketch60_pixar40`) → what renders it.
     let targets: [String: RenderTarget]
     private let computeLock = NSLock()
     public var decodeOptions = DecodeOptions()
