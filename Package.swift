@@ -18,7 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System libraries (Debian: libopenblas-dev, zlib1g-dev, libexif-dev, libjpeg-dev, libpng-dev, libdlib-dev).
+        // System libraries (Debian: libopenblas-dev, zlib1g-dev, libexif-dev, libjpeg-dev, libpng-dev, libdlib-dev,
+        // libavcodec-dev, libavformat-dev, libswscale-dev).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CEXIF", path: "Sources/CEXIF"),
@@ -36,6 +37,11 @@ let package = Package(
         // Allocator policy for the engine (glibc's mallopt is not visible from Swift).
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2"])]),
 
+        // H.264/MP4 video through FFmpeg's libraries (Debian libavcodec-dev, libavformat-dev, libswscale-dev).
+        .target(name: "CVideoEncoder", path: "Sources/CVideoEncoder",
+                linkerSettings: [.linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("swscale"), .linkedLibrary("avutil")]),
+        .target(name: "Video", dependencies: ["CVideoEncoder", "Imaging"]),
+
         // The one durable writer (temp + fsync + no-replace rename) and mover; renameat2 needs a C shim.
         .target(name: "CDurableIO", path: "Sources/CDurableIO"),
         .target(name: "DurableIO", dependencies: ["CDurableIO"]),
@@ -45,7 +51,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Engine", "Formats"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["Engine", "Formats", "Models"], swiftSettings: fastMath),
         .target(name: "Imaging", dependencies: ["CImageCodecs", "CEXIF", "CZlib", "CDlibShim", "DurableIO"], swiftSettings: fastMath),
-        .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "DurableIO"]),
+        .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "DurableIO", "Video"]),
         .target(name: "NadaEditCLI", dependencies: [
             "Pipeline", "Engine", "Formats", "Models", "Training", "Imaging", "DurableIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

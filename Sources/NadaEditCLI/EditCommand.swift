@@ -20,7 +20,7 @@ public struct Edit: ParsableCommand {
     @OptionGroup public var common: CommonOptions
     @OptionGroup public var editor: EditorOptions
 
-    @Option(name: .customLong("domain"), help: ArgumentHelp("A domain to edit with (repeat for several).", valueName: "NAME"))
+    @Option(name: .customLong("domain"), help: ArgumentHelp("A domain to edit with (repeat for several), or NAME=W for a blend: --domain sketch=0.6 --domain pixar=0.4 renders one output <stem>.sketch60_pixar40.<ext> from base + Σ W·(domain − base).", valueName: "NAME[=W]"))
     public var domains: [String] = []
 
     @Argument(help: ArgumentHelp("Photos (JPEG/PNG) or folders of photos.", valueName: "INPUT"))
@@ -54,13 +54,14 @@ public struct Edit: ParsableCommand {
         if inputs.isEmpty { throw ValidationError("give at least one photo or folder to edit") }
         if overwrite && skipExisting { throw ValidationError("--overwrite and --skip-existing contradict each other") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        _ = try EditorOptions.domainSelection(domains)
         if let format, ImageFormat(userName: format) == nil { throw ValidationError("--format must be jpg or png, not '\(format)'") }
     }
 
     public func run() throws {
         common.applyThreads()
         let processor = try editor.makeEditor(store: common.store, domains: domains)
-        let options = BatchOptions(outputDirectory: output, domains: domains, format: format.flatMap(ImageFormat.init(userName:)),
+        let options = BatchOptions(outputDirectory: output, domains: try EditorOptions.domainSelection(domains).outputNames, format: format.flatMap(ImageFormat.init(userName:)),
                                    overwrite: overwrite, recursive: recursive, followSymlinks: followSymlinks, jobs: jobs)
         let runner = BatchRunner(options: options, processor: processor)
         runner.log = printError

@@ -46,9 +46,25 @@ public struct EditorOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("JPEG quality of the outputs (1-100).", valueName: "Q"))
     public var quality: Int = 95
 
+    @Option(name: .customLong("edit"), help: ArgumentHelp(
+        "A latent edit DIRECTION=AMOUNT[@START:END] applied to the inverted codes before rendering (repeat for several; applied in order). DIRECTION: a direction in the model store, a .pt/.npy file, sefa:K or ganspace:NAME|K; @START:END picks W+ rows (Python slice).",
+        valueName: "SPEC"))
+    public var edits: [String] = []
+
     public init() {}
 
+    /// The `--edit` values, parsed (syntax only; files and store names are resolved by `makeEditor`).
+    func editSpecs() throws -> [EditSpec] {
+        do { return try edits.map(EditSpec.parse) } catch { throw ValidationError("\(error)") }
+    }
+
+    /// What the `--domain` values ask for: separate domains, or one blend (`NAME=W` values).
+    static func domainSelection(_ domains: [String]) throws -> DomainSelection {
+        do { return try DomainSelection.parse(domains) } catch { throw ValidationError("\(error)") }
+    }
+
     public func validate() throws {
+        _ = try editSpecs()
         if !(strength >= 0 && strength <= 2) { throw ValidationError("--strength must be between 0 and 2, got \(strength)") }
         if steps < 1 { throw ValidationError("--restyle-steps must be at least 1") }
         if deprecatedIterations != nil {
@@ -78,7 +94,15 @@ public struct EditorOptions: ParsableArguments {
     /// Resolves the domains and loads every model once.
     func makeEditor(store: ModelStore, domains: [String]) throws -> DomainEditor {
         let registry = DomainRegistry(store: store)
-        let installed = try domains.map { try registry.resolve($0) }
+        let selection = try Self.domainSelection(domains)
+        var installed: [InstalledDomain] = []
+        var blend: (name: String, members: [(domain: InstalledDomain, weight: Float)])?
+        switch selection {
+        case .separate(let names): installed = try names.map { try registry.resolve($0) }
+        case .blend(let b): blend = (b.outputName, try b.resolve(in: registry))
+        }
+        let resolver = LatentEditResolver(store: store)
+        resolver.log = printError
         var settings = DomainEditor.Settings()
         settings.strength = strength
         settings.iterations = steps
@@ -89,7 +113,8 @@ public struct EditorOptions: ParsableArguments {
         let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: store),
                                        warn: printError)
         aligner.faces = faces
-        let editor = try DomainEditor(encoderPath: try encoderPath(store: store), domains: installed, settings: settings, aligner: aligner)
+        let editor = try DomainEditor(encoderPath: try encoderPath(store: store), domains: installed, blend: blend, edits: try editSpecs(),
+                                      editResolver: resolver, settings: settings, aligner: aligner)
         editor.decodeOptions = DecodeOptions(maxPixels: maxPixels, minimumSide: aligner.decodeMinimumSide)
         return editor
     }

@@ -11,13 +11,17 @@ import Pipeline
 /// nada-edit generate --generator FILE --latents FILE.npy [--space wplus|w|z] [--truncation PSI
 ///   [--truncation-latent FILE.npy]] [--noise stored|random] [--seed N] --output PATH
 /// nada-edit generate --generator FILE --count N --seed S --output PATH      (samples Z codes)
+/// Either form takes `--edit DIRECTION=AMOUNT[@START:END]` (repeatable): codes become W+ (Z mapped, W repeated)
+/// and are edited before truncation, as rosinality's apply_factor.py moves codes before truncating them.
 public struct Generate: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Render images from a StyleGAN2 generator checkpoint and Z / W / W+ latent codes.",
         discussion: "Output: a path ending in .npy gets the raw float32 NCHW images (not clamped); a .png/.jpg path or a "
             + "folder gets 8-bit images, [-1, 1] mapped to [0, 255] with clamping and rounding (torchvision's save_image). "
-            + "Several images for one .png/.jpg path are numbered (name_0000.png, ...)."
+            + "Several images for one .png/.jpg path are numbered (name_0000.png, ...). "
+            + "With --edit, codes are turned into W+ (Z codes mapped, W codes repeated on every row) and edited in order "
+            + "before truncation; sefa:K factorizes --generator itself; store names and ganspace: read the model store (--models)."
     )
 
     public enum Space: String, ExpressibleByArgument, CaseIterable, Sendable { case wplus, w, z }
@@ -52,6 +56,14 @@ public struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("Output: FILE.npy, FILE.png / FILE.jpg, or a folder.", valueName: "PATH"))
     public var output: String
 
+    @Option(name: .customLong("edit"), help: ArgumentHelp(
+        "A latent edit DIRECTION=AMOUNT[@START:END] (repeat for several; applied in order). DIRECTION: a direction in the model store, a .pt/.npy file, sefa:K (of --generator) or ganspace:NAME|K.",
+        valueName: "SPEC"))
+    public var edits: [String] = []
+
+    @Option(name: .customLong("models"), help: ArgumentHelp("The model store for --edit names (default: as for every command).", valueName: "DIR"))
+    public var modelsDirectory: String?
+
     @Flag(help: "Replace existing output files.")
     public var overwrite = false
 
@@ -67,6 +79,9 @@ public struct Generate: ParsableCommand {
         if latents == nil, let space, space != .z { throw ValidationError("sampled codes are Z codes; --space \(space.rawValue) needs --latents") }
         if !(truncation > 0 && truncation <= 1) { throw ValidationError("--truncation must be in (0, 1], got \(truncation)") }
         if truncationLatent != nil && truncation >= 1 { throw ValidationError("--truncation-latent needs --truncation below 1") }
+        for edit in edits {
+            do { _ = try EditSpec.parse(edit) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     public func run() throws {
@@ -98,6 +113,23 @@ public struct Generate: ParsableCommand {
             codeSpace = .z
         }
 
+        // Latent edits: resolved before any rendering, applied to W+ codes.
+        var latentCodes = codes, latentSpace = codeSpace
+        if !edits.isEmpty {
+            let resolver = LatentEditResolver(store: ModelStore(root: ModelStore.defaultRoot(override: modelsDirectory)))
+            resolver.log = printError
+            let resolved: [ResolvedEdit]
+            do {
+                resolved = try resolver.resolve(try edits.map(EditSpec.parse), nLatent: n, styleDim: d, sefaGenerator: generator)
+            } catch { throw GenerateError("\(error)") }
+            var w = codes
+            if codeSpace == .z { w = try Autograd.noGrad { try g.mapping(codes) } }
+            if w.rank == 2 { w = w.reshaped([w.shape[0], 1, d]).expanded(to: [w.shape[0], n, d]) }
+            latentCodes = try w.applyingLatentEdits(resolved.map(\.edit))
+            latentSpace = .wplus
+            for edit in resolved { printError("edit \(edit.spec.text): \(edit.record)") }
+        }
+
         // Truncation latent.
         var meanW: Tensor?
         if truncation < 1 {
@@ -118,10 +150,10 @@ public struct Generate: ParsableCommand {
         var images: [Tensor] = []
         for start in stride(from: 0, to: total, by: Self.chunk) {
             let range = start..<min(total, start + Self.chunk)
-            let part = codes.slice(axis: 0, range)
+            let part = latentCodes.slice(axis: 0, range)
             let noiseMode = try noiseFor(range, g)
             let image = try Autograd.noGrad {
-                try g.forward([part], inputIsLatent: codeSpace != .z, truncation: truncation, truncationLatent: meanW, noise: noiseMode)
+                try g.forward([part], inputIsLatent: latentSpace != .z, truncation: truncation, truncationLatent: meanW, noise: noiseMode)
             }
             images.append(image)
         }

@@ -16,7 +16,7 @@ public struct Watch: ParsableCommand {
     @Argument(help: ArgumentHelp("The folder to watch (its sub-folders are not watched).", valueName: "INPUT_DIR"))
     public var inputDirectory: String
 
-    @Option(name: .customLong("domain"), help: ArgumentHelp("A domain to edit with (repeat for several).", valueName: "NAME"))
+    @Option(name: .customLong("domain"), help: ArgumentHelp("A domain to edit with (repeat for several), or NAME=W for a blend (see `edit --help`).", valueName: "NAME[=W]"))
     public var domains: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Where edits, the ledger and reason files go (default: INPUT_DIR/edited).", valueName: "DIR"))
@@ -56,13 +56,14 @@ public struct Watch: ParsableCommand {
         if let format, ImageFormat(userName: format) == nil { throw ValidationError("--format must be jpg or png, not '\(format)'") }
         if settle < 0 { throw ValidationError("--settle must not be negative") }
         if rescanEvery <= 0 { throw ValidationError("--rescan-every must be positive") }
+        _ = try EditorOptions.domainSelection(domains)
     }
 
     public func run() throws {
         common.applyThreads()
         var options = WatchOptions(inputDirectory: inputDirectory,
                                    outputDirectory: output ?? (inputDirectory as NSString).appendingPathComponent("edited"),
-                                   domains: domains, format: format.flatMap(ImageFormat.init(userName:)),
+                                   domains: try EditorOptions.domainSelection(domains).outputNames, format: format.flatMap(ImageFormat.init(userName:)),
                                    doneDirectory: done, failedDirectory: failed)
         options.settleInterval = settle
         options.rescanInterval = rescanEvery

@@ -27,13 +27,27 @@ public final class DomainEditor: PhotoProcessor {
     let aligner: PhotoAligner
     let encoderName: String
     let encoderSHA256: String
-    /// Domain name → (generator at the requested strength, its record).
-    let generators: [String: (generator: StyleGAN2Generator, domain: InstalledDomain)]
+    /// Output name (a domain, or a blend's `sketch60_pixar40`) → what renders it.
+    let targets: [String: RenderTarget]
     private let computeLock = NSLock()
     public var decodeOptions = DecodeOptions()
 
+    /// A generator ready to render one output name, with the latent edits for its codes.
+    struct RenderTarget {
+        let generator: StyleGAN2Generator
+        /// The domain (weight = `--strength`), or every domain of a blend with its weight.
+        let members: [(domain: InstalledDomain, weight: Float)]
+        let isBlend: Bool
+        /// Applied in order to the inverted codes before rendering; SeFa uses this target's base generator.
+        let edits: [ResolvedEdit]
+    }
+
     /// Loads the encoder (its bundled decoder inverts) and every domain's adapted and base generators.
-    public init(encoderPath: String, domains: [InstalledDomain], settings: Settings, aligner: PhotoAligner) throws {
+    /// `blend` (name and domains sharing one base generator) renders one more output from their weighted
+    /// blend; `edits` are resolved now, per base generator, so a bad direction fails before any photo.
+    public init(encoderPath: String, domains: [InstalledDomain], blend: (name: String, members: [(domain: InstalledDomain, weight: Float)])? = nil,
+                edits: [EditSpec] = [], editResolver: LatentEditResolver = LatentEditResolver(store: nil),
+                settings: Settings, aligner: PhotoAligner) throws {
         self.aligner = aligner
         guard settings.strength.isFinite else { throw PipelineError.invalidArgument("--strength must be a number") }
         self.settings = settings
@@ -41,7 +55,17 @@ public final class DomainEditor: PhotoProcessor {
         inverter = try Inverter(encoder: checkpoint)
         encoderName = (encoderPath as NSString).lastPathComponent
         encoderSHA256 = try FileDigest.sha256Hex(ofFileAt: encoderPath)
-        var generators: [String: (StyleGAN2Generator, InstalledDomain)] = [:]
+        let nLatent = inverter.decoder.config.nLatent, styleDim = inverter.decoder.config.styleDim
+        func checked(_ generator: StyleGAN2Generator, _ name: String) throws -> StyleGAN2Generator {
+            guard generator.config.nLatent == nLatent, generator.config.styleDim == styleDim else {
+                throw PipelineError.invalidArgument("domain '\(name)': its generator takes \(generator.config.nLatent)×\(generator.config.styleDim) codes but the encoder \(encoderPath as NSString).lastPathComponent) predicts \(nLatent)×\(styleDim)")
+            }
+            return generator
+        }
+        func resolvedEdits(base: String) throws -> [ResolvedEdit] {
+            edits.isEmpty ? [] : try editResolver.resolve(edits, nLatent: nLatent, styleDim: styleDim, sefaGenerator: base)
+        }
+        var targets: [String: RenderTarget] = [:]
         for domain in domains {
             let adapted = try ModelResolver.generator(at: domain.generatorPath)
             let generator: StyleGAN2Generator
@@ -54,13 +78,20 @@ public final class DomainEditor: PhotoProcessor {
                 let base = try ModelResolver.generator(at: domain.baseGeneratorPath)
                 generator = try base.interpolated(toward: adapted, alpha: settings.strength)
             }
-            guard generator.config.nLatent == inverter.decoder.config.nLatent,
-                  generator.config.styleDim == inverter.decoder.config.styleDim else {
-                throw PipelineError.invalidArgument("domain '\(domain.record.name)': its generator takes \(generator.config.nLatent)×\(generator.config.styleDim) codes but the encoder \(encoderName) predicts \(inverter.decoder.config.nLatent)×\(inverter.decoder.config.styleDim)")
-            }
-            generators[domain.record.name] = (generator, domain)
+            targets[domain.record.name] = RenderTarget(generator: try checked(generator, domain.record.name),
+                                                       members: [(domain, settings.strength)], isBlend: false,
+                                                       edits: try resolvedEdits(base: domain.baseGeneratorPath))
         }
-        self.generators = generators
+        if let blend, let first = blend.members.first {
+            guard settings.strength == 1 else {
+                throw PipelineError.invalidArgument("--strength does not apply to a blend: its weights (\(blend.name)) already say how much of each domain to use")
+            }
+            let base = try ModelResolver.generator(at: first.domain.baseGeneratorPath)
+            let generator = try base.blended(try blend.members.map { (try ModelResolver.generator(at: $0.domain.generatorPath), $0.weight) })
+            targets[blend.name] = RenderTarget(generator: try checked(generator, blend.name), members: blend.members, isBlend: true,
+                                               edits: try resolvedEdits(base: first.domain.baseGeneratorPath))
+        }
+        self.targets = targets
     }
 
 
@@ -87,10 +118,11 @@ public final class DomainEditor: PhotoProcessor {
         try computeLock.withLock {
             let result = try inverter.invert(input, iterations: settings.iterations, reconstruct: settings.compare)
             for target in job.outputs {
-                guard let entry = generators[target.domain] else {
+                guard let entry = targets[target.domain] else {
                     throw PipelineError.invalidArgument("domain '\(target.domain)' was not loaded")
                 }
-                let image = try Autograd.noGrad { try entry.generator.forward(wPlus: result.codes, noise: .stored) }
+                let codes = entry.edits.isEmpty ? result.codes : try result.codes.applyingLatentEdits(entry.edits.map(\.edit))
+                let image = try Autograd.noGrad { try entry.generator.forward(wPlus: codes, noise: .stored) }
                 let edit = try ImageTensors.image(from: resizedForOutput(image))
                 var sheet: RGBImage?
                 if settings.compare, let recon = result.reconstructions.last {
@@ -104,20 +136,8 @@ public final class DomainEditor: PhotoProcessor {
         }
 
         for (target, edit, sheet) in rendered {
-            let domain = generators[target.domain]!.domain
-            let provenance = Provenance(
-                toolVersion: settings.toolVersion,
-                inputFileName: (job.inputPath as NSString).lastPathComponent,
-                inputSHA256: job.inputSHA256,
-                modelSHA256: ["generator": domain.record.generator.sha256, "base generator": domain.record.baseGenerator.sha256,
-                              "encoder": encoderSHA256],
-                domain: domain.record.name,
-                domainPrompts: ["source": domain.record.sourcePrompt, "target": domain.record.targetPrompt],
-                strength: Double(settings.strength),
-                encoder: "\(encoderName) (\(inverter.encoder.kind.rawValue))",
-                dateTimeOriginal: exif?.dateTimeOriginal,
-                extra: alignment.merging(["noise": "stored",
-                        "iterations": inverter.encoder.kind.isIterative ? String(settings.iterations) : "1"]) { $1 })
+            let entry = targets[target.domain]!
+            let provenance = makeProvenance(entry, name: target.domain, job: job, exif: exif, alignment: alignment)
             let format: OutputFormat = target.format == .png ? .png : .jpeg(quality: settings.jpegQuality)
             // Temporary names only (ours to replace); the runner commits them under its never-replace rule.
             let editPath = faceIndex == 0 ? target.writePath : target.companionWritePath(OutputTarget.faceTag(faceIndex + 1))
@@ -127,6 +147,39 @@ public final class DomainEditor: PhotoProcessor {
                 try FileIO.writeAtomically(try encodeImage(sheet, format: format, provenance: provenance), to: comparePath, overwrite: true)
             }
         }
+    }
+
+    /// What the output records: models and their SHA-256, the domain or blend, every applied edit.
+    func makeProvenance(_ entry: RenderTarget, name: String, job: ProcessingJob, exif: EXIFInfo?, alignment: [String: String]) -> Provenance {
+        let first = entry.members[0].domain.record
+        var models = ["base generator": first.baseGenerator.sha256, "encoder": encoderSHA256]
+        var prompts = ["source": first.sourcePrompt, "target": first.targetPrompt]
+        var extra = alignment.merging(["noise": "stored",
+                                       "iterations": inverter.encoder.kind.isIterative ? String(settings.iterations) : "1"]) { $1 }
+        if entry.isBlend {
+            prompts = [:]
+            for (domain, _) in entry.members {
+                models["generator \(domain.record.name)"] = domain.record.generator.sha256
+                prompts["source \(domain.record.name)"] = domain.record.sourcePrompt
+                prompts["target \(domain.record.name)"] = domain.record.targetPrompt
+            }
+            extra["blend"] = entry.members.map { "\($0.domain.record.name)=\($0.weight) (generator sha256 \($0.domain.record.generator.sha256))" }
+                .joined(separator: " + ") + " over base generator sha256 \(first.baseGenerator.sha256)"
+        } else {
+            models["generator"] = first.generator.sha256
+        }
+        for (i, edit) in entry.edits.enumerated() { extra["edit.\(i + 1)"] = edit.record }
+        return Provenance(
+            toolVersion: settings.toolVersion,
+            inputFileName: (job.inputPath as NSString).lastPathComponent,
+            inputSHA256: job.inputSHA256,
+            modelSHA256: models,
+            domain: entry.isBlend ? name : first.name,
+            domainPrompts: prompts,
+            strength: entry.isBlend ? nil : Double(settings.strength),
+            encoder: "\(encoderName) (\(inverter.encoder.kind.rawValue))",
+            dateTimeOriginal: exif?.dateTimeOriginal,
+            extra: extra)
     }
 
     /// `<stem>.<domain>.face<k>.<ext>` for the k-th face (k ≥ 2) with `--faces all`.
