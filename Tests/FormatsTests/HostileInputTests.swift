@@ -16,6 +16,36 @@ struct PickleBytes {
     mutating func int(_ v: Int32) { bytes.append(0x4A); withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
     mutating func stop() { bytes.append(0x2E) }
     var data: Data { Data(bytes) }
+
+    /// The persistent id of float storage `key` with `numel` elements, as torch.save writes it.
+    mutating func floatStorage(_ key: String, numel: Int32) {
+        op(0x28); string("storage"); global("torch", "FloatStorage"); string(key); string("cpu"); int(numel); op(0x74, 0x51)
+    }
+
+    /// `_rebuild_from_type_v2` wrapped `depth` times around `_rebuild_tensor_v2(storage '0', 0, (n,), (1,))`:
+    /// torch writes one wrapper (tensor subclasses); a hostile file nests them. Memoized globals keep
+    /// each level at 7 bytes, as in the 15 KB crash file of issue 22.
+    static func rebuildChain(depth: Int, numel: Int32) -> PickleBytes {
+        var p = PickleBytes()
+        p.global("torch._tensor", "_rebuild_from_type_v2"); p.op(0x71, 0) // BINPUT 0
+        p.op(0x30) // POP
+        p.global("torch", "Tensor"); p.op(0x71, 1, 0x30)
+        p.global("collections", "OrderedDict"); p.op(0x71, 2, 0x30)
+        // The outermost call is the REDUCE at the end: f (args) where args = (inner f, type, inner args, state).
+        if depth > 0 { p.op(0x68, 0) } else { p.global("torch._utils", "_rebuild_tensor_v2") }
+        for level in 0..<depth {
+            p.op(0x28) // MARK: (func, type, args, state)
+            if level == depth - 1 { p.global("torch._utils", "_rebuild_tensor_v2") } else { p.op(0x68, 0) }
+            p.op(0x68, 1)
+        }
+        // The innermost args: (storage, offset, size, stride, requires_grad, hooks).
+        p.op(0x28); p.floatStorage("0", numel: numel); p.int(0); p.int(numel); p.op(0x85); p.int(1); p.op(0x85)
+        p.op(0x89); p.op(0x68, 2, 0x29, 0x52); p.op(0x74)
+        for _ in 0..<depth { p.op(0x7D, 0x74) } // state {}, TUPLE
+        p.op(0x52) // REDUCE
+        p.stop()
+        return p
+    }
 }
 
 final class HostileInputTests: XCTestCase {
@@ -172,4 +202,52 @@ final class HostileInputTests: XCTestCase {
         assertThrows(try loadFile(pickle), contains: [pickle, "bare Python pickle"])
         assertThrows(try loadFile("/nonexistent/dir/model.pt"), contains: ["/nonexistent/dir/model.pt", "no such file"])
     }
+
+    // MARK: issue 22: recursion, zip bombs, shape overflow
+
+    private static let fourFloats = StorageRef(key: "0", dtype: .float32, bytes: [Float(1), 2, 3, 4].withUnsafeBufferPointer { Data(buffer: $0) })
+
+    func testRebuildFromTypeChainsAreBounded() throws {
+        // The real form (one wrapper) and a generous nest load; the limit is on call depth, not on size.
+        for depth in [0, 1, 20, Unpickler.maxCallDepth - 1] {
+            let v = try unpickle(PickleBytes.rebuildChain(depth: depth, numel: 4), storage: Self.fourFloats)
+            XCTAssertEqual(v.tensor?.floats(), [1, 2, 3, 4], "depth \(depth)")
+        }
+        // Issue 22: a 15 KB file nested ~2000 calls deep and crashed with SIGSEGV. 100 000 levels overflow
+        // any stack if the calls recurse unchecked.
+        for depth in [Unpickler.maxCallDepth, 2000, 100_000] {
+            let p = PickleBytes.rebuildChain(depth: depth, numel: 4)
+            if depth == 2000 { print("rebuild chain of 2000: \(p.bytes.count) bytes") }
+            assertThrows(try unpickle(p, storage: Self.fourFloats),
+                         contains: ["evil.pt: archive/data.pkl", "nesting deeper than \(Unpickler.maxCallDepth) levels"])
+        }
+        // The same through the file loader: the message names the file.
+        var zip = ZipBuilder()
+        zip.add("evil/data.pkl", payload: PickleBytes.rebuildChain(depth: 5000, numel: 4).data)
+        zip.add("evil/data/0", payload: Self.fourFloats.bytes)
+        let path = try temp("chain.pt", zip.archive())
+        assertThrows(try loadFile(path), contains: [path, "evil/data.pkl", "nesting deeper than"])
+    }
+
+    func testDroppedDeepChainsAreTornDownWithoutRecursion() throws {
+        // 200 000 nested tuples that the pickle itself throws away: freeing them recursively would
+        // overflow the stack. POP, POP_MARK, a failing REDUCE and an overwritten dict value all drop one.
+        let depth = 200_000
+        func chain(_ p: inout PickleBytes) { p.op(0x4E); for _ in 0..<depth { p.op(0x85) } }
+        var pop = PickleBytes()
+        chain(&pop); pop.op(0x30, 0x4E); pop.stop()
+        guard case .none = try unpickle(pop) else { return XCTFail("POP: expected None") }
+        var popMark = PickleBytes()
+        popMark.op(0x28); chain(&popMark); popMark.op(0x31, 0x4A, 7, 0, 0, 0); popMark.stop()
+        XCTAssertEqual(try unpickle(popMark).int, 7)
+        var reduce = PickleBytes()
+        reduce.op(0x4E); chain(&reduce); reduce.op(0x52); reduce.stop()
+        assertThrows(try unpickle(reduce), contains: ["evil.pt: archive/data.pkl", "REDUCE on a None, which is not callable"])
+        var overwrite = PickleBytes()
+        overwrite.op(0x7D); overwrite.string("k"); chain(&overwrite); overwrite.op(0x73); overwrite.string("k"); overwrite.op(0x4E, 0x73); overwrite.stop()
+        guard case .dict(let items) = try unpickle(overwrite), items.count == 1, case .none = items[0].value else {
+            return XCTFail("SETITEM overwrite: expected {'k': None}")
+        }
+    }
+
 }
