@@ -250,4 +250,74 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// An .npz of `count` deflated float32 zero arrays of `floats` elements.
+    private func zeroNpz(count: Int, floats: Int) -> Data {
+        var zip = ZipBuilder()
+        let npy = ZipBuilder.npy(ArrayData(shape: [floats], floats: [Float](repeating: 0, count: floats)))
+        for i in 0..<count { zip.add("z\(i).npy", payload: npy, deflate: true) }
+        return zip.archive()
+    }
+
+    func testSharedDataZipBombIsRefused() throws {
+        // One deflated 1 MB array, listed 200 times under different names: 200 MB from a ~1 KB file.
+        var zip = ZipBuilder()
+        let record = zip.addLocal("a.npy", payload: ZipBuilder.npy(ArrayData(shape: [1 << 18], floats: [Float](repeating: 0, count: 1 << 18))),
+                                  deflate: true)
+        for i in 0..<200 { var r = record; r.name = "copy\(i).npy"; zip.list(r) }
+        let bomb = try temp("shared.npz", zip.archive())
+        assertThrows(try loadFile(bomb), contains: [bomb, "'copy", "share data", "zip bomb"])
+
+        // Two names for one record: both are named.
+        var pair = ZipBuilder()
+        let x = pair.addLocal("x.npy", payload: ZipBuilder.npy(ArrayData(shape: [2], floats: [1, 2])))
+        pair.list(x)
+        var y = x; y.name = "y.npy"; pair.list(y)
+        let twice = try temp("twice.npz", pair.archive())
+        assertThrows(try loadFile(twice), contains: [twice, "'x.npy'", "'y.npy'", "share data"])
+    }
+
+    func testOverlappingEntriesAreRefused() throws {
+        // "inner.npy" hides inside the data of "outer.npy" (the overlapping-file zip bomb construction).
+        var inner = ZipBuilder()
+        let innerRecord = inner.addLocal("inner.npy", payload: ZipBuilder.npy(ArrayData(shape: [3], floats: [1, 2, 3])))
+        var zip = ZipBuilder()
+        let outer = zip.addLocal("outer.npy", payload: inner.body)
+        zip.list(outer)
+        var hidden = innerRecord
+        hidden.localOffset = outer.localOffset + 30 + "outer.npy".utf8.count
+        zip.list(hidden)
+        let path = try temp("overlap.npz", zip.archive())
+        assertThrows(try loadFile(path), contains: [path, "'outer.npy' (bytes 0..<", "'inner.npy' (bytes 39..<", "share data"])
+        // Adjacent records are fine: the same two arrays side by side load.
+        var ok = ZipBuilder()
+        ok.add("a.npy", payload: ZipBuilder.npy(ArrayData(shape: [3], floats: [1, 2, 3])))
+        ok.add("b.npy", payload: ZipBuilder.npy(ArrayData(shape: [1], floats: [4])), deflate: true)
+        let file = try loadFile(data: ok.archive(), path: "ok.npz")
+        XCTAssertEqual(file.tensors.map(\.name), ["a", "b"])
+        XCTAssertEqual(file.tensors.flatMap { $0.array.floats() }, [1, 2, 3, 4])
+    }
+
+    func testTotalInflatedSizeIsBounded() throws {
+        // 80 arrays of 512 KiB zeros, each within deflate's ratio, none overlapping: 42 MB from ~50 KB.
+        let many = zeroNpz(count: 80, floats: 1 << 17)
+        let total = 80 * ZipBuilder.npy(ArrayData(shape: [1 << 17], floats: [Float](repeating: 0, count: 1 << 17))).count
+        let path = try temp("total.npz", many)
+        print("total.npz: \(many.count) bytes inflating to \(total)")
+        assertThrows(try loadFile(path), contains: [path, "inflate to \(byteCount(total)) in total", "256 × the", "raise the inflation limit"])
+        // The limit is configurable: a caller who trusts the file raises the factor; a cap still applies.
+        let loaded = try loadFile(path, limits: LoadLimits(maxInflationFactor: 2000))
+        XCTAssertEqual(loaded.tensors.count, 80)
+        XCTAssertTrue(loaded.tensors.allSatisfy { $0.array.count == 1 << 17 && $0.array.floats().allSatisfy { $0 == 0 } })
+        assertThrows(try loadFile(path, limits: LoadLimits(maxInflatedBytes: 10 << 20, maxInflationFactor: 2000)),
+                     contains: [path, "the 10.5 MB cap"])
+        // A real deflated fixture stays far inside the defaults, and fails under a tiny cap.
+        XCTAssertEqual(try loadFile(Fixtures.path("deflated.npz")).format, .npz)
+        assertThrows(try loadFile(Fixtures.path("deflated.npz"), limits: LoadLimits(maxInflatedBytes: 100)),
+                     contains: ["deflated.npz", "more than the limit of 100 bytes (the 100 bytes cap)"])
+        // The budget itself: min(cap, factor × size), without overflow.
+        XCTAssertEqual(LoadLimits.standard.inflatedBudget(fileSize: 1000), 256_000)
+        XCTAssertEqual(LoadLimits.standard.inflatedBudget(fileSize: 1 << 40), 16 << 30)
+        XCTAssertEqual(LoadLimits(maxInflatedBytes: .max, maxInflationFactor: .max).inflatedBudget(fileSize: 1 << 40), .max)
+    }
+
 }
