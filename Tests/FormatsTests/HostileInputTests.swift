@@ -320,4 +320,38 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(LoadLimits(maxInflatedBytes: .max, maxInflationFactor: .max).inflatedBudget(fileSize: 1 << 40), .max)
     }
 
+    func testShapeOverflowNamesTheFile() throws {
+        func npy(shape: String) -> Data {
+            var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+            header += String(repeating: " ", count: 63 - (10 + header.utf8.count) % 64) + "\n"
+            var d = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+            d.append(Data(header.utf8))
+            return d
+        }
+        let huge = "(4294967296, 4294967296, 4294967296)"
+        let path = try temp("overflow.npy", npy(shape: huge))
+        assertThrows(try readNpy(path), contains: [path, "shape [4294967296, 4294967296, 4294967296] overflows"])
+        assertThrows(try loadFile(path), contains: [path, "overflows"])
+
+        var zip = ZipBuilder()
+        zip.add("latents.npy", payload: npy(shape: huge))
+        let npz = try temp("overflow.npz", zip.archive())
+        assertThrows(try loadFile(npz), contains: ["\(npz): latents.npy: shape", "overflows"])
+
+        let json = #"{"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,0]}}"#
+        var st = Data()
+        withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { st.append(contentsOf: $0) }
+        st.append(Data(json.utf8))
+        let sp = try temp("overflow.safetensors", st)
+        assertThrows(try loadFile(sp), contains: ["\(sp): safetensors tensor 'w': shape", "overflows"])
+
+        // A pickled numpy array with an overflowing shape (numpy.core.multiarray._reconstruct + BUILD).
+        var p = PickleBytes()
+        p.global("numpy.core.multiarray", "_reconstruct"); p.global("numpy", "ndarray"); p.op(0x4B, 0, 0x85); p.bytes += [0x43, 1, 0x62]; p.op(0x87, 0x52)
+        p.op(0x28); p.int(1); p.op(0x28); for _ in 0..<3 { p.op(0x8A, 5, 0, 0, 0, 0, 1) }; p.op(0x74)
+        p.global("numpy", "dtype"); p.string("f4"); p.op(0x89, 0x88, 0x87, 0x52)
+        p.op(0x28); p.int(3); p.string("<"); p.op(0x4E, 0x4E, 0x4E); p.int(-1); p.int(-1); p.int(0); p.op(0x74, 0x62)
+        p.op(0x89); p.bytes += [0x43, 0]; p.op(0x74, 0x62); p.stop()
+        assertThrows(try unpickle(p), contains: ["evil.pt: archive/data.pkl", "numpy array: shape", "overflows"])
+    }
 }
