@@ -99,6 +99,15 @@ public struct ArrayData: @unchecked Sendable {
     }
 }
 
+/// `checkedCount` with its error passed through `fail`, which names the file (and entry or tensor).
+func checkedCount(_ shape: [Int], _ fail: (String) -> FormatError) throws -> Int {
+    do {
+        return try checkedCount(shape)
+    } catch let e as FormatError {
+        throw fail(e.description)
+    }
+}
+
 /// Product of dimensions with overflow and sign checks (hostile headers).
 public func checkedCount(_ shape: [Int]) throws -> Int {
     var n = 1

@@ -16,7 +16,8 @@ public func describe(_ file: LoadedFile, maxTensors: Int = Int.max) -> String {
     for (k, v) in file.metadata.sorted(by: { $0.key < $1.key }) { lines.append("metadata \(k): \(v)") }
     for guess in guessArchitectures(file) { lines.append("architecture: \(guess)") }
     let tensors = file.tensors
-    let params = tensors.reduce(0) { $0 + $1.array.count }
+    // Saturating: views of one storage may repeat its elements many times over in a hostile file.
+    let params = tensors.reduce(0) { let (s, o) = $0.addingReportingOverflow($1.array.count); return o ? Int.max : s }
     let dtypes = Set(tensors.map(\.array.dtype.rawValue)).sorted().joined(separator: ", ")
     lines.append("tensors: \(tensors.count), \(formatCount(params)) values, dtypes: \(dtypes.isEmpty ? "-" : dtypes)")
     let width = min(tensors.map(\.name.count).max() ?? 0, 72)
@@ -30,6 +31,13 @@ public func describe(_ file: LoadedFile, maxTensors: Int = Int.max) -> String {
 }
 
 private func shapeText(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
+
+/// Dimension `k` of a shape, or 0 when the shape has fewer dimensions (hostile files may use any shape
+/// under a well-known name; a description must not trap on it).
+private func dim(_ shape: [Int]?, _ k: Int) -> Int {
+    guard let shape, k < shape.count else { return 0 }
+    return shape[k]
+}
 
 private func formatCount(_ n: Int) -> String {
     if n >= 1_000_000 { return String(format: "%.2fM", Double(n) / 1e6) }
@@ -77,7 +85,7 @@ func guessArchitectures(_ file: LoadedFile) -> [String] {
         let styleDim = shapes[p + "style.1.weight"]?.last ?? shapes[p + "conv1.conv.modulation.weight"]?.last ?? 0
         let size = 1 << (rgbs + 2)
         let label = p.isEmpty ? "" : " ('\(p.dropLast())')"
-        out.append("StyleGAN2 generator (rosinality layout)\(label): \(size)x\(size) px, style_dim \(styleDim), n_mlp \(mlp), \(2 * rgbs + 2) W+ latents, \(shapes[name]?[1] ?? 0) channels at 4x4")
+        out.append("StyleGAN2 generator (rosinality layout)\(label): \(size)x\(size) px, style_dim \(styleDim), n_mlp \(mlp), \(2 * rgbs + 2) W+ latents, \(dim(shapes[name], 1)) channels at 4x4")
     }
     for name in tensors.map(\.name) where name.hasSuffix("final_linear.0.weight") {
         out.append("StyleGAN2 discriminator (rosinality layout) ('\(name.dropLast("final_linear.0.weight".count + 1))')")
@@ -100,7 +108,7 @@ func guessArchitectures(_ file: LoadedFile) -> [String] {
             guard k.hasPrefix(prefix + "encoder.styles.") else { return nil }
             return k.dropFirst((prefix + "encoder.styles.").count).split(separator: ".").first.map(String.init)
         }).count
-        let inputChannels = shapes[prefix + "encoder.input_layer.0.weight"]?[1] ?? 0
+        let inputChannels = dim(shapes[prefix + "encoder.input_layer.0.weight"], 1)
         let size = opts?["output_size"]?.int ?? opts?["stylegan_size"]?.int
         var s = "\(family): \(styles) style outputs, \(inputChannels)-channel input"
         if let size { s += ", decoder \(size)x\(size) px" }
@@ -113,16 +121,17 @@ func guessArchitectures(_ file: LoadedFile) -> [String] {
         if shapes["visual.proj"] != nil, let pos = shapes["visual.positional_embedding"] {
             let patch = conv.last ?? 0, width = conv.first ?? 0
             let layers = shapes.keys.filter { $0.hasPrefix("visual.transformer.resblocks.") && $0.hasSuffix(".attn.in_proj_weight") }.count
-            let grid = Int(Double(pos[0] - 1).squareRoot().rounded())
+            let grid = Int(Double(max(dim(pos, 0) - 1, 0)).squareRoot().rounded())
             let name = width == 768 && layers == 12 ? "ViT-B/\(patch)" : width == 1024 && layers == 24 ? "ViT-L/\(patch)" : "ViT"
-            out.append("OpenAI CLIP \(name): width \(width), \(layers) layers, patch \(patch), \(patch * grid) px input, embed dim \(shapes["text_projection"]?.last ?? 0), vocab \(tokens[0])")
+            let (input, o) = patch.multipliedReportingOverflow(by: grid)
+            out.append("OpenAI CLIP \(name): width \(width), \(layers) layers, patch \(patch), \(o ? "?" : String(input)) px input, embed dim \(shapes["text_projection"]?.last ?? 0), vocab \(dim(tokens, 0))")
         } else {
-            out.append("OpenAI CLIP ModifiedResNet (RN50 family), vocab \(tokens[0])")
+            out.append("OpenAI CLIP ModifiedResNet (RN50 family), vocab \(dim(tokens, 0))")
         }
     }
     if let patch = shapes["vision_model.embeddings.patch_embedding.weight"], shapes["text_model.embeddings.token_embedding.weight"] != nil {
         let layers = shapes.keys.filter { $0.hasPrefix("vision_model.encoder.layers.") && $0.hasSuffix(".self_attn.q_proj.weight") }.count
-        out.append("Hugging Face CLIPModel: vision width \(patch[0]), \(layers) layers, patch \(patch.last ?? 0)")
+        out.append("Hugging Face CLIPModel: vision width \(dim(patch, 0)), \(layers) layers, patch \(patch.last ?? 0)")
     }
 
     // Latent codes.

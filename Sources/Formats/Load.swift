@@ -3,15 +3,26 @@ import Foundation
 
 /// Opens any supported file, detecting the format from its first bytes (never from the name).
 /// The file is memory-mapped; contiguous tensors are views of the mapping, not copies.
-public func loadFile(_ path: String) throws -> LoadedFile {
+/// `limits` bounds what a hostile file may make the reader allocate.
+public func loadFile(_ path: String, limits: LoadLimits = .standard) throws -> LoadedFile {
     let data = try mapFile(path)
-    return try loadFile(data: data, path: path)
+    return try loadFile(data: data, path: path, limits: limits)
 }
 
 /// Same as `loadFile(_:)` for bytes already in memory; `path` is used in messages only.
-public func loadFile(data: Data, path: String) throws -> LoadedFile {
+public func loadFile(data: Data, path: String, limits: LoadLimits = .standard) throws -> LoadedFile {
+    do {
+        return try loadAnyFormat(data: data, path: path, limits: limits)
+    } catch let e as FormatError where !e.description.hasPrefix(path) {
+        // Every reader names the file itself; this only catches a helper's message that slipped through
+        // without it (e.g. a shape check deep in ArrayData), so the user still learns which file failed.
+        throw FormatError("\(path): \(e.description)")
+    }
+}
+
+private func loadAnyFormat(data: Data, path: String, limits: LoadLimits) throws -> LoadedFile {
     if ZipArchive.looksLikeZip(data) {
-        let zip = try ZipArchive(path: path, data: data)
+        let zip = try ZipArchive(path: path, data: data, limits: limits)
         if Npz.isNpz(zip) { return try Npz.load(path: path, zip: zip) }
         return try TorchZipReader.load(path: path, data: data, zip: zip)
     }

@@ -33,7 +33,7 @@ enum Npy {
             return i
         }
         let (dtype, bigEndian) = try parseDescr(descr, context: context)
-        let count = try checkedCount(shape)
+        let count = try checkedCount(shape, r.fail)
         let (size, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow, size <= r.remaining else {
             throw r.fail("\(dtype.rawValue) \(shape) needs \(overflow ? "too many" : String(size)) bytes, the file has \(r.remaining) after the header")
@@ -45,8 +45,12 @@ enum Npy {
             var strides = [Int](repeating: 1, count: shape.count)
             for k in 1..<shape.count { strides[k] = strides[k - 1] * shape[k - 1] }
             var budget = Int.max
-            return try materializeView(storage: StorageRef(key: "npy", dtype: dtype, bytes: bytes), offset: 0, size: shape,
-                                       stride: strides, copyBudget: &budget)
+            do {
+                return try materializeView(storage: StorageRef(key: "npy", dtype: dtype, bytes: bytes), offset: 0, size: shape,
+                                           stride: strides, copyBudget: &budget)
+            } catch let e as FormatError {
+                throw r.fail(e.description)
+            }
         }
         return try ArrayData(dtype: dtype, shape: shape, bytes: bytes)
     }

@@ -54,7 +54,7 @@ enum Safetensors {
             guard case .int(let begin) = offs[0], case .int(let end) = offs[1], begin >= 0, begin <= end, end <= bufferSize else {
                 throw bad("data_offsets outside the \(bufferSize)-byte buffer")
             }
-            let count = try checkedCount(shape)
+            let count = try checkedCount(shape, bad)
             let (size, o) = count.multipliedReportingOverflow(by: dtype.byteSize)
             guard !o, size == end - begin else { throw bad("\(code) \(shape) needs \(o ? "too many" : String(size)) bytes, offsets give \(end - begin)") }
             entries.append((name, dtype, shape, begin, end))

@@ -3,8 +3,9 @@ import Foundation
 /// A pickle interpreter for data only. It never imports or calls anything: GLOBAL names are checked
 /// against an allow-list and each allowed callable has a fixed, data-only meaning implemented here
 /// (rebuild a tensor from a storage, make an OrderedDict, ...). Any other global is an error naming it.
-/// Limits: stack size, memo size, container sizes are bounded by the input length; the output tree is
-/// bounded by `PyValueConverter`.
+/// Limits: stack size, memo size, container sizes are bounded by the input length; nested calls by
+/// `maxCallDepth`; the output tree is bounded by `PyValueConverter`. Nothing recurses over the working
+/// tree: values the VM drops are kept until the end and then torn down iteratively (`dismantle`).
 struct Unpickler {
     /// Resolves a persistent id `('storage', type, key, location, numel[, view])` to storage bytes.
     typealias StorageLoader = (_ key: String, _ dtype: DType, _ numel: Int) throws -> StorageRef
@@ -22,9 +23,20 @@ struct Unpickler {
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+    /// Every value popped off the stack, kept alive until `load` ends. A dropped value may be the last
+    /// reference to a hostile chain a million containers deep, and Swift releases nested values
+    /// recursively (stack overflow); kept here, the chain is taken apart by `dismantle` instead.
+    /// Costs one reference per pop, and pops are bounded by the pickle's length.
+    private var dropped: [PickleValue] = []
     private var opStart = 0
+    /// Depth of the `call` in progress (the `_rebuild_from_type_v2` wrappers call their inner function).
+    private var callDepth = 0
     static let maxStack = 1 << 22
     static let maxMemo = 1 << 22
+    /// torch pickles `_rebuild_from_type_v2(_rebuild_tensor_v2, type, args, state)`: two nested calls,
+    /// since torch only wraps a plain tensor's reduction, never another wrapper. 32 is far above any real
+    /// file and keeps a hostile chain (a 15 KB pickle nests ~2000 calls) from exhausting the stack.
+    static let maxCallDepth = 32
 
     init(data: Data, context: String, copyBudget: Int, loadStorage: @escaping StorageLoader) {
         reader = ByteReader(data, context: context)
@@ -49,6 +61,7 @@ struct Unpickler {
 
     private mutating func pop() throws -> PickleValue {
         guard let v = stack.popLast() else { throw fail("stack underflow") }
+        dropped.append(v)
         if let m = marks.last, stack.count < m { throw fail("stack underflow across a MARK") }
         return v
     }
@@ -64,11 +77,13 @@ struct Unpickler {
         guard m <= stack.count else { throw fail("MARK above stack top") }
         let items = Array(stack[m...])
         stack.removeSubrange(m...)
+        dropped.append(contentsOf: items)
         return items
     }
 
     private mutating func memoPut(_ key: Int) throws {
         guard memo.count < Self.maxMemo || memo[key] != nil else { throw fail("memo exceeds \(Self.maxMemo) entries") }
+        // An overwritten memo value came from the stack, so `dropped` or the stack still holds it.
         memo[key] = try top()
     }
 
@@ -95,10 +110,11 @@ struct Unpickler {
     /// (also when anything throws).
     mutating func load<T>(_ use: (PickleValue) throws -> T) throws -> T {
         defer {
-            dismantle(stack + Array(memo.values))
+            dismantle(stack + Array(memo.values) + dropped)
             stack = []
             memo = [:]
             marks = []
+            dropped = []
         }
         return try use(try run())
     }
@@ -368,6 +384,11 @@ struct Unpickler {
 
     private mutating func call(_ f: PickleValue, _ a: [PickleValue]) throws -> PickleValue {
         guard case .global(let g) = f else { throw fail("REDUCE on a \(f.typeName), which is not callable") }
+        guard callDepth < Self.maxCallDepth else {
+            throw fail("calls nesting deeper than \(Self.maxCallDepth) levels at '\(g)' (torch nests two, _rebuild_from_type_v2 around a tensor rebuild): a damaged or hostile file")
+        }
+        callDepth += 1
+        defer { callDepth -= 1 }
         func arg(_ i: Int) throws -> PickleValue {
             guard i < a.count else { throw fail("\(g) called with \(a.count) arguments, needs at least \(i + 1)") }
             return a[i]
@@ -564,7 +585,7 @@ struct Unpickler {
         let (d, big) = try numpyDType(parts[2])
         guard case .bool(let fortran) = parts[3] else { throw fail("numpy array order flag is a \(parts[3].typeName)") }
         var bytes = try numpyBytes(parts[4], "numpy array")
-        let count = try checkedCount(shape)
+        let count = try checkedCount(shape) { fail("numpy array: \($0)") }
         let (size, o) = count.multipliedReportingOverflow(by: d.byteSize)
         guard !o, size == bytes.count else { throw fail("numpy \(d.rawValue) array \(shape) with \(bytes.count) bytes of data") }
         if big { bytes = byteSwapped(bytes, width: d.byteSize) }
@@ -572,7 +593,11 @@ struct Unpickler {
             var strides = [Int](repeating: 1, count: shape.count)
             for k in 1..<shape.count { strides[k] = strides[k - 1] * shape[k - 1] }
             var budget = Int.max
-            return try materializeView(storage: StorageRef(key: "numpy", dtype: d, bytes: bytes), offset: 0, size: shape, stride: strides, copyBudget: &budget)
+            do {
+                return try materializeView(storage: StorageRef(key: "numpy", dtype: d, bytes: bytes), offset: 0, size: shape, stride: strides, copyBudget: &budget)
+            } catch let e as FormatError {
+                throw fail("numpy array: \(e.description)")
+            }
         }
         return try ArrayData(dtype: d, shape: shape, bytes: bytes)
     }
@@ -661,9 +686,9 @@ func materializeView(storage: StorageRef, offset: Int, size: [Int], stride: [Int
     if contiguous {
         return try ArrayData(dtype: storage.dtype, shape: size, bytes: rebasedSlice(storage.bytes, offset * es..<(offset + count) * es))
     }
-    let bytes = count * es
-    guard bytes <= copyBudget else {
-        throw FormatError("strided view of \(size) needs \(bytes) bytes, beyond the copy budget (hostile or expanded view)")
+    let (bytes, overflow) = count.multipliedReportingOverflow(by: es)
+    guard !overflow, bytes <= copyBudget else {
+        throw FormatError("strided view of \(size) needs \(overflow ? "more than Int.max" : String(bytes)) bytes, beyond the copy budget (hostile or expanded view)")
     }
     copyBudget -= bytes
     var out = Data(count: bytes)

@@ -3,6 +3,11 @@ import Foundation
 /// Reads the central directory of a zip archive (the container of torch.save, TorchScript and .npz).
 /// Sizes and offsets always come from the central directory: torch writes zeros in the local headers
 /// and puts the real values in data descriptors. ZIP64 records are honoured.
+///
+/// Zip bombs are refused before anything is inflated: every entry must own its bytes (no two local
+/// headers or data ranges overlap, so the compressed sizes add up to at most the file), and the
+/// compressed entries together may inflate to at most `LoadLimits.inflatedBudget`. Each loader reads an
+/// entry once, so that bounds the memory inflation can take.
 struct ZipArchive {
     struct Entry {
         let name: String
@@ -11,6 +16,8 @@ struct ZipArchive {
         let compressedSize: Int
         let uncompressedSize: Int
         let localHeaderOffset: Int
+        /// Where the (compressed) data starts: after the local header, its name and extra field.
+        let dataOffset: Int
     }
 
     let path: String
@@ -23,7 +30,7 @@ struct ZipArchive {
         data.count >= 4 && data.prefix(4).elementsEqual([0x50, 0x4B, 0x03, 0x04])
     }
 
-    init(path: String, data: Data) throws {
+    init(path: String, data: Data, limits: LoadLimits = .standard) throws {
         self.path = path
         self.data = data
         var r = ByteReader(data, context: "\(path): zip")
@@ -99,24 +106,65 @@ struct ZipArchive {
             }
             guard index[name] == nil else { throw FormatError("\(path): zip entry '\(name)' appears twice") }
             index[name] = entries.count
+            let dataOffset = try Self.dataOffset(data, path: path, name: name, localHeader: Int(local))
+            guard Int(compressed) <= n - dataOffset else {
+                throw FormatError("\(path): zip entry '\(name)': data (\(compressed) bytes at offset \(dataOffset)) runs past the end of the \(n)-byte file")
+            }
             entries.append(Entry(name: name, method: method, crc32: crc, compressedSize: Int(compressed),
-                                 uncompressedSize: Int(uncompressed), localHeaderOffset: Int(local)))
+                                 uncompressedSize: Int(uncompressed), localHeaderOffset: Int(local), dataOffset: dataOffset))
         }
+        try Self.checkNoOverlap(entries, path: path)
+        try Self.checkInflatedTotal(entries, path: path, fileSize: n, limits: limits)
         self.entries = entries
         self.index = index
+    }
+
+    /// Offset of an entry's data: its local header is 30 bytes plus its own name and extra lengths.
+    private static func dataOffset(_ data: Data, path: String, name: String, localHeader: Int) throws -> Int {
+        var r = ByteReader(data, context: "\(path): zip entry '\(name)'")
+        try r.seek(localHeader)
+        guard try r.u32() == 0x0403_4B50 else { throw r.fail("bad local header signature at offset \(localHeader)") }
+        try r.skip(22)
+        let nameLen = Int(try r.u16()), extraLen = Int(try r.u16())
+        try r.skip(nameLen + extraLen)
+        return r.position
+    }
+
+    /// Each entry's local header and data must be its own: archives whose central directory points
+    /// several entries at the same bytes expand a small file into any amount of data.
+    private static func checkNoOverlap(_ entries: [Entry], path: String) throws {
+        let spans = entries.map { (name: $0.name, range: $0.localHeaderOffset..<($0.dataOffset + $0.compressedSize)) }
+            .sorted { ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound) }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.range.lowerBound < a.range.upperBound {
+            throw FormatError("\(path): zip entries '\(a.name)' (bytes \(a.range.lowerBound)..<\(a.range.upperBound)) and '\(b.name)' (bytes \(b.range.lowerBound)..<\(b.range.upperBound)) share data: the archive is damaged or a zip bomb")
+        }
+    }
+
+    /// Stored entries are slices of the file; compressed ones are inflated into memory, at most
+    /// `limits.inflatedBudget(fileSize:)` bytes in all.
+    private static func checkInflatedTotal(_ entries: [Entry], path: String, fileSize: Int, limits: LoadLimits) throws {
+        var total = 0
+        for e in entries where e.method != 0 {
+            // Sizes are at most Int.max / 2 each (checked above); stop adding once past any budget.
+            total += e.uncompressedSize
+            if total > Int.max / 2 { break }
+        }
+        let budget = limits.inflatedBudget(fileSize: fileSize)
+        guard total <= budget else {
+            let factorBudget = fileSize.multipliedReportingOverflow(by: limits.maxInflationFactor)
+            let reason = !factorBudget.overflow && factorBudget.partialValue <= limits.maxInflatedBytes
+                ? "\(limits.maxInflationFactor) × the \(byteCount(fileSize)) file"
+                : "the \(byteCount(limits.maxInflatedBytes)) cap"
+            throw FormatError("\(path): zip entries would inflate to \(byteCount(total)) in total, more than the limit of \(byteCount(budget)) (\(reason)): a zip bomb or a damaged central directory; if the file is genuine, raise the inflation limit (LoadLimits)")
+        }
     }
 
     func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }
 
     /// The entry's uncompressed bytes, CRC-checked. Stored entries are zero-copy slices of the file.
     func read(_ e: Entry) throws -> Data {
-        var r = ByteReader(data, context: "\(path): zip entry '\(e.name)'")
-        try r.seek(e.localHeaderOffset)
-        guard try r.u32() == 0x0403_4B50 else { throw r.fail("bad local header signature at offset \(e.localHeaderOffset)") }
-        try r.skip(22)
-        let nameLen = Int(try r.u16()), extraLen = Int(try r.u16())
-        try r.skip(nameLen + extraLen)
-        let start = r.position
+        let r = ByteReader(data, context: "\(path): zip entry '\(e.name)'")
+        let start = e.dataOffset
         guard e.compressedSize <= data.count - start else {
             throw r.fail("data (\(e.compressedSize) bytes at offset \(start)) runs past the end of the \(data.count)-byte file")
         }

@@ -40,4 +40,26 @@ final class DescribeTests: XCTestCase {
         XCTAssertTrue(npy.contains("not recognised"))
         XCTAssertTrue(npy.contains("float32  [2, 3, 4]"), npy)
     }
+
+    /// Well-known tensor names with shapes no real model has (scalars, empty, huge): the guesses must
+    /// not index past a shape or overflow (Formats is built with checks on, so that would trap).
+    func testHostileShapesUnderKnownNamesDoNotTrap() throws {
+        func t(_ shape: [Int]) throws -> PyValue {
+            .tensor(try ArrayData(dtype: .float32, shape: shape, bytes: Data(count: 4 * (try checkedCount(shape)))))
+        }
+        let big = 1 << 62
+        let names: [(String, [Int])] = [
+            ("input.input", []), ("conv1.conv.weight", [0]), ("style.1.weight", []),
+            ("encoder.input_layer.0.weight", [0]), ("encoder.styles.0.weight", []),
+            ("visual.conv1.weight", [0, big]), ("token_embedding.weight", []), ("visual.proj", []),
+            ("visual.positional_embedding", [0, big]),
+            ("vision_model.embeddings.patch_embedding.weight", []), ("text_model.embeddings.token_embedding.weight", []),
+        ]
+        let root = PyValue.dict(try names.map { (key: PyValue.string($0.0), value: try t($0.1)) })
+        let text = describe(LoadedFile(path: "hostile.safetensors", format: .safetensors, root: root))
+        XCTAssertTrue(text.contains("StyleGAN2 generator (rosinality layout): 4x4 px, style_dim 0, n_mlp 1, 2 W+ latents, 0 channels at 4x4"), text)
+        XCTAssertTrue(text.contains("pSp-family encoder (encoder_type ?): 1 style outputs, 0-channel input"), text)
+        XCTAssertTrue(text.contains("OpenAI CLIP ViT: width 0, 0 layers, patch \(big), 0 px input, embed dim 0, vocab 0"), text)
+        XCTAssertTrue(text.contains("Hugging Face CLIPModel: vision width 0"), text)
+    }
 }

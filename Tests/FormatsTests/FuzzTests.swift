@@ -122,4 +122,102 @@ final class FuzzTests: XCTestCase {
         XCTAssertGreaterThan(failed, 0)
         XCTAssertGreaterThan(loaded, 0)
     }
+
+    /// The structures of issue 22 with random sizes: nested `_rebuild_from_type_v2` calls, zips whose
+    /// directory lists shared or overlapping data, and deflated zips around the inflated-size budget.
+    /// Each case has a known verdict: it must load with the right values, or fail with a FormatError
+    /// that names the file and says why. A crash fails the suite.
+    func testHostileStructuresLoadOrFailAsExpected() throws {
+        var rng = SplitMix64(state: 0x1551_E022)
+        let zipSeeds = try ["views.pt", "tiny_jit.pt", "generator.pt", "stored.npz", "deflated.npz"].map {
+            ($0, try Data(contentsOf: URL(fileURLWithPath: Fixtures.path($0))))
+        }
+        let four = [Float(1), 2, 3, 4].withUnsafeBufferPointer { Data(buffer: $0) }
+        var verdicts: [String: Int] = [:]
+        func expectError(_ name: String, _ input: Data, limits: LoadLimits = .standard, _ parts: [String]) {
+            do {
+                _ = try loadFile(data: input, path: name, limits: limits)
+                XCTFail("\(name): loaded, expected an error containing \(parts)")
+            } catch let e as FormatError {
+                XCTAssertTrue(e.description.hasPrefix(name + ": "), "error does not name the file: \(e.description)")
+                for p in parts { XCTAssertTrue(e.description.contains(p), "\(name): '\(e.description)' lacks '\(p)'") }
+            } catch {
+                XCTFail("\(name): unexpected error type \(type(of: error)): \(error)")
+            }
+        }
+        for c in 0..<Self.casesPerSeed {
+            let name = "hostile-\(c)"
+            switch c % 3 {
+            case 0: // nested calls: up to maxCallDepth load, deeper ones are refused
+                let depth = rng.below(2) == 0 ? rng.below(40) : rng.below(5000)
+                var zip = ZipBuilder()
+                zip.add("chain/data.pkl", payload: PickleBytes.rebuildChain(depth: depth, numel: 4).data, deflate: rng.below(2) == 0)
+                zip.add("chain/data/0", payload: four)
+                if depth < Unpickler.maxCallDepth {
+                    XCTAssertEqual(try loadFile(data: zip.archive(), path: name).tensors.first?.array.floats(), [1, 2, 3, 4], name)
+                    verdicts["nested calls loaded", default: 0] += 1
+                } else {
+                    expectError(name, zip.archive(), ["chain/data.pkl", "nesting deeper than \(Unpickler.maxCallDepth) levels"])
+                    verdicts["nested calls refused", default: 0] += 1
+                }
+            case 1: // a real archive rebuilt, with extra directory entries onto existing data
+                let (seedName, seed) = zipSeeds[rng.below(zipSeeds.count)]
+                let original = try ZipArchive(path: seedName, data: seed)
+                var zip = ZipBuilder()
+                var records: [ZipBuilder.Record] = []
+                for e in original.entries {
+                    records.append(zip.addLocal(e.name, payload: try original.read(e), deflate: rng.below(2) == 0))
+                }
+                let extras = rng.below(4)
+                let originals = records
+                var onlyCopies = true
+                for k in 0..<extras {
+                    var r = originals[rng.below(originals.count)]
+                    r.name = seedName.hasSuffix(".npz") ? "dup\(k)_" + r.name : r.name + ".dup\(k)"
+                    if rng.below(2) == 1 {
+                        onlyCopies = false
+                        // Somewhere inside that record's header or data.
+                        r.localOffset += 1 + rng.below(30 + r.name.utf8.count + r.compressedSize - 1)
+                    }
+                    records.insert(r, at: rng.below(records.count + 1))
+                }
+                for r in records { zip.list(r) }
+                if extras == 0 {
+                    let rebuilt = try loadFile(data: zip.archive(), path: name)
+                    let expected = try loadFile(data: seed, path: seedName)
+                    XCTAssertEqual(rebuilt.tensors.map(\.name), expected.tensors.map(\.name), name)
+                    XCTAssertEqual(rebuilt.tensors.map(\.array.bytes), expected.tensors.map(\.array.bytes), name)
+                    verdicts["rebuilt archives loaded", default: 0] += 1
+                } else {
+                    // An offset inside a record lands on a bad local header signature (found first, when
+                    // the headers are read) or shares data; exact copies always share.
+                    expectError(name, zip.archive(), onlyCopies ? ["share data"] : [])
+                    verdicts["shared or overlapping data refused", default: 0] += 1
+                }
+            default: // deflated zero arrays around the budget, under random limits
+                var zip = ZipBuilder()
+                var inflated = 0
+                for k in 0..<(1 + rng.below(6)) {
+                    let n = 1 + rng.below(1 << (8 + rng.below(11)))
+                    let npy = ZipBuilder.npy(ArrayData(shape: [n], floats: [Float](repeating: 0, count: n)))
+                    zip.add("z\(k).npy", payload: npy, deflate: true)
+                    inflated += npy.count
+                }
+                let archive = zip.archive()
+                let limits = rng.below(2) == 0 ? LoadLimits.standard
+                    : LoadLimits(maxInflatedBytes: 1 << (10 + rng.below(12)), maxInflationFactor: 1 + rng.below(400))
+                if inflated <= limits.inflatedBudget(fileSize: archive.count) {
+                    let file = try loadFile(data: archive, path: name, limits: limits)
+                    XCTAssertTrue(file.tensors.allSatisfy { $0.array.floats().allSatisfy { $0 == 0 } }, name)
+                    verdicts["within the inflation budget loaded", default: 0] += 1
+                } else {
+                    expectError(name, archive, limits: limits, ["would inflate to \(byteCount(inflated)) in total"])
+                    verdicts["over the inflation budget refused", default: 0] += 1
+                }
+            }
+        }
+        print("hostile structures: \(verdicts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        // Every verdict occurs, so each limit is exercised from both sides.
+        XCTAssertEqual(verdicts.count, 6, "\(verdicts)")
+    }
 }

@@ -16,6 +16,36 @@ struct PickleBytes {
     mutating func int(_ v: Int32) { bytes.append(0x4A); withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
     mutating func stop() { bytes.append(0x2E) }
     var data: Data { Data(bytes) }
+
+    /// The persistent id of float storage `key` with `numel` elements, as torch.save writes it.
+    mutating func floatStorage(_ key: String, numel: Int32) {
+        op(0x28); string("storage"); global("torch", "FloatStorage"); string(key); string("cpu"); int(numel); op(0x74, 0x51)
+    }
+
+    /// `_rebuild_from_type_v2` wrapped `depth` times around `_rebuild_tensor_v2(storage '0', 0, (n,), (1,))`:
+    /// torch writes one wrapper (tensor subclasses); a hostile file nests them. Memoized globals keep
+    /// each level at 7 bytes, as in the 15 KB crash file of issue 22.
+    static func rebuildChain(depth: Int, numel: Int32) -> PickleBytes {
+        var p = PickleBytes()
+        p.global("torch._tensor", "_rebuild_from_type_v2"); p.op(0x71, 0) // BINPUT 0
+        p.op(0x30) // POP
+        p.global("torch", "Tensor"); p.op(0x71, 1, 0x30)
+        p.global("collections", "OrderedDict"); p.op(0x71, 2, 0x30)
+        // The outermost call is the REDUCE at the end: f (args) where args = (inner f, type, inner args, state).
+        if depth > 0 { p.op(0x68, 0) } else { p.global("torch._utils", "_rebuild_tensor_v2") }
+        for level in 0..<depth {
+            p.op(0x28) // MARK: (func, type, args, state)
+            if level == depth - 1 { p.global("torch._utils", "_rebuild_tensor_v2") } else { p.op(0x68, 0) }
+            p.op(0x68, 1)
+        }
+        // The innermost args: (storage, offset, size, stride, requires_grad, hooks).
+        p.op(0x28); p.floatStorage("0", numel: numel); p.int(0); p.int(numel); p.op(0x85); p.int(1); p.op(0x85)
+        p.op(0x89); p.op(0x68, 2, 0x29, 0x52); p.op(0x74)
+        for _ in 0..<depth { p.op(0x7D, 0x74) } // state {}, TUPLE
+        p.op(0x52) // REDUCE
+        p.stop()
+        return p
+    }
 }
 
 final class HostileInputTests: XCTestCase {
@@ -171,5 +201,157 @@ final class HostileInputTests: XCTestCase {
         let pickle = try temp("bare.pkl", Data([0x80, 0x04, 0x4E, 0x2E]))
         assertThrows(try loadFile(pickle), contains: [pickle, "bare Python pickle"])
         assertThrows(try loadFile("/nonexistent/dir/model.pt"), contains: ["/nonexistent/dir/model.pt", "no such file"])
+    }
+
+    // MARK: issue 22: recursion, zip bombs, shape overflow
+
+    private static let fourFloats = StorageRef(key: "0", dtype: .float32, bytes: [Float(1), 2, 3, 4].withUnsafeBufferPointer { Data(buffer: $0) })
+
+    func testRebuildFromTypeChainsAreBounded() throws {
+        // The real form (one wrapper) and a generous nest load; the limit is on call depth, not on size.
+        for depth in [0, 1, 20, Unpickler.maxCallDepth - 1] {
+            let v = try unpickle(PickleBytes.rebuildChain(depth: depth, numel: 4), storage: Self.fourFloats)
+            XCTAssertEqual(v.tensor?.floats(), [1, 2, 3, 4], "depth \(depth)")
+        }
+        // Issue 22: a 15 KB file nested ~2000 calls deep and crashed with SIGSEGV. 100 000 levels overflow
+        // any stack if the calls recurse unchecked.
+        for depth in [Unpickler.maxCallDepth, 2000, 100_000] {
+            let p = PickleBytes.rebuildChain(depth: depth, numel: 4)
+            if depth == 2000 { print("rebuild chain of 2000: \(p.bytes.count) bytes") }
+            assertThrows(try unpickle(p, storage: Self.fourFloats),
+                         contains: ["evil.pt: archive/data.pkl", "nesting deeper than \(Unpickler.maxCallDepth) levels"])
+        }
+        // The same through the file loader: the message names the file.
+        var zip = ZipBuilder()
+        zip.add("evil/data.pkl", payload: PickleBytes.rebuildChain(depth: 5000, numel: 4).data)
+        zip.add("evil/data/0", payload: Self.fourFloats.bytes)
+        let path = try temp("chain.pt", zip.archive())
+        assertThrows(try loadFile(path), contains: [path, "evil/data.pkl", "nesting deeper than"])
+    }
+
+    func testDroppedDeepChainsAreTornDownWithoutRecursion() throws {
+        // 200 000 nested tuples that the pickle itself throws away: freeing them recursively would
+        // overflow the stack. POP, POP_MARK, a failing REDUCE and an overwritten dict value all drop one.
+        let depth = 200_000
+        func chain(_ p: inout PickleBytes) { p.op(0x4E); for _ in 0..<depth { p.op(0x85) } }
+        var pop = PickleBytes()
+        chain(&pop); pop.op(0x30, 0x4E); pop.stop()
+        guard case .none = try unpickle(pop) else { return XCTFail("POP: expected None") }
+        var popMark = PickleBytes()
+        popMark.op(0x28); chain(&popMark); popMark.op(0x31, 0x4A, 7, 0, 0, 0); popMark.stop()
+        XCTAssertEqual(try unpickle(popMark).int, 7)
+        var reduce = PickleBytes()
+        reduce.op(0x4E); chain(&reduce); reduce.op(0x52); reduce.stop()
+        assertThrows(try unpickle(reduce), contains: ["evil.pt: archive/data.pkl", "REDUCE on a None, which is not callable"])
+        var overwrite = PickleBytes()
+        overwrite.op(0x7D); overwrite.string("k"); chain(&overwrite); overwrite.op(0x73); overwrite.string("k"); overwrite.op(0x4E, 0x73); overwrite.stop()
+        guard case .dict(let items) = try unpickle(overwrite), items.count == 1, case .none = items[0].value else {
+            return XCTFail("SETITEM overwrite: expected {'k': None}")
+        }
+    }
+
+    /// An .npz of `count` deflated float32 zero arrays of `floats` elements.
+    private func zeroNpz(count: Int, floats: Int) -> Data {
+        var zip = ZipBuilder()
+        let npy = ZipBuilder.npy(ArrayData(shape: [floats], floats: [Float](repeating: 0, count: floats)))
+        for i in 0..<count { zip.add("z\(i).npy", payload: npy, deflate: true) }
+        return zip.archive()
+    }
+
+    func testSharedDataZipBombIsRefused() throws {
+        // One deflated 1 MB array, listed 200 times under different names: 200 MB from a ~1 KB file.
+        var zip = ZipBuilder()
+        let record = zip.addLocal("a.npy", payload: ZipBuilder.npy(ArrayData(shape: [1 << 18], floats: [Float](repeating: 0, count: 1 << 18))),
+                                  deflate: true)
+        for i in 0..<200 { var r = record; r.name = "copy\(i).npy"; zip.list(r) }
+        let bomb = try temp("shared.npz", zip.archive())
+        assertThrows(try loadFile(bomb), contains: [bomb, "'copy", "share data", "zip bomb"])
+
+        // Two names for one record: both are named.
+        var pair = ZipBuilder()
+        let x = pair.addLocal("x.npy", payload: ZipBuilder.npy(ArrayData(shape: [2], floats: [1, 2])))
+        pair.list(x)
+        var y = x; y.name = "y.npy"; pair.list(y)
+        let twice = try temp("twice.npz", pair.archive())
+        assertThrows(try loadFile(twice), contains: [twice, "'x.npy'", "'y.npy'", "share data"])
+    }
+
+    func testOverlappingEntriesAreRefused() throws {
+        // "inner.npy" hides inside the data of "outer.npy" (the overlapping-file zip bomb construction).
+        var inner = ZipBuilder()
+        let innerRecord = inner.addLocal("inner.npy", payload: ZipBuilder.npy(ArrayData(shape: [3], floats: [1, 2, 3])))
+        var zip = ZipBuilder()
+        let outer = zip.addLocal("outer.npy", payload: inner.body)
+        zip.list(outer)
+        var hidden = innerRecord
+        hidden.localOffset = outer.localOffset + 30 + "outer.npy".utf8.count
+        zip.list(hidden)
+        let path = try temp("overlap.npz", zip.archive())
+        assertThrows(try loadFile(path), contains: [path, "'outer.npy' (bytes 0..<", "'inner.npy' (bytes 39..<", "share data"])
+        // Adjacent records are fine: the same two arrays side by side load.
+        var ok = ZipBuilder()
+        ok.add("a.npy", payload: ZipBuilder.npy(ArrayData(shape: [3], floats: [1, 2, 3])))
+        ok.add("b.npy", payload: ZipBuilder.npy(ArrayData(shape: [1], floats: [4])), deflate: true)
+        let file = try loadFile(data: ok.archive(), path: "ok.npz")
+        XCTAssertEqual(file.tensors.map(\.name), ["a", "b"])
+        XCTAssertEqual(file.tensors.flatMap { $0.array.floats() }, [1, 2, 3, 4])
+    }
+
+    func testTotalInflatedSizeIsBounded() throws {
+        // 80 arrays of 512 KiB zeros, each within deflate's ratio, none overlapping: 42 MB from ~50 KB.
+        let many = zeroNpz(count: 80, floats: 1 << 17)
+        let total = 80 * ZipBuilder.npy(ArrayData(shape: [1 << 17], floats: [Float](repeating: 0, count: 1 << 17))).count
+        let path = try temp("total.npz", many)
+        print("total.npz: \(many.count) bytes inflating to \(total)")
+        assertThrows(try loadFile(path), contains: [path, "inflate to \(byteCount(total)) in total", "256 × the", "raise the inflation limit"])
+        // The limit is configurable: a caller who trusts the file raises the factor; a cap still applies.
+        let loaded = try loadFile(path, limits: LoadLimits(maxInflationFactor: 2000))
+        XCTAssertEqual(loaded.tensors.count, 80)
+        XCTAssertTrue(loaded.tensors.allSatisfy { $0.array.count == 1 << 17 && $0.array.floats().allSatisfy { $0 == 0 } })
+        assertThrows(try loadFile(path, limits: LoadLimits(maxInflatedBytes: 10 << 20, maxInflationFactor: 2000)),
+                     contains: [path, "the 10.5 MB cap"])
+        // A real deflated fixture stays far inside the defaults, and fails under a tiny cap.
+        XCTAssertEqual(try loadFile(Fixtures.path("deflated.npz")).format, .npz)
+        assertThrows(try loadFile(Fixtures.path("deflated.npz"), limits: LoadLimits(maxInflatedBytes: 100)),
+                     contains: ["deflated.npz", "more than the limit of 100 bytes (the 100 bytes cap)"])
+        // The budget itself: min(cap, factor × size), without overflow.
+        XCTAssertEqual(LoadLimits.standard.inflatedBudget(fileSize: 1000), 256_000)
+        XCTAssertEqual(LoadLimits.standard.inflatedBudget(fileSize: 1 << 40), 16 << 30)
+        XCTAssertEqual(LoadLimits(maxInflatedBytes: .max, maxInflationFactor: .max).inflatedBudget(fileSize: 1 << 40), .max)
+    }
+
+    func testShapeOverflowNamesTheFile() throws {
+        func npy(shape: String) -> Data {
+            var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+            header += String(repeating: " ", count: 63 - (10 + header.utf8.count) % 64) + "\n"
+            var d = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+            d.append(Data(header.utf8))
+            return d
+        }
+        let huge = "(4294967296, 4294967296, 4294967296)"
+        let path = try temp("overflow.npy", npy(shape: huge))
+        assertThrows(try readNpy(path), contains: [path, "shape [4294967296, 4294967296, 4294967296] overflows"])
+        assertThrows(try loadFile(path), contains: [path, "overflows"])
+
+        var zip = ZipBuilder()
+        zip.add("latents.npy", payload: npy(shape: huge))
+        let npz = try temp("overflow.npz", zip.archive())
+        assertThrows(try loadFile(npz), contains: ["\(npz): latents.npy: shape", "overflows"])
+
+        let json = #"{"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,0]}}"#
+        var st = Data()
+        withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { st.append(contentsOf: $0) }
+        st.append(Data(json.utf8))
+        let sp = try temp("overflow.safetensors", st)
+        assertThrows(try loadFile(sp), contains: ["\(sp): safetensors tensor 'w': shape", "overflows"])
+
+        // A pickled numpy array with an overflowing shape (numpy.core.multiarray._reconstruct + BUILD).
+        var p = PickleBytes()
+        p.global("numpy.core.multiarray", "_reconstruct"); p.global("numpy", "ndarray"); p.op(0x4B, 0, 0x85); p.bytes += [0x43, 1, 0x62]; p.op(0x87, 0x52)
+        p.op(0x28); p.int(1); p.op(0x28); for _ in 0..<3 { p.op(0x8A, 5, 0, 0, 0, 0, 1) }; p.op(0x74)
+        p.global("numpy", "dtype"); p.string("f4"); p.op(0x89, 0x88, 0x87, 0x52)
+        p.op(0x28); p.int(3); p.string("<"); p.op(0x4E, 0x4E, 0x4E); p.int(-1); p.int(-1); p.int(0); p.op(0x74, 0x62)
+        p.op(0x89); p.bytes += [0x43, 0]; p.op(0x74, 0x62); p.stop()
+        assertThrows(try unpickle(p), contains: ["evil.pt: archive/data.pkl", "numpy array: shape", "overflows"])
     }
 }
