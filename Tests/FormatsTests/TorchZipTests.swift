@@ -109,23 +109,6 @@ func checkViewsFixture(_ file: LoadedFile) throws {
     XCTAssertEqual(r["args"]?["name"]?.string, "ffhq")
 }
 
-/// Load speed on a big checkpoint (opt-in: NADA_LARGE_CHECKPOINT=<path>, e.g. a 350 MB file made by
-/// torch.save); contiguous tensors are views of the memory map, so this is mostly the CRC pass.
-final class LargeFileTests: XCTestCase {
-    func testLargeCheckpointLoadTime() throws {
-        guard let path = ProcessInfo.processInfo.environment["NADA_LARGE_CHECKPOINT"] else {
-            throw XCTSkip("set NADA_LARGE_CHECKPOINT to time a large checkpoint")
-        }
-        let t0 = Date()
-        let file = try loadFile(path)
-        let tensors = file.tensors
-        let dt = Date().timeIntervalSince(t0)
-        let bytes = tensors.reduce(0) { $0 + $1.array.bytes.count }
-        print("loaded \(tensors.count) tensors, \(bytes >> 20) MB in \(String(format: "%.3f", dt)) s")
-        XCTAssertLessThan(dt, 3)
-    }
-}
-
 final class NumpyValuesTests: XCTestCase {
     /// numpy scalars and arrays pickled inside a checkpoint decode as plain values and tensors
     /// (torch.load(weights_only=True) refuses this file; we read it without running anything).
