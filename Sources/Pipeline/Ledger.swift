@@ -1,5 +1,6 @@
 import DurableIO
 import Foundation
+import Imaging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,20 +46,21 @@ public final class Ledger {
 
     public init(path: String) throws {
         self.path = path
-        if let data = FileManager.default.contents(atPath: path) {
-            for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
-                if let entry = try? JSONDecoder().decode(LedgerEntry.self, from: Data(line)) {
-                    byHash[entry.inputSHA256, default: []].append(entry)
-                } else {
-                    unreadableLines += 1
-                }
+        // Read once with our own reader: Foundation's FileManager.contents(atPath:) leaks its buffer on this
+        // toolchain (LeakSanitizer, issue 18), and a ledger is read at every start.
+        let data: [UInt8] = FileOps.exists(path) ? try FileIO.read(path, maxBytes: Int.max) : []
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            if let entry = try? JSONDecoder().decode(LedgerEntry.self, from: Data(line)) {
+                byHash[entry.inputSHA256, default: []].append(entry)
+            } else {
+                unreadableLines += 1
             }
         }
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileSystemError.current(path, "open the ledger for appending", side: .writing) }
         // If the last line was torn, start ours on a fresh line.
-        if let data = FileManager.default.contents(atPath: path), let last = data.last, last != UInt8(ascii: "\n") {
-            _ = "\n".withCString { write(fd, $0, 1) }
+        if let last = data.last, last != UInt8(ascii: "\n") {
+            try [UInt8(ascii: "\n")].withUnsafeBytes { try FileWriter(fd: fd, displayPath: path).write($0) }
         }
     }
 

@@ -1,5 +1,6 @@
 import DurableIO
 import Foundation
+import Imaging
 @testable import Pipeline
 
 /// Stands in for the editor: each output is the input's bytes followed by "|<domain>". A photo whose bytes
@@ -57,7 +58,7 @@ func snapshot(_ folder: String) -> [String: Data] {
     guard let e = FileManager.default.enumerator(atPath: folder) else { return out }
     while let relative = e.nextObject() as? String {
         let path = folder + "/" + relative
-        if FileOps.isRegularFile(path) { out[relative] = FileManager.default.contents(atPath: path) }
+        if FileOps.isRegularFile(path), let bytes = try? FileIO.read(path) { out[relative] = Data(bytes) }
     }
     return out
 }
