@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
-import Engine
-import Formats
 import Imaging
-import Models
 import Pipeline
 
 /// `nada-edit generate`: renders images (or raw arrays) from a StyleGAN2 generator and latent codes.
@@ -24,10 +21,10 @@ public struct Generate: ParsableCommand {
             + "before truncation; sefa:K factorizes --generator itself; store names and ganspace: read the model store (--models)."
     )
 
-    public enum Space: String, ExpressibleByArgument, CaseIterable, Sendable { case wplus, w, z }
-    public enum NoiseSource: String, ExpressibleByArgument, CaseIterable, Sendable { case stored, random }
+    public typealias Space = LatentSpace
+    public typealias NoiseSource = NoiseChoice
 
-    @Option(help: ArgumentHelp("Generator checkpoint with a 'g_ema' state dict (.pt, zip or legacy).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Generator checkpoint with a 'g_ema' state dict (.pt, zip or legacy), or a store name.", valueName: "FILE"))
     public var generator: String
 
     @Option(help: ArgumentHelp("Latent codes: W+ [N, n_latent, style_dim], W or Z [N, style_dim].", valueName: "FILE.npy"))
@@ -61,16 +58,12 @@ public struct Generate: ParsableCommand {
         valueName: "SPEC"))
     public var edits: [String] = []
 
-    @Option(name: .customLong("models"), help: ArgumentHelp("The model store for --edit names (default: as for every command).", valueName: "DIR"))
-    public var modelsDirectory: String?
+    @OptionGroup public var common: CommonOptions
 
     @Flag(help: "Replace existing output files.")
     public var overwrite = false
 
     public init() {}
-
-    /// Images rendered per forward pass (no recording, so memory stays small even at 1024).
-    static let chunk = 4
 
     public func validate() throws {
         if latents == nil && count == nil { throw ValidationError("give --latents FILE.npy, or --count N to sample Z codes") }
@@ -85,151 +78,27 @@ public struct Generate: ParsableCommand {
     }
 
     public func run() throws {
-        guard FileManager.default.fileExists(atPath: generator) else { throw GenerateError("\(generator): generator file not found") }
-        let g = try ModelResolver.generator(at: generator)
-        let d = g.config.styleDim, n = g.config.nLatent
-
-        // Codes and their space.
-        let codes: Tensor, codeSpace: Space
-        if let latents {
-            guard FileManager.default.fileExists(atPath: latents) else { throw GenerateError("\(latents): latent file not found") }
-            codes = try tensor(readNpy(latents))
-            switch (space, codes.rank) {
-            case (nil, 3), (.wplus?, _): codeSpace = .wplus
-            case (nil, 2): codeSpace = .w
-            case (let s?, _): codeSpace = s
-            default: throw GenerateError("\(latents): latent array has shape \(codes.shape); expected W+ [N, \(n), \(d)] or W/Z [N, \(d)] for this generator")
-            }
-            let expected = codeSpace == .wplus ? "[N, \(n), \(d)]" : "[N, \(d)]"
-            let ok = codeSpace == .wplus ? (codes.rank == 3 && codes.shape[1] == n && codes.shape[2] == d)
-                                         : (codes.rank == 2 && codes.shape[1] == d)
-            guard ok, codes.shape[0] > 0 else {
-                throw GenerateError("\(latents): latent array has shape \(codes.shape), but \(codeSpace.rawValue) codes for this generator "
-                    + "(\(generator): size \(g.config.size), n_latent \(n), style_dim \(d)) must be \(expected)")
-            }
-        } else {
-            var rng = SeededRandom(seed: seed)
-            codes = Tensor.randn([count!, d], using: &rng)
-            codeSpace = .z
-        }
-
-        // Latent edits: resolved before any rendering, applied to W+ codes.
-        var latentCodes = codes, latentSpace = codeSpace
-        if !edits.isEmpty {
-            let resolver = LatentEditResolver(store: ModelStore(root: ModelStore.defaultRoot(override: modelsDirectory)))
-            resolver.log = printError
-            let resolved: [ResolvedEdit]
-            do {
-                resolved = try resolver.resolve(try edits.map(EditSpec.parse), nLatent: n, styleDim: d, sefaGenerator: generator)
-            } catch { throw GenerateError("\(error)") }
-            var w = codes
-            if codeSpace == .z { w = try Autograd.noGrad { try g.mapping(codes) } }
-            if w.rank == 2 { w = w.reshaped([w.shape[0], 1, d]).expanded(to: [w.shape[0], n, d]) }
-            latentCodes = try w.applyingLatentEdits(resolved.map(\.edit))
-            latentSpace = .wplus
-            for edit in resolved { printError("edit \(edit.spec.text): \(edit.record)") }
-        }
-
-        // Truncation latent.
-        var meanW: Tensor?
-        if truncation < 1 {
-            if let truncationLatent {
-                guard FileManager.default.fileExists(atPath: truncationLatent) else { throw GenerateError("\(truncationLatent): truncation latent file not found") }
-                let t = try tensor(readNpy(truncationLatent))
-                guard t.count == d, t.rank <= 2 else {
-                    throw GenerateError("\(truncationLatent): truncation latent has shape \(t.shape), expected [\(d)] or [1, \(d)]")
-                }
-                meanW = t.reshaped([1, d])
-            } else {
-                meanW = g.latentAverage ?? g.meanLatent(count: 4096, seed: seed)
-            }
-        }
-
-        // Render in chunks without recording.
-        let total = codes.shape[0]
-        var images: [Tensor] = []
-        for start in stride(from: 0, to: total, by: Self.chunk) {
-            let range = start..<min(total, start + Self.chunk)
-            let part = latentCodes.slice(axis: 0, range)
-            let noiseMode = try noiseFor(range, g)
-            let image = try Autograd.noGrad {
-                try g.forward([part], inputIsLatent: latentSpace != .z, truncation: truncation, truncationLatent: meanW, noise: noiseMode)
-            }
-            images.append(image)
-        }
-        let all = Tensor.concat(images, axis: 0)
-        try write(all)
-    }
-
-    /// Stored buffers, or per-image random maps (image i uses seed + i, so chunking does not matter).
-    func noiseFor(_ range: Range<Int>, _ g: StyleGAN2Generator) throws -> StyleGAN2Noise {
-        switch noise {
-        case .stored: return .stored
-        case .random:
-            let perImage = try range.map { try g.noiseMaps(.random(seed: seed &+ 0x5EED_0000 &+ UInt64($0)), batch: 1) }
-            return .explicit((0..<g.config.numLayers).map { layer in Tensor.concat(perImage.map { $0[layer] }, axis: 0) })
-        }
-    }
-
-    func tensor(_ a: ArrayData) throws -> Tensor {
-        guard a.dtype.isFloatingPoint else { throw GenerateError("latent arrays must be floating point, got \(a.dtype.rawValue)") }
-        let t = Tensor.zeros(a.shape)
-        a.copyFloats(into: t.pointer)
-        return t
-    }
-
-    func write(_ images: Tensor) throws {
-        let lower = output.lowercased()
-        if lower.hasSuffix(".npy") {
-            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: output).deletingLastPathComponent().path,
-                                                    withIntermediateDirectories: true)
-            if !overwrite && FileManager.default.fileExists(atPath: output) {
-                throw GenerateError("\(output) exists (use --overwrite to replace it)")
-            }
-            try writeNpy(ArrayData(shape: images.shape, floats: images.array), to: output)
-            print("wrote \(images.shape[0]) image(s) as \(images.shape) float32 to \(output)")
-            return
-        }
-        let count = images.shape[0]
-        let parent = URL(fileURLWithPath: output).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        var paths: [String] = []
-        if lower.hasSuffix(".png") || lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") {
-            if count == 1 {
-                paths = [output]
-            } else {
-                let url = URL(fileURLWithPath: output)
-                let stem = url.deletingPathExtension().path, ext = url.pathExtension
-                paths = (0..<count).map { stem + "_" + String(format: "%04d", $0) + "." + ext }
-            }
-        } else {
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            paths = (0..<count).map { (output as NSString).appendingPathComponent(String(format: "%06d.png", $0)) }
-        }
-        for (i, path) in paths.enumerated() {
-            try writeImage(rgbImage(images, index: i), to: path, overwrite: overwrite)
-        }
-        print("wrote \(count) image(s): \(paths.count == 1 ? paths[0] : "\(paths[0]) ... \(paths[count - 1])")")
-    }
-
-    /// torchvision save_image(normalize=True, range=(-1, 1)): clamp to [-1, 1], (x+1)/2, then
-    /// uint8(x·255 + 0.5) — rounding half up.
-    func rgbImage(_ images: Tensor, index: Int) throws -> RGBImage {
-        let h = images.shape[2], w = images.shape[3], plane = h * w
-        let base = images.pointer + index * 3 * plane
-        var pixels = [UInt8](repeating: 0, count: plane * 3)
-        for p in 0..<plane {
-            for c in 0..<3 {
-                let x = min(max(base[c * plane + p], -1), 1)
-                let v = (x + 1) / 2 * 255 + 0.5
-                pixels[p * 3 + c] = UInt8(min(max(v, 0), 255))
-            }
-        }
-        return try RGBImage(width: w, height: h, pixels: pixels)
+        common.applyThreads()
+        let resolver = ModelResolver(store: common.store)
+        var generation = ImageGeneration(generatorPath: try resolver.path(generator, flag: "--generator"), output: output)
+        generation.latentsPath = latents
+        generation.count = count
+        generation.space = space
+        generation.truncation = truncation
+        generation.truncationLatentPath = truncationLatent
+        generation.noise = noise
+        generation.seed = seed
+        generation.edits = try edits.map(EditSpec.parse)
+        generation.overwrite = overwrite
+        generation.log = { print($0) }
+        _ = try generation.run(store: common.store)
     }
 }
 
-/// A failure while generating (missing file, wrong latent shape, ...): printed without the usage text.
+extension LatentSpace: ExpressibleByArgument {}
+extension NoiseChoice: ExpressibleByArgument {}
+
+/// A failure of a command's own checks (missing file, existing output): printed without the usage text.
 struct GenerateError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
