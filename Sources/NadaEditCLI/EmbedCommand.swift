@@ -1,9 +1,5 @@
 import ArgumentParser
-import Engine
-import Formats
 import Foundation
-import Imaging
-import Models
 import Pipeline
 
 /// `nada-edit embed --clip FILE [--vocab FILE] (--text T ... | --image FILE ...) [--normalize] --output FILE.npy`:
@@ -50,32 +46,11 @@ public struct Embed: ParsableCommand {
         common.applyThreads()
         let resolver = ModelResolver(store: common.store)
         let model = try resolver.clip(clip)
-        var features: Tensor
-        if !text.isEmpty {
-            let tokenizer = try ModelResolver.tokenizer(at: try resolver.vocabularyPath(explicit: vocab, besideCLIP: clip))
-            let rows = try tokenizer.tokenize(text, contextLength: model.config.contextLength)
-            features = try model.encodeText(tokens: rows)
-        } else {
-            let r = model.config.imageResolution
-            let pixels = Tensor.zeros([image.count, 3, r, r])
-            for (i, path) in image.enumerated() {
-                let values = try Self.preprocessedImage(path, resolution: r)
-                (pixels.pointer + i * 3 * r * r).update(from: values, count: 3 * r * r)
-            }
-            features = try Autograd.noGrad { try model.encodeImage(pixels) }
-        }
-        if normalize { features = Autograd.noGrad { features.normalized() } }
-        try writeNpy(ArrayData(shape: features.shape, floats: features.array), to: output)
-        print("wrote \(features.shape[0]) x \(features.shape[1]) float32 \(normalize ? "normalized " : "")CLIP \(text.isEmpty ? "image" : "text") features to \(output)")
-    }
-
-    /// CLIP's PIL preprocessing of an image file as [3, R, R] normalized floats.
-    /// (Pillow bicubic resize of the short side, center crop, RGB, (v/255 - mean)/std; Imaging's CLIPPreprocess.)
-    static func preprocessedImage(_ path: String, resolution: Int) throws -> [Float] {
-        let image = try clipPreprocessImageFile(path: path, size: resolution, mean: CLIPNormalization.mean, std: CLIPNormalization.std)
-        guard image.shape == [3, resolution, resolution] else {
-            throw ValidationError("\(path): preprocessing gave \(image.shape), expected [3, \(resolution), \(resolution)]")
-        }
-        return image.values
+        let features = text.isEmpty
+            ? try CLIPEmbedding.images(image, model: model, normalize: normalize)
+            : try CLIPEmbedding.text(text, model: model, tokenizer: try ModelResolver.tokenizer(at: try resolver.vocabularyPath(explicit: vocab, besideCLIP: clip)),
+                                     normalize: normalize)
+        let shape = try CLIPEmbedding.write(features, to: output)
+        print("wrote \(shape[0]) x \(shape[1]) float32 \(normalize ? "normalized " : "")CLIP \(text.isEmpty ? "image" : "text") features to \(output)")
     }
 }

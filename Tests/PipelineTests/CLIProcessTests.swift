@@ -1,3 +1,4 @@
+import Formats
 import XCTest
 @testable import Pipeline
 
@@ -102,4 +103,67 @@ final class CLIProcessTests: XCTestCase {
         let (loads, inspect) = try shell("\"$NADA\" models inspect run/generator.pt", in: dir)
         XCTAssertEqual(loads, 0, inspect)
     }
+
+    /// Issue 14: every subcommand runs as a process on tiny models — exit statuses, messages for bad input, files
+    /// written. (edit, watch and train end to end: DemoTests and testTrainSurvivesSIGKILLsAndResumes; invert above.)
+    func testEverySubcommandRunsAsAProcess() throws {
+        let dir = try makeTemporaryDirectory("cli-all")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let repo = Self.repository
+        func run(_ arguments: String) throws -> (Int32, String) { try shell("\"$NADA\" " + arguments, in: dir) }
+
+        for sub in ["edit", "train", "invert", "generate", "watch", "demo", "embed", "tokenize", "models", "domains",
+                    "directions", "video", "provenance"] {
+            let (status, output) = try run("\(sub) --help")
+            XCTAssertEqual(status, 0, "\(sub) --help: \(output)")
+            XCTAssertTrue(output.contains("USAGE: nada-edit \(sub)"), output)
+        }
+        let (unknown, message) = try run("--no-such-flag x.jpg")
+        XCTAssertEqual(unknown, 64, message)
+
+        // generate: sampled codes into PNGs; the same name again is refused (exit 1) and the file is kept.
+        var (status, output) = try run("generate --generator \(repo)/fixtures/quickstart/generator.pt --count 2 --seed 3 --output gen/s.png")
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(FileOps.isRegularFile(dir + "/gen/s_0000.png") && FileOps.isRegularFile(dir + "/gen/s_0001.png"), output)
+        (status, output) = try run("generate --generator \(repo)/fixtures/quickstart/generator.pt --count 1 --output gen/s_0000.png")
+        XCTAssertEqual(status, 1, output)
+        XCTAssertTrue(output.contains("already exists"), output)
+        (status, output) = try run("generate --generator missing.pt --count 1 --output gen/m.png")
+        XCTAssertEqual(status, 1, output)
+        XCTAssertTrue(output.contains("--generator 'missing.pt'"), output)
+
+        // embed: image features, [2, embed_dim] float32.
+        (status, output) = try run("embed --clip \(repo)/fixtures/clip/model_state.pt --image \(repo)/fixtures/images/chelsea.png \(repo)/fixtures/images/camera.png --output f.npy")
+        XCTAssertEqual(status, 0, output)
+        XCTAssertEqual(try readNpyShape(dir + "/f.npy"), [2, 32])
+        (status, output) = try run("embed --clip \(repo)/fixtures/clip/model_state.pt --output f.npy")
+        XCTAssertEqual(status, 64, output)
+
+        // tokenize with the demo vocabulary refuses (it is not CLIP's) and names the fix; models and domains list an empty store.
+        (status, output) = try run("tokenize --vocab \(repo)/fixtures/demo/bpe_demo_vocab.txt.gz photo")
+        XCTAssertEqual(status, 1, output)
+        XCTAssertTrue(output.contains("merge lines"), output)
+        for list in ["models list", "domains list"] {
+            (status, output) = try run(list)
+            XCTAssertEqual(status, 0, "\(list): \(output)")
+        }
+
+        // directions: the GANSpace presets, and SeFa components of the tiny generator.
+        (status, output) = try run("directions presets")
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("smile"), output)
+        (status, output) = try run("directions factorize --generator \(repo)/fixtures/quickstart/generator.pt --output sefa.npy")
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(FileOps.isRegularFile(dir + "/sefa.npy"), output)
+
+        // provenance: a generated image has none (said, exit 0); a missing file is an error (exit 1).
+        (status, output) = try run("provenance gen/s_0000.png")
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("No nada-edit provenance"), output)
+        (status, output) = try run("provenance gen/none.png")
+        XCTAssertEqual(status, 1, output)
+        XCTAssertTrue(output.contains("gen/none.png"), output)
+    }
+
+    func readNpyShape(_ path: String) throws -> [Int] { try Formats.readNpy(path).shape }
 }
