@@ -64,7 +64,7 @@ let package = Package(
         .executableTarget(name: "nada-bench", dependencies: ["Engine", "Formats", "Models", "Training"], swiftSettings: fastMath),
 
         // Fixture access and tolerance checks shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["Engine", "Formats"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Engine", "Formats", "Models"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats"]),

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Engine
 import Foundation
 import Pipeline
 
@@ -24,7 +23,7 @@ public struct CommonOptions: ParsableArguments {
 
     /// Applies `--threads` to the engine's thread pool.
     public func applyThreads() {
-        if let threads { Threads.set(threads) }
+        if let threads { ComputeSettings.setThreads(threads) }
     }
 }
 

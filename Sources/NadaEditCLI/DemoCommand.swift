@@ -1,5 +1,4 @@
 import ArgumentParser
-import Engine
 import Foundation
 import Imaging
 import Pipeline
@@ -42,7 +41,7 @@ public struct Demo: ParsableCommand {
     }
 
     public func run() throws {
-        if let threads { Threads.set(threads) }
+        if let threads { ComputeSettings.setThreads(threads) }
         var options = DemoRun.Options(fixturesDirectory: fixtures, outputDirectory: try output ?? DemoRun.makeTemporaryOutputDirectory())
         options.iterations = iterations
         options.toolVersion = NadaEdit.version

@@ -1,8 +1,5 @@
 import ArgumentParser
-import Engine
-import Formats
 import Foundation
-import Imaging
 import Models
 import Pipeline
 import Training
@@ -93,9 +90,7 @@ public struct Train: ParsableCommand {
 
     /// A file path, or a model-store name.
     func resolve(_ name: String, store: ModelStore, what: String) throws -> String {
-        if FileManager.default.fileExists(atPath: name) { return name }
-        if let path = try store.resolve(name: name) { return path }
-        throw ValidationError("\(what) '\(name)': no such file and no model of that name in \(store.root)")
+        try ModelResolver(store: store).path(name, flag: what)
     }
 
     func vocabularyPath(store: ModelStore) throws -> String {
@@ -128,14 +123,9 @@ public struct Train: ParsableCommand {
                                   trainableGeneratorPath: try trainableGenerator.map { try resolve($0, store: store, what: "--trainable-generator") },
                                   clipPaths: clipPaths, vocabularyPath: try vocabularyPath(store: store), options: options)
         setup.antialias = !legacyResize
-        let (trainer, clipModels) = try setup.makeTrainer()
-        if let sampleLatents {
-            let a = try readNpy(sampleLatents)
-            let t = Tensor.zeros(a.shape)
-            a.copyFloats(into: t.pointer)
-            trainer.replayLatents = t
-        }
-        if let styleImages { try setStyleDirection(trainer, folder: styleImages, clip: clipModels) }
+        setup.sampleLatentsPath = sampleLatents
+        setup.styleImagesFolder = styleImages
+        let trainer = try setup.makeTrainer().trainer
 
         let inputs = TrainingRun.Inputs(generatorPath: generatorPath, trainableGeneratorPath: trainableGenerator, clipPaths: clipPaths,
                                         domainName: domain ?? URL(fileURLWithPath: output).lastPathComponent, toolVersion: NadaEdit.version)
@@ -157,54 +147,5 @@ public struct Train: ParsableCommand {
             print("registered domain '\(domain)' (\(installed.generatorPath))")
         }
         print("done: \(trainer.iteration) iterations, final loss \(trainer.history.last.map { String($0) } ?? "-"), output in \(output)")
-    }
-
-    /// `--style-images`: the direction from the mean CLIP embedding of generated samples to that of the images.
-    func setStyleDirection(_ trainer: NADATrainer, folder: String, clip: [CLIPLossModel]) throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-            .filter { ["png", "jpg", "jpeg"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
-        guard !names.isEmpty else { throw ValidationError("--style-images \(folder): no .png/.jpg/.jpeg files") }
-        guard Set(clip.map { $0.inputResolution }).count == 1 else {
-            throw ValidationError("--style-images needs CLIP models with one input resolution")
-        }
-        // CLIP's own PIL pipeline for image files (bicubic resize, centre crop, normalise), as the reference.
-        let images = try names.map { name -> Tensor in
-            let f = try clipPreprocessImageFile(path: "\(folder)/\(name)", size: clip[0].inputResolution, mean: CLIPNormalization.mean, std: CLIPNormalization.std)
-            return Tensor(shape: [1] + f.shape, values: f.values)
-        }
-        try trainer.setImageDirection(styleImages: images)
-    }
-}
-
-/// A live progress line on a terminal (iteration, loss, s/it, ETA); plain lines when stderr is not a terminal.
-final class ProgressLine {
-    let total: Int
-    let live = isatty(2) != 0
-    var started = Date()
-    init(total: Int) { self.total = total }
-
-    func update(_ r: IterationReport) {
-        let elapsed = Date().timeIntervalSince(started)
-        let perIteration = r.seconds
-        let eta = Double(max(0, total - r.iteration)) * perIteration
-        let line = String(format: "iteration %d/%d  loss %.4f  %.2f s/it  ETA %@", r.iteration, total, r.loss, perIteration,
-                          ProgressLine.duration(eta) as NSString)
-        if live {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
-        } else {
-            printError(line + String(format: "  (elapsed %.0f s)", elapsed))
-        }
-    }
-
-    func message(_ text: String) {
-        if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        printError(text)
-    }
-
-    func finish() { if live { FileHandle.standardError.write(Data("\n".utf8)) } }
-
-    static func duration(_ s: Double) -> String {
-        let t = Int(s.rounded())
-        return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
     }
 }

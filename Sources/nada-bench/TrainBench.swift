@@ -64,7 +64,7 @@ func runTrainBench(arguments: [String]) {
     setvbuf(stdout, nil, _IOLBF, 0) // one line per configuration as it finishes, also when redirected to a file
     var tokenizer: CLIPTokenizer?
     if let vocab {
-        do { tokenizer = try CLIPTokenizer(bpeFile: vocab) } catch { trainBenchFail("--vocab \(vocab): \(error)") }
+        do { tokenizer = try CLIPTokenizer(bpeData: try Data(contentsOf: URL(fileURLWithPath: vocab)), path: vocab) } catch { trainBenchFail("--vocab \(vocab): \(error)") }
     }
     print("train: StyleGAN-NADA iteration, config-f random weights, batch 2, CLIP ViT-B/32 random weights, directional loss, "
           + "\(threads) threads, median of \(iterations) after 1 warm-up, text: \(tokenizer == nil ? "synthetic tokens + random direction" : "tokenizer")")

@@ -216,7 +216,7 @@ final class DemoTests: XCTestCase {
     /// The demo vocabulary goes through the loader real runs use; only the merge count differs.
     func testDemoVocabularyLoadsThroughTheCLIPLoaderAndFitsTheTinyCLIP() throws {
         let path = Self.fixture(DemoRun.Fixture.vocabulary)
-        let tokenizer = try CLIPTokenizer(bpeFile: path, mergeCount: nil)
+        let tokenizer = try ModelResolver.tokenizer(at: path, mergeCount: nil)
         XCTAssertEqual(tokenizer.vocabulary.count, 512 + 300 + 2, "256 bytes, 256 with </w>, 300 merges, 2 specials")
         XCTAssertEqual(tokenizer.endOfTextID, 813)
         // Words of the text the merges were learnt from come out whole.
@@ -230,7 +230,7 @@ final class DemoTests: XCTestCase {
         XCTAssertLessThan(rows.flatMap { $0 }.max()!, Int32(clip.config.vocabSize))
 
         // Real runs keep CLIP's merge count: the demo file is refused, with the way to get the real one.
-        XCTAssertThrowsError(try CLIPTokenizer(bpeFile: path)) { XCTAssertTrue("\($0)".contains("has 300 merge lines, CLIP uses 48894"), "\($0)") }
+        XCTAssertThrowsError(try ModelResolver.tokenizer(at: path)) { XCTAssertTrue("\($0)".contains("has 300 merge lines, CLIP uses 48894"), "\($0)") }
         let setup = TrainingSetup(generatorPath: Self.fixture(DemoRun.Fixture.generator), clipPaths: [Self.fixture(DemoRun.Fixture.clip)],
                                   vocabularyPath: path, options: TrainingOptions())
         XCTAssertThrowsError(try setup.makeTrainer()) {
@@ -241,12 +241,12 @@ final class DemoTests: XCTestCase {
     func testAllMergesModeIgnoresOnlyTrailingEmptyLines() throws {
         let file = work + "/small.txt"
         try "#version: 0.2\nc a\nca t</w>\n\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let tokenizer = try CLIPTokenizer(bpeFile: file, mergeCount: nil)
+        let tokenizer = try ModelResolver.tokenizer(at: file, mergeCount: nil)
         XCTAssertEqual(tokenizer.vocabulary.count, 512 + 2 + 2)
         XCTAssertEqual(tokenizer.encode("cat"), [tokenizer.encoder["cat</w>"]!])
         try "#version: 0.2\nc a\n\nca t</w>\n".write(toFile: file, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try CLIPTokenizer(bpeFile: file, mergeCount: nil)) { XCTAssertTrue("\($0)".contains("line 3"), "\($0)") }
+        XCTAssertThrowsError(try ModelResolver.tokenizer(at: file, mergeCount: nil)) { XCTAssertTrue("\($0)".contains("line 3"), "\($0)") }
         try "#version: 0.2\n".write(toFile: file, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try CLIPTokenizer(bpeFile: file, mergeCount: nil)) { XCTAssertTrue("\($0)".contains("small.txt"), "\($0)") }
+        XCTAssertThrowsError(try ModelResolver.tokenizer(at: file, mergeCount: nil)) { XCTAssertTrue("\($0)".contains("small.txt"), "\($0)") }
     }
 }

@@ -42,7 +42,7 @@ final class EndToEndTests: XCTestCase {
         var o = TrainingOptions()
         o.source = "photo"; o.target = "sketch"; o.iterations = iterations; o.batch = 2
         o.autoLayerK = 2; o.autoLayerIters = 1; o.autoLayerBatch = 2; o.sampleEvery = 2; o.sampleCount = 2
-        let clip = CLIPLossModel(model: try ModelResolver.clip(at: Self.fixture("clip/model_state.pt")), tokenizer: try CLIPTokenizer(bpeFile: vocab))
+        let clip = CLIPLossModel(model: try ModelResolver.clip(at: Self.fixture("clip/model_state.pt")), tokenizer: try ModelResolver.tokenizer(at: vocab))
         return try NADATrainer(frozen: try ModelResolver.generator(at: base), trainable: try ModelResolver.generator(at: base),
                                clip: [clip], options: o)
     }

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Formats
+import Models
 import XCTest
 
 /// Test data shared by every test target: `fixtures/` in the package (always present) and
@@ -46,4 +47,21 @@ public func assertClose(_ ours: Tensor, _ ref: Tensor, tolerance: Float = 2e-5, 
     }
     let bar = tolerance * max(1, maxRef)
     XCTAssertLessThanOrEqual(maxDiff, bar, "\(what): max|Δ| \(maxDiff) over bar \(bar) (max|ref| \(maxRef))", file: file, line: line)
+}
+
+extension CLIPTokenizer {
+    /// Tests read vocabulary files themselves (in the product, Pipeline's ModelResolver does).
+    public convenience init(bpeFile path: String, mergeCount: Int? = CLIPTokenizer.openAIMergeCount) throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CLIPTokenizerError("\(path): cannot read the BPE vocabulary file (\(error.localizedDescription))")
+        }
+        try self.init(bpeData: data, path: path, mergeCount: mergeCount)
+    }
+
+    public convenience init(vocabJSON vocabPath: String, mergesTXT mergesPath: String) throws {
+        guard let vocab = FileManager.default.contents(atPath: vocabPath) else { throw CLIPTokenizerError("\(vocabPath): cannot read vocab.json") }
+        guard let merges = FileManager.default.contents(atPath: mergesPath) else { throw CLIPTokenizerError("\(mergesPath): cannot read merges.txt") }
+        try self.init(vocabJSON: vocab, vocabPath: vocabPath, mergesTXT: merges, mergesPath: mergesPath)
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Formats
+import Imaging
 import Models
 
 /// The one loading layer: turns what a user gives on the command line — a file, a folder (Hugging Face), or the
@@ -83,9 +84,17 @@ public struct ModelResolver {
         let url = URL(fileURLWithPath: path)
         let folder = isDirectory.boolValue ? url : (url.lastPathComponent == "vocab.json" ? url.deletingLastPathComponent() : nil)
         if let folder {
-            return try CLIPTokenizer(vocabJSON: folder.appendingPathComponent("vocab.json").path,
-                                     mergesTXT: folder.appendingPathComponent("merges.txt").path)
+            let vocab = folder.appendingPathComponent("vocab.json").path, merges = folder.appendingPathComponent("merges.txt").path
+            return try CLIPTokenizer(vocabJSON: try readVocabularyFile(vocab), vocabPath: vocab,
+                                     mergesTXT: try readVocabularyFile(merges), mergesPath: merges)
         }
-        return try CLIPTokenizer(bpeFile: path, mergeCount: mergeCount)
+        return try CLIPTokenizer(bpeData: try readVocabularyFile(path), path: path, mergeCount: mergeCount)
+    }
+
+    /// A vocabulary file's bytes (they are a few MB; the cap keeps a wrong path from reading a huge file).
+    static func readVocabularyFile(_ path: String) throws -> Data {
+        do { return Data(try FileIO.read(path, maxBytes: 256 << 20)) } catch {
+            throw PipelineError.io(path: path, problem: "cannot read the CLIP vocabulary (\(FailureReport.reason("\(error)", without: path)))")
+        }
     }
 }

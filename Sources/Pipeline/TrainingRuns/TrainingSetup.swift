@@ -1,4 +1,7 @@
 import Foundation
+import Imaging
+import Formats
+import Engine
 import Models
 import Training
 
@@ -15,6 +18,10 @@ public struct TrainingSetup {
     public var vocabularyMergeCount: Int? = CLIPTokenizer.openAIMergeCount
     /// CLIP resize with antialiasing (false: torchvision 0.8.2's, the paper's setup).
     public var antialias = true
+    /// `--sample-latents`: Z codes [iterations, batch, style_dim] replayed instead of drawn (parity with a reference run).
+    public var sampleLatentsPath: String?
+    /// `--style-images`: train towards the mean CLIP embedding of these images instead of a target text.
+    public var styleImagesFolder: String?
     public var options: TrainingOptions
 
     public init(generatorPath: String, trainableGeneratorPath: String? = nil, clipPaths: [String], vocabularyPath: String,
@@ -36,6 +43,31 @@ public struct TrainingSetup {
         }
         let frozen = try ModelResolver.generator(at: generatorPath)
         let trainable = try ModelResolver.generator(at: trainableGeneratorPath ?? generatorPath)
-        return (try NADATrainer(frozen: frozen, trainable: trainable, clip: clip, options: options), clip)
+        let trainer = try NADATrainer(frozen: frozen, trainable: trainable, clip: clip, options: options)
+        if let sampleLatentsPath {
+            let a = try readNpy(sampleLatentsPath)
+            let t = Tensor.zeros(a.shape)
+            a.copyFloats(into: t.pointer)
+            trainer.replayLatents = t
+        }
+        if let styleImagesFolder { try setStyleDirection(trainer, folder: styleImagesFolder, clip: clip) }
+        return (trainer, clip)
+    }
+
+    /// The direction from the mean CLIP embedding of generated samples to that of the images in `folder`.
+    func setStyleDirection(_ trainer: NADATrainer, folder: String, clip: [CLIPLossModel]) throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+            .filter { ["png", "jpg", "jpeg"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+        guard !names.isEmpty else { throw PipelineError.invalidArgument("--style-images \(folder): no .png/.jpg/.jpeg files") }
+        guard Set(clip.map { $0.inputResolution }).count == 1 else {
+            throw PipelineError.invalidArgument("--style-images needs CLIP models with one input resolution")
+        }
+        // CLIP's own PIL pipeline for image files (bicubic resize, centre crop, normalise), as the reference.
+        let images = try names.map { name -> Tensor in
+            let f = try clipPreprocessImageFile(path: "\(folder)/\(name)", size: clip[0].inputResolution,
+                                                mean: CLIPNormalization.mean, std: CLIPNormalization.std)
+            return Tensor(shape: [1] + f.shape, values: f.values)
+        }
+        try trainer.setImageDirection(styleImages: images)
     }
 }

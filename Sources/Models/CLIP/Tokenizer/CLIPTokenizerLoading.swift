@@ -13,11 +13,8 @@ extension CLIPTokenizer {
     /// `mergeCount` nil takes every merge line of the file instead (trailing empty lines aside): for the small
     /// vocabulary `tools/make_demo_vocab.py` makes for the demo, whose ids then run to `512 + merges + 1`.
     /// Real runs keep the default, so a short or truncated file is an error rather than a different tokenizer.
-    public convenience init(bpeFile path: String, mergeCount: Int? = CLIPTokenizer.openAIMergeCount) throws {
-        let raw: Data
-        do { raw = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CLIPTokenizerError("\(path): cannot read the BPE vocabulary file (\(error.localizedDescription))")
-        }
+    /// `raw` is the file's bytes (reading it is Pipeline's `ModelResolver`'s job); `path` names it in errors.
+    public convenience init(bpeData raw: Data, path: String, mergeCount: Int? = CLIPTokenizer.openAIMergeCount) throws {
         let bytes: Data
         if raw.starts(with: [0x1F, 0x8B]) {
             do { bytes = try Zlib.inflate(raw, limit: 64 << 20) } catch {
@@ -56,11 +53,11 @@ extension CLIPTokenizer {
 
     /// Loads a Hugging Face CLIP tokenizer: `vocab.json` (token -> id) and `merges.txt`
     /// (`#version` header, then one `left right` merge per line in rank order). The result encodes
-    /// like OpenAI's (our cleaning, not HF's normalizer).
-    public convenience init(vocabJSON vocabPath: String, mergesTXT mergesPath: String) throws {
+    /// like OpenAI's (our cleaning, not HF's normalizer). The files' contents are given; the paths name them in errors.
+    public convenience init(vocabJSON vocabData: Data, vocabPath: String, mergesTXT mergesData: Data, mergesPath: String) throws {
         let json: Any
         do {
-            json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: vocabPath)))
+            json = try JSONSerialization.jsonObject(with: vocabData)
         } catch {
             throw CLIPTokenizerError("\(vocabPath): cannot read vocab.json (\(error.localizedDescription))")
         }
@@ -80,9 +77,8 @@ extension CLIPTokenizer {
         var vocabulary = [String](repeating: "", count: maxID + 1)
         for (token, id) in encoder { vocabulary[id] = token }
 
-        let mergesText: String
-        do { mergesText = try String(contentsOfFile: mergesPath, encoding: .utf8) } catch {
-            throw CLIPTokenizerError("\(mergesPath): cannot read merges.txt (\(error.localizedDescription))")
+        guard let mergesText = String(data: mergesData, encoding: .utf8) else {
+            throw CLIPTokenizerError("\(mergesPath): merges.txt is not valid UTF-8")
         }
         var merges: [(String, String)] = []
         for (n, line) in mergesText.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map({ String($0) }).enumerated() {
