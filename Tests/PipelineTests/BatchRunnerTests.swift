@@ -219,4 +219,35 @@ final class BatchRunnerTests: XCTestCase {
         }
         for name in ["x.jpg", "photo.PNG", "a.b.c.jpeg"] { XCTAssertFalse(FileOps.isIgnoredName(name), name) }
     }
+
+    /// Issue 18: a real full disk (a 256 KB tmpfs mounted for the test) stops the batch with status 2, names the
+    /// file and ENOSPC, leaves no partial or temporary output, and blames no photo.
+    func testFullDiskStopsTheBatchAndLeavesNoPartialOutput() throws {
+        let mountPoint = dir + "/small"
+        try FileOps.createDirectory(mountPoint)
+        guard Self.mountSmallTmpfs(at: mountPoint, bytes: 256 << 10) else {
+            throw XCTSkip("cannot mount a tmpfs here (needs root and a kernel that allows it); the injected ENOSPC test still ran")
+        }
+        defer { _ = umount(mountPoint) }
+        for i in 0..<6 { try FakeImages.write(FakeImages.png("p\(i)"), to: dir + "/p\(i).png") }
+        let processor = FakeProcessor()
+        processor.padding = 100 << 10   // three fit, the fourth cannot
+        let summary = try BatchRunner(options: BatchOptions(outputDirectory: mountPoint + "/out", domains: ["s"]), processor: processor)
+            .run(inputs: (0..<6).map { dir + "/p\($0).png" })
+        XCTAssertEqual(summary.exitStatus, 2, summary.report())
+        XCTAssertEqual(summary.failed.count, 0, summary.report())
+        XCTAssertTrue(summary.stoppedBy?.contains("No space left on device") ?? false, summary.report())
+        XCTAssertEqual(summary.processed.count + summary.notAttempted.count, 6)
+        let left = try FileManager.default.contentsOfDirectory(atPath: mountPoint + "/out")
+        XCTAssertFalse(left.contains { $0.hasPrefix(".") }, "no temporary left: \(left)")
+        for name in left {
+            let stem = String(name.prefix { $0 != "." })
+            XCTAssertEqual(FileManager.default.contents(atPath: mountPoint + "/out/" + name),
+                           FakeProcessor.expectedOutput(for: FakeImages.png(stem), domain: "s", padding: 100 << 10), "\(name) is whole")
+        }
+    }
+
+    static func mountSmallTmpfs(at path: String, bytes: Int) -> Bool {
+        mount("tmpfs", path, "tmpfs", 0, "size=\(bytes)") == 0
+    }
 }

@@ -18,6 +18,8 @@ final class FakeProcessor: PhotoProcessor {
     var companions: [String] = []
     /// Thrown instead of writing outputs (an output-side failure such as a full disk).
     var writeError: Error?
+    /// Zero bytes appended to every output (to fill a small filesystem).
+    var padding = 0
 
     var calls: [String: Int] { lock.lock(); defer { lock.unlock() }; return _calls }
     var jobs: [ProcessingJob] { lock.lock(); defer { lock.unlock() }; return _jobs }
@@ -31,14 +33,15 @@ final class FakeProcessor: PhotoProcessor {
         if let writeError { throw writeError }
         for output in job.outputs {
             precondition(output.writePath != output.finalPath)
-            try (bytes + Data("|\(output.domain)".utf8)).write(to: URL(fileURLWithPath: output.writePath))
+            // Written as the real editor writes (AtomicFile: errors are FileSystemErrors naming the file and errno).
+            try AtomicFile.write(Array(bytes + Data("|\(output.domain)".utf8) + Data(count: padding)), to: output.writePath, replacing: true)
             for tag in companions {
-                try (bytes + Data("|\(output.domain)|\(tag)".utf8)).write(to: URL(fileURLWithPath: output.companionWritePath(tag)))
+                try AtomicFile.write(Array(bytes + Data("|\(output.domain)|\(tag)".utf8)), to: output.companionWritePath(tag), replacing: true)
             }
         }
     }
 
-    static func expectedOutput(for input: Data, domain: String) -> Data { input + Data("|\(domain)".utf8) }
+    static func expectedOutput(for input: Data, domain: String, padding: Int = 0) -> Data { input + Data("|\(domain)".utf8) + Data(count: padding) }
 }
 
 /// Small "photos": real magic bytes plus a unique payload.
