@@ -72,7 +72,11 @@ public final class BatchRunner {
         AtomicFile.removeStaleTemporaries(in: options.outputDirectory)   // a run killed mid-write left these
         let outputFolder = URL(fileURLWithPath: options.outputDirectory).resolvingSymlinksInPath().path
         let domains = options.domains
-        let scan = InputScan.expand(inputs, recursive: options.recursive, followSymlinkedFolders: options.followSymlinks) { path in
+        // Files whose names are not UTF-8 are read through links in a private folder, removed at the end.
+        let aliasFolder = (options.outputDirectory as NSString).appendingPathComponent("\(FileOps.temporaryPrefix)\(getpid())-names")
+        defer { try? FileManager.default.removeItem(atPath: aliasFolder) }
+        let scan = InputScan.expand(inputs, recursive: options.recursive, followSymlinkedFolders: options.followSymlinks,
+                                    aliasFolder: aliasFolder) { path in
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().resolvingSymlinksInPath().path
             return (folder == outputFolder || folder.hasPrefix(outputFolder + "/")) && OutputNaming.looksLikeOutput(path, domains: domains)
         }
@@ -88,12 +92,12 @@ public final class BatchRunner {
             var targets = plannedTargets(for: image, sha: nil)
             if targets.contains(where: { claimed.contains($0.finalPath) }) {
                 do { sha = try FileDigest.sha256Hex(ofFileAt: image.path) }
-                catch { summary.failed.append((image.path, "cannot be read (\(error))")); continue }
+                catch { summary.failed.append((image.displayPath, "cannot be read (\(error))")); continue }
                 targets = plannedTargets(for: image, sha: sha, avoiding: claimed)
             }
             for t in targets { claimed.insert(t.finalPath) }
             let needed = options.overwrite ? targets : targets.filter { !FileOps.exists($0.finalPath) }
-            if needed.isEmpty { summary.skipped.append(image.path); continue }
+            if needed.isEmpty { summary.skipped.append(image.displayPath); continue }
             work.append((image, sha, needed))
         }
 
@@ -106,7 +110,7 @@ public final class BatchRunner {
             return result
         }
         for (index, result) in results.enumerated() {
-            let path = work[index].image.path
+            let path = work[index].image.displayPath
             switch result {
             case .none:
                 summary.notAttempted.append(path)
@@ -128,7 +132,7 @@ public final class BatchRunner {
         let format = options.format ?? image.format
         var folder = options.outputDirectory
         if options.recursive && !image.relativeFolder.isEmpty { folder = (folder as NSString).appendingPathComponent(image.relativeFolder) }
-        let stem = OutputNaming.stem(of: image.path)
+        let stem = image.stem
         return options.domains.map { domain in
             var final = (folder as NSString).appendingPathComponent(OutputNaming.fileName(stem: stem, domain: domain, format: format))
             if let sha {
@@ -144,8 +148,9 @@ public final class BatchRunner {
         defer { for t in targets { OutputCommit.cleanUp(t) } }
         let sha = try knownSHA ?? FileDigest.sha256Hex(ofFileAt: image.path)
         if let folder = targets.first.map({ ($0.finalPath as NSString).deletingLastPathComponent }) { try FileOps.createDirectory(folder) }
-        log("editing \(image.path)")
-        try processor.process(ProcessingJob(inputPath: image.path, inputSHA256: sha, inputFormat: image.format, outputs: targets))
+        log("editing \(image.displayPath)")
+        try processor.process(ProcessingJob(inputPath: image.path, inputSHA256: sha, inputFormat: image.format, outputs: targets,
+                                            displayPath: image.displayPath))
         let overwrite = options.overwrite
         var written = [String]()
         for t in targets { written += try OutputCommit.commit(t, inputSHA256: sha, replaceable: { _ in overwrite }) }

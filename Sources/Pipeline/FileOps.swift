@@ -126,11 +126,25 @@ public enum FileOps {
         public var name: String?
         public var rawName: [UInt8]
 
-        /// The name for messages: invalid bytes shown as `\xNN`.
-        public var printableName: String {
+        /// The name with every byte that is not part of valid UTF-8 (and `%` itself) as `%XX`: printable, unique,
+        /// and the stem outputs of such a file are named after.
+        public var percentEncodedName: String {
             if let name { return name }
-            return rawName.map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
+            var out = ""
+            var i = 0
+            while i < rawName.count {
+                // Longest valid UTF-8 sequence starting here (1-4 bytes), else one escaped byte.
+                var taken = false
+                for length in stride(from: min(4, rawName.count - i), through: 1, by: -1) {
+                    if let piece = String(validatingUTF8Bytes: Array(rawName[i..<(i + length)])), piece != "%" {
+                        out += piece; i += length; taken = true; break
+                    }
+                }
+                if !taken { out += String(format: "%%%02X", rawName[i]); i += 1 }
+            }
+            return out
         }
+
     }
 
     /// The entries of a folder (no `.`/`..`), unsorted, names kept as bytes (FileManager would decode invalid
@@ -152,6 +166,20 @@ public enum FileOps {
             entries.append(DirectoryEntry(name: String(validatingUTF8Bytes: raw), rawName: raw))
         }
         return entries
+    }
+
+    /// A symbolic link in `aliasFolder` (created if needed) to the file `rawName` in `folder`, whose name is not UTF-8:
+    /// the way to read such a file through String paths without renaming it. Returns the link's path.
+    public static func aliasForRawName(_ rawName: [UInt8], inFolder folder: String, aliasFolder: String) throws -> String {
+        try createDirectory(aliasFolder)
+        let absoluteFolder = folder.hasPrefix("/") ? folder : FileManager.default.currentDirectoryPath + "/" + folder
+        let target = Array(absoluteFolder.utf8) + [UInt8(ascii: "/")] + rawName + [0]
+        let alias = (aliasFolder as NSString).appendingPathComponent("\(UUID().uuidString)-\(SHA256.hexDigest(rawName).prefix(8))")
+        let made = target.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { symlink($0, alias) }
+        }
+        guard made == 0 else { throw FileSystemError.current(alias, "create a link to a file whose name is not UTF-8", side: .writing) }
+        return alias
     }
 
     /// The longest path the system accepts, in bytes, including the terminating NUL.

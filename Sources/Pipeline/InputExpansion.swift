@@ -6,14 +6,21 @@ import Glibc
 
 /// A photo found among the inputs.
 public struct InputImage: Equatable {
+    /// Where to read it. For a file whose name is not valid UTF-8 this is a link to it (see `InputScan.expand`'s
+    /// `aliasFolder`), and `displayPath` shows the real name with the invalid bytes as `%XX`.
     public var path: String
     public var format: ImageFormat
     /// The sub-folder (relative, "" for none) of the folder input it was found in: with `--recursive` outputs mirror it,
     /// so `DCIM/100CANON/IMG_0001.JPG` and `DCIM/101CANON/IMG_0001.JPG` do not compete for one output name.
     public var relativeFolder: String
+    public var displayPath: String
+    /// The output stem: the file name without its last extension (`%XX` for bytes that are not UTF-8).
+    public var stem: String
 
-    public init(path: String, format: ImageFormat, relativeFolder: String = "") {
+    public init(path: String, format: ImageFormat, relativeFolder: String = "", displayPath: String? = nil) {
         self.path = path; self.format = format; self.relativeFolder = relativeFolder
+        self.displayPath = displayPath ?? path
+        self.stem = OutputNaming.stem(of: displayPath ?? path)
     }
 }
 
@@ -35,19 +42,22 @@ public struct InputScan {
     /// inode) is never entered again, so a link to an ancestor cannot loop. Paths named on the command line are
     /// followed whatever they are.
     /// `isExcludedOutput` skips our own outputs when the output folder is among the inputs.
-    public static func expand(_ inputs: [String], recursive: Bool, followSymlinkedFolders: Bool = false,
+    ///
+    /// A file whose name is not valid UTF-8 cannot be named by a Swift string, so it is reached through a symbolic
+    /// link created in `aliasFolder` (the original is only read); without `aliasFolder` it is reported instead.
+    public static func expand(_ inputs: [String], recursive: Bool, followSymlinkedFolders: Bool = false, aliasFolder: String? = nil,
                               isExcludedOutput: (String) -> Bool = { _ in false }) -> InputScan {
         var scan = InputScan()
         var seenFiles = Set<String>()
         var visitedFolders = Set<FileIdentity>()
 
-        func add(_ path: String, explicit: Bool, relativeFolder: String) {
-            let canonical = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        func add(_ path: String, explicit: Bool, relativeFolder: String, displayPath: String? = nil) {
+            let canonical = displayPath ?? URL(fileURLWithPath: path).resolvingSymlinksInPath().path
             guard !seenFiles.contains(canonical) else { return }
             seenFiles.insert(canonical)
-            let name = URL(fileURLWithPath: path).lastPathComponent
+            let name = URL(fileURLWithPath: displayPath ?? path).lastPathComponent
             if let format = ImageFormat.sniff(fileAt: path) {
-                scan.images.append(InputImage(path: path, format: format, relativeFolder: relativeFolder))
+                scan.images.append(InputImage(path: path, format: format, relativeFolder: relativeFolder, displayPath: displayPath))
             } else if !FileManager.default.isReadableFile(atPath: path) {
                 scan.rejected.append((path, "cannot be read (permission denied?)"))
             } else if explicit || ImageFormat.hasImageExtension(name) {
@@ -66,9 +76,18 @@ public struct InputScan {
             catch { scan.rejected.append((folder, "cannot list folder (\(error))")); return }
             for entry in entries.sorted(by: { $0.rawName.lexicographicallyPrecedes($1.rawName) }) {
                 guard let name = entry.name else {
-                    let shown = (folder as NSString).appendingPathComponent(entry.printableName)
-                    if !FileOps.isIgnoredName(entry.printableName) {
+                    let shown = (folder as NSString).appendingPathComponent(entry.percentEncodedName)
+                    if FileOps.isIgnoredName(entry.percentEncodedName) { scan.ignored += 1; continue }
+                    guard let aliasFolder else {
                         scan.rejected.append((shown, "file name is not valid UTF-8, which nada-edit cannot pass on unchanged; rename it to process it"))
+                        continue
+                    }
+                    do {
+                        let alias = try FileOps.aliasForRawName(entry.rawName, inFolder: folder, aliasFolder: aliasFolder)
+                        guard FileOps.isRegularFile(alias) else { try? FileManager.default.removeItem(atPath: alias); scan.ignored += 1; continue }
+                        add(alias, explicit: false, relativeFolder: relativeFolder, displayPath: shown)
+                    } catch {
+                        scan.rejected.append((shown, "file name is not valid UTF-8 and no link to it could be made (\(error))"))
                     }
                     continue
                 }

@@ -32,11 +32,19 @@ public struct OutputTarget: Equatable {
 
 /// One photo to edit.
 public struct ProcessingJob {
+    /// Where to read the photo (for a name that is not UTF-8, a link to it; see `InputImage.displayPath`).
     public var inputPath: String
     /// SHA-256 of the input file, for provenance ("derived from").
     public var inputSHA256: String
     public var inputFormat: ImageFormat
     public var outputs: [OutputTarget]
+    /// The input's name as a user reads it, for provenance and messages (usually `inputPath`).
+    public var displayPath: String
+
+    public init(inputPath: String, inputSHA256: String, inputFormat: ImageFormat, outputs: [OutputTarget], displayPath: String? = nil) {
+        self.inputPath = inputPath; self.inputSHA256 = inputSHA256; self.inputFormat = inputFormat; self.outputs = outputs
+        self.displayPath = displayPath ?? inputPath
+    }
 }
 
 /// What edits photos: the real editor (invert with an encoder, regenerate with each domain's generator, embed

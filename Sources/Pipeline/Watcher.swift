@@ -143,8 +143,8 @@ public final class Watcher {
         catch { log("cannot list \(options.inputDirectory): \(error)"); return }
         for entry in entries.sorted(by: { $0.rawName.lexicographicallyPrecedes($1.rawName) }) {
             guard let name = entry.name else {
-                if !FileOps.isIgnoredName(entry.printableName) && reported.insert(entry.rawName).inserted {
-                    let path = (options.inputDirectory as NSString).appendingPathComponent(entry.printableName)
+                if !FileOps.isIgnoredName(entry.percentEncodedName) && reported.insert(entry.rawName).inserted {
+                    let path = (options.inputDirectory as NSString).appendingPathComponent(entry.percentEncodedName)
                     let reason = "file name is not valid UTF-8, which nada-edit cannot pass on unchanged; rename it to process it"
                     log("skipped: \(path): \(reason)")
                     summary.failed.append((path, reason))

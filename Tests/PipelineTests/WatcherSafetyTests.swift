@@ -173,10 +173,21 @@ final class WatcherSafetyTests: XCTestCase {
         _ = FakeImages.jpeg("x").withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         let summary = try Watcher(options: options(inbox, out), processor: FakeProcessor()).run()
-        XCTAssertEqual(summary.failed.map(\.path), [inbox + "/\\xFFfoto.jpg"])
+        XCTAssertEqual(summary.failed.map(\.path), [inbox + "/%FFfoto.jpg"])
         XCTAssertTrue(summary.failed.first?.reason.contains("not valid UTF-8") ?? false)
         let scan = InputScan.expand([inbox], recursive: false)
-        XCTAssertEqual(scan.rejected.map(\.path), [inbox + "/\\xFFfoto.jpg"])
+        XCTAssertEqual(scan.rejected.map(\.path), [inbox + "/%FFfoto.jpg"])
+
+        // A batch edits it through a private link, names the output after the %-escaped name, and cleans up.
+        let processor = FakeProcessor()
+        let batch = try BatchRunner(options: BatchOptions(outputDirectory: dir + "/batch", domains: ["s"]), processor: processor)
+            .run(inputs: [inbox])
+        XCTAssertEqual(batch.processed, [inbox + "/%FFfoto.jpg"], batch.report())
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/batch"), ["%FFfoto.s.jpg"])
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/batch/%FFfoto.s.jpg"),
+                       FakeProcessor.expectedOutput(for: FakeImages.jpeg("x"), domain: "s"))
+        XCTAssertEqual(processor.jobs.first?.displayPath, inbox + "/%FFfoto.jpg")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: inbox).count, 1, "the original is only read")
     }
 
     /// A folder on another filesystem than `dir` (test folders live in /dev/shm, a tmpfs; /tmp is the disk), so

@@ -102,7 +102,7 @@ public final class DomainEditor: PhotoProcessor {
 
     public func process(_ job: ProcessingJob) throws {
         let bytes = try FileIO.read(job.inputPath)
-        let photo = try decodeImage(bytes, name: job.inputPath, options: decodeOptions)
+        let photo = try decodeImage(bytes, name: job.displayPath, options: decodeOptions)
         let exif = EXIFInfo.read(from: bytes, format: job.inputFormat == .png ? .png : .jpeg)
         // With `--faces all` the first (largest) face gets the regular names, face k the `.faceK` ones.
         for (index, face) in try aligner.alignFaces(photo).enumerated() {
@@ -171,7 +171,7 @@ public final class DomainEditor: PhotoProcessor {
         for (i, edit) in entry.edits.enumerated() { extra["edit.\(i + 1)"] = edit.record }
         return Provenance(
             toolVersion: settings.toolVersion,
-            inputFileName: (job.inputPath as NSString).lastPathComponent,
+            inputFileName: (job.displayPath as NSString).lastPathComponent,
             inputSHA256: job.inputSHA256,
             modelSHA256: models,
             domain: entry.isBlend ? name : first.name,
