@@ -68,3 +68,26 @@ public enum TrainingReport {
         return path
     }
 }
+
+extension TrainingReport {
+    /// The files the report shows, relative to the run folder (samples/ is added whole).
+    static let pageFiles = [fileName, "loss.svg", "loss.png", "losses.csv"]
+
+    /// Copies the report and what it shows from a run folder into an installed domain's folder (absent files are
+    /// skipped: runs from before reports have none). `domains show NAME --open` opens the copy.
+    static func copyFiles(from run: String, to folder: String) throws {
+        guard FileOps.isRegularFile((run as NSString).appendingPathComponent(fileName)) else { return }
+        for name in pageFiles {
+            let source = (run as NSString).appendingPathComponent(name)
+            if FileOps.isRegularFile(source) { try FileManager.default.copyItem(atPath: source, toPath: (folder as NSString).appendingPathComponent(name)) }
+        }
+        let samples = (run as NSString).appendingPathComponent("samples")
+        if FileOps.isDirectory(samples) {
+            try FileOps.createDirectory((folder as NSString).appendingPathComponent("samples"))
+            for grid in sampleGrids(in: run) {
+                try FileManager.default.copyItem(atPath: (run as NSString).appendingPathComponent(grid.relativePath),
+                                                 toPath: (folder as NSString).appendingPathComponent(grid.relativePath))
+            }
+        }
+    }
+}

@@ -82,9 +82,9 @@ public enum LossPlot {
     }
 
     /// "Nice" tick values (1, 2 or 5 × 10^k apart) covering lo...hi, about `count` of them.
-    static func ticks(_ lo: Double, _ hi: Double, count: Int = 6) -> [Double] {
+    static func ticks(_ lo: Double, _ hi: Double, count: Int = 6, minimumStep: Double = 0) -> [Double] {
         guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
-        let raw = (hi - lo) / Double(count)
+        let raw = max(minimumStep, (hi - lo) / Double(count))
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
         var values: [Double] = []
@@ -95,7 +95,7 @@ public enum LossPlot {
 
     static func label(_ v: Double, step: Double) -> String {
         if v == v.rounded() && abs(v) < 1e6 && step >= 1 { return String(Int(v)) }
-        let decimals = max(0, min(6, Int(-floor(log10(step))) + 1))
+        let decimals = max(0, min(6, Int(-floor(log10(step) + 1e-9))))   // steps are 1, 2 or 5 × 10^k
         return String(format: "%.\(decimals)f", v)
     }
 
@@ -112,7 +112,8 @@ public enum LossPlot {
         if yHi - yLo < 1e-9 { yLo -= 0.5; yHi += 0.5 }
         let pad = (yHi - yLo) * 0.05
         yLo -= pad; yHi += pad
-        let xTicks = ticks(xLo, xHi, count: 8), yTicks = ticks(yLo, yHi, count: 6)
+        let xTicks = ticks(xLo, xHi, count: 8, minimumStep: 1),   // iterations are whole numbers
+            yTicks = ticks(yLo, yHi, count: 6)
         let xStep = xTicks.count > 1 ? xTicks[1] - xTicks[0] : 1, yStep = yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1
         func px(_ x: Double) -> Double { x0 + (x - xLo) / (xHi - xLo) * (x1 - x0) }
         func py(_ y: Double) -> Double { y1 - (y - yLo) / (yHi - yLo) * (y1 - y0) }
