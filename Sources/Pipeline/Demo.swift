@@ -39,7 +39,7 @@ public final class DemoRun {
         public var outputDirectory: String
         public var modelStore: String
         public var domain: String
-        /// The training run's folder: samples/, losses.csv, loss.png, generator.pt, record.json.
+        /// The training run's folder: samples/, losses.csv, loss.svg, loss.png, generator.pt, record.json, report.html.
         public var trainingDirectory: String
         public var trainingRecord: String
         public var finalLoss: Float?

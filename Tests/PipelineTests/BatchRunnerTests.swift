@@ -44,7 +44,8 @@ final class BatchRunnerTests: XCTestCase {
         XCTAssertTrue(summary.report().contains("processed 3, skipped 0 (outputs exist), failed 3"))
 
         // <stem>.<domain>.<ext>, extension from the content, not the input's name.
-        let outputs = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        // index.html: the batch report, on by default for a folder of photos (issue 20).
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: out).sorted().filter { $0 != BatchReport.fileName }
         XCTAssertEqual(outputs, ["one.pixar.jpg", "one.sketch.jpg", "three.pixar.png", "three.sketch.png", "two.pixar.png", "two.sketch.png"])
         XCTAssertEqual(FileManager.default.contents(atPath: out + "/one.sketch.jpg"), FakeProcessor.expectedOutput(for: FakeImages.jpeg("one"), domain: "sketch"))
         XCTAssertEqual(snapshot(input), before, "inputs must never change")

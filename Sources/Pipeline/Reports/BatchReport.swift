@@ -44,7 +44,6 @@ public final class BatchReport {
     /// inputs with their reasons; `inputs` are originals to make thumbnails of (those already made are skipped).
     @discardableResult
     public func update(failures: [(path: String, reason: String)], inputs: [String] = []) throws -> String {
-        try FileOps.createDirectory(assets)
         for input in inputs { makeInputThumbnail(input) }
         let outputs = scanOutputs()
         let html = page(outputs: outputs, failures: mergedFailures(failures))
@@ -117,6 +116,7 @@ public final class BatchReport {
     private func assetExists(_ name: String) -> Bool { FileOps.isRegularFile((assets as NSString).appendingPathComponent(name)) }
 
     private func writeAsset(_ image: RGBImage, _ name: String) throws {
+        try FileOps.createDirectory(assets)   // only once there is a thumbnail to keep
         try FileIO.writeAtomically(try encodeImage(image, format: .png), to: (assets as NSString).appendingPathComponent(name), overwrite: true)
     }
 

@@ -18,7 +18,7 @@ enum HTMLPage {
         th { background: #f2f2f2; } .muted { color: #777; } .fail { color: #a00; }
         .strip { display: flex; gap: .8em; overflow-x: auto; padding-bottom: .5em; }
         figure { margin: 0; } figcaption { font-size: .85em; color: #555; max-width: 22em; word-wrap: break-word; }
-        img.plot { max-width: 100%; border: 1px solid #ddd; } img.sample { height: 14em; image-rendering: pixelated; border: 1px solid #ddd; }
+        img.plot { max-width: 100%; border: 1px solid #ddd; } img.sample { max-height: 18em; max-width: 44em; border: 1px solid #ddd; }
         img.thumb { width: 10em; height: 10em; object-fit: contain; image-rendering: pixelated; background: #eee; border: 1px solid #ddd; }
         code { font-size: .9em; }
         </style>
