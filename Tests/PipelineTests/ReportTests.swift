@@ -166,6 +166,20 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    /// The recorded terms are λ·term and add up to the loss (here directional and global both on).
+    func testIterationReportTermsAddUpToTheLoss() throws {
+        var o = TrainingOptions()
+        o.iterations = 1; o.batch = 1; o.autoLayerIters = 0; o.losses = .init(direction: 1, global: 0.5)
+        var setup = TrainingSetup(generatorPath: Self.fixture(DemoRun.Fixture.generator), clipPaths: [Self.fixture(DemoRun.Fixture.clip)],
+                                  vocabularyPath: Self.fixture(DemoRun.Fixture.vocabulary), options: o)
+        setup.vocabularyMergeCount = nil
+        let report = try setup.makeTrainer().trainer.step()
+        XCTAssertNotEqual(report.terms.directional, 0)
+        XCTAssertNotEqual(report.terms.global, 0)
+        XCTAssertEqual(report.terms.patch, 0); XCTAssertEqual(report.terms.manifold, 0)
+        XCTAssertEqual(report.terms.values.reduce(0, +), report.loss, accuracy: 1e-5 * max(1, abs(report.loss)))
+    }
+
     /// `domains show NAME` finds the report copied into the store at install.
     func testInstalledDomainCarriesItsReport() throws {
         let folder = work + "/run"
