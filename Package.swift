@@ -46,6 +46,13 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("swscale"), .linkedLibrary("avutil")]),
         .target(name: "Video", dependencies: ["CVideoEncoder", "Imaging"]),
 
+        // SVG -> pixels through librsvg + cairo (Debian librsvg2-dev; text needs a font, fonts-dejavu-core), for the
+        // loss plot and the sample grids' labels (issue 20). Linked rather than run as `rsvg-convert` so that
+        // loss.png is always written and errors come back as values, with no program looked up on PATH.
+        .systemLibrary(name: "CRsvg", path: "Sources/CRsvg", pkgConfig: "librsvg-2.0", providers: [.apt(["librsvg2-dev"])]),
+        .target(name: "CSVGRaster", dependencies: ["CRsvg"], path: "Sources/CSVGRaster",
+                linkerSettings: [.linkedLibrary("rsvg-2"), .linkedLibrary("cairo"), .linkedLibrary("gobject-2.0"), .linkedLibrary("glib-2.0")]),
+
         // The one durable writer (temp + fsync + no-replace rename) and mover; renameat2 needs a C shim.
         .target(name: "CDurableIO", path: "Sources/CDurableIO"),
         .target(name: "DurableIO", dependencies: ["CDurableIO"]),
@@ -55,7 +62,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Engine", "Formats"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["Engine", "Formats", "Models"], swiftSettings: fastMath),
         .target(name: "Imaging", dependencies: ["CImageCodecs", "CEXIF", "CZlib", "CDlibShim", "DurableIO"]),
-        .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "DurableIO", "Video"]),
+        .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "DurableIO", "Video", "CSVGRaster"]),
         .target(name: "NadaEditCLI", dependencies: [
             "Pipeline", "Engine", "Formats", "Models", "Training", "Imaging", "DurableIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -58,7 +58,7 @@ public struct Demo: ParsableCommand {
             "",
             String(format: "demo finished in %.0f s; everything is in %@", Date().timeIntervalSince(started), r.outputDirectory),
             "  model store (its own):  \(r.modelStore)",
-            "  training run:           \(r.trainingDirectory)  (samples/, losses.csv, loss.png, generator.pt)",
+            "  training run:           \(r.trainingDirectory)  (samples/, losses.csv, loss.png, generator.pt, report.html)",
             "  training record:        \(r.trainingRecord)" + (r.finalLoss.map { "  (final loss \($0))" } ?? ""),
             "  batch edits:            \(r.batchDirectory)  (\(r.batch.outputsWritten.count) edits, \(r.compareSheets.count) comparison sheets)",
         ]
@@ -73,6 +73,10 @@ public struct Demo: ParsableCommand {
             // The nada-edit fields (from the XMP packet); `nada-edit provenance` also lists the EXIF/PNG text copies.
             lines += try readProvenance(path: firstEdit).lines.filter { !$0.hasPrefix("EXIF ") && !$0.hasPrefix("PNG ") }.map { "  " + $0 }
         }
+        lines += ["", "look at (open in a browser; no network needed):",
+                  "  training report:        \(r.trainingReport)",
+                  "  batch edits:            \(r.batchReport ?? "-")",
+                  "  watched folder:         \(r.watchReport)"]
         lines += ["", "the models are tiny and untrained, so the images are abstract; see README.md for real models."]
         print(lines.joined(separator: "\n"))
     }

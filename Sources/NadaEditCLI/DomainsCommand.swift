@@ -36,10 +36,13 @@ public struct DomainsShow: ParsableCommand {
     public static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a domain's training record and the files it resolves to.")
     @OptionGroup public var common: CommonOptions
     @Argument(help: ArgumentHelp("The domain.", valueName: "NAME")) public var name: String
+    @Flag(name: .long, help: "Open the domain's training report (report.html: loss plot, sample grids, settings) in a browser (xdg-open).")
+    public var open = false
     public init() {}
 
     public func run() throws {
         let d = try DomainRegistry(store: common.store).domain(named: name)
+        let report = d.reportPath
         let r = d.record
         func state(_ exists: Bool) -> String { exists ? "" : "  (MISSING)" }
         print("""
@@ -56,8 +59,13 @@ public struct DomainsShow: ParsableCommand {
         tool version:    \(r.toolVersion)
         created:         \(r.created)
         record:          \(d.recordPath)
+        report:          \(FileOps.isRegularFile(report) ? report : "none (trained before reports existed)")
         """)
         for (key, value) in (r.hyperparameters ?? [:]).sorted(by: { $0.key < $1.key }) { print("  \(key) = \(value)") }
+        if open {
+            guard FileOps.isRegularFile(report) else { throw ValidationError("domain \(name) has no report.html (\(report))") }
+            try Browser.open(report)
+        }
     }
 }
 

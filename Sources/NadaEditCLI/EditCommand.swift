@@ -47,6 +47,9 @@ public struct Edit: ParsableCommand {
     @Flag(name: .customLong("skip-existing"), help: "Skip photos whose outputs exist (the default; stated for scripts).")
     public var skipExisting = false
 
+    @Flag(inversion: .prefixedNo, help: "Write index.html in the output folder: one row per photo (input | reconstruction | each domain) and the failures with their reasons (default: on when the inputs hold 2 photos or more).")
+    public var report: Bool?
+
     public init() {}
 
     public func validate() throws {
@@ -61,12 +64,14 @@ public struct Edit: ParsableCommand {
     public func run() throws {
         common.applyThreads()
         let processor = try editor.makeEditor(store: common.store, domains: domains)
-        let options = BatchOptions(outputDirectory: output, domains: try EditorOptions.domainSelection(domains).outputNames, format: format.flatMap(ImageFormat.init(userName:)),
+        var options = BatchOptions(outputDirectory: output, domains: try EditorOptions.domainSelection(domains).outputNames, format: format.flatMap(ImageFormat.init(userName:)),
                                    overwrite: overwrite, recursive: recursive, followSymlinks: followSymlinks, jobs: jobs)
+        options.report = report
         let runner = BatchRunner(options: options, processor: processor)
         runner.log = printError
         let summary = try runner.run(inputs: inputs)
         print(summary.report())
+        if let page = summary.reportPath { print("report: \(page)") }
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
     }
 }

@@ -12,9 +12,11 @@ public struct Train: ParsableCommand {
         commandName: "train",
         abstract: "Adapt a StyleGAN2 generator to a new domain from text alone (StyleGAN-NADA).",
         discussion: """
-        Writes to --output DIR: samples/iter_NNNNNN.png (frozen row over adapted row), losses.csv, checkpoint.pt
-        (resumable; Ctrl-C saves it), and at the end generator.pt ({"g_ema": ...}, loadable by the reference
-        PyTorch code), loss.png and record.json. With --domain NAME the result is registered in the model store.
+        Writes to --output DIR: samples/iter_NNNNNN.png (labelled base row over adapted row, at iteration 0, every
+        --sample-every and at the last iteration), losses.csv (total and each loss term), checkpoint.pt (resumable;
+        Ctrl-C saves it), and at the end generator.pt ({"g_ema": ...}, loadable by the reference PyTorch code),
+        loss.svg and loss.png, record.json and report.html (the run on one page; its path is printed).
+        With --domain NAME the result is registered in the model store.
         """
     )
 
@@ -147,5 +149,6 @@ public struct Train: ParsableCommand {
             print("registered domain '\(domain)' (\(installed.generatorPath))")
         }
         print("done: \(trainer.iteration) iterations, final loss \(trainer.history.last.map { String($0) } ?? "-"), output in \(output)")
+        print("report: \(run.reportPath)")
     }
 }

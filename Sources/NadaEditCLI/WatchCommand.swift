@@ -49,6 +49,9 @@ public struct Watch: ParsableCommand {
     @Flag(name: .customLong("follow-symlinks"), help: "Edit what symbolic links in the folder point to (default: links are skipped; a link itself is what gets moved).")
     public var followSymlinks = false
 
+    @Flag(inversion: .prefixedNo, help: "Rewrite index.html in the output folder after each photo (input | reconstruction | each domain, and the failures).")
+    public var report = true
+
     public init() {}
 
     public func validate() throws {
@@ -71,6 +74,7 @@ public struct Watch: ParsableCommand {
         options.exitWhenIdle = once
         options.retryFailed = retryFailed
         options.followSymlinks = followSymlinks
+        options.report = report
         options.handleSignals = true
 
         let processor = try makeProcessor(store: common.store, domains: domains, format: options.format)
@@ -78,6 +82,7 @@ public struct Watch: ParsableCommand {
         watcher.log = printError
         let summary = try watcher.run()
         print(summary.report())
+        if report { print("report: \((options.outputDirectory as NSString).appendingPathComponent(BatchReport.fileName))") }
         // Photo failures are recorded (ledger, reason files) and end normally (0); an error of the watcher's own
         // (disk full, ledger not writable) is 2, so a supervisor restarts it once the cause is fixed.
         if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }

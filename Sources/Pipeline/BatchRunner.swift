@@ -18,6 +18,8 @@ public struct BatchOptions {
     public var followSymlinks: Bool
     /// Photos edited at once.
     public var jobs: Int
+    /// Write `index.html` (see `BatchReport`) at the end of the run: nil = when the inputs hold 2 photos or more.
+    public var report: Bool? = nil
 
     public init(outputDirectory: String, domains: [String], format: ImageFormat? = nil, overwrite: Bool = false,
                 recursive: Bool = false, followSymlinks: Bool = false, jobs: Int = 1) {
@@ -37,6 +39,8 @@ public struct BatchSummary {
     /// is not the photos' fault; `notAttempted` lists the photos left for the next run.
     public var stoppedBy: String?
     public var notAttempted: [String] = []
+    /// The `index.html` written for this run, if any.
+    public var reportPath: String?
 
     /// 0 when nothing failed, 1 when a photo failed, 2 when the run stopped on an error of the output side.
     public var exitStatus: Int32 { stoppedBy != nil ? 2 : (failed.isEmpty ? 0 : 1) }
@@ -124,6 +128,10 @@ public final class BatchRunner {
             }
         }
         summary.stoppedBy = stop.reason
+        if options.report ?? (scan.images.count >= 2) {
+            do { summary.reportPath = try BatchReport(folder: options.outputDirectory).update(failures: summary.failed, inputs: scan.images.map(\.path)) }
+            catch { log("cannot write the report \(BatchReport.fileName): \(error)") }   // the edits stand without it
+        }
         return summary
     }
 

@@ -39,7 +39,7 @@ public final class DemoRun {
         public var outputDirectory: String
         public var modelStore: String
         public var domain: String
-        /// The training run's folder: samples/, losses.csv, loss.png, generator.pt, record.json.
+        /// The training run's folder: samples/, losses.csv, loss.svg, loss.png, generator.pt, record.json, report.html.
         public var trainingDirectory: String
         public var trainingRecord: String
         public var finalLoss: Float?
@@ -53,6 +53,10 @@ public final class DemoRun {
         public var watch: WatchSummary
         /// The watched session's outputs, as its ledger records them.
         public var watchOutputs: [String]
+        /// The pages to look at: the training run's report.html and the index.html of each edit folder.
+        public var trainingReport: String
+        public var batchReport: String?
+        public var watchReport: String
     }
 
     public static let defaultIterations = 20
@@ -153,7 +157,8 @@ public final class DemoRun {
                       trainingRecord: (trainingDirectory as NSString).appendingPathComponent(DomainRegistry.recordFileName),
                       finalLoss: trainer.history.last, batchDirectory: batchDirectory, batch: batch, compareSheets: sheets,
                       watchInput: incoming, watchOutput: watchOptions.outputDirectory, ledger: watcher.ledgerPath,
-                      watch: watch, watchOutputs: watchOutputs)
+                      watch: watch, watchOutputs: watchOutputs, trainingReport: run.reportPath, batchReport: batch.reportPath,
+                      watchReport: (watchOptions.outputDirectory as NSString).appendingPathComponent(BatchReport.fileName))
     }
 
     /// The output folder must be new or empty: the demo never mixes its files with anything already there.

@@ -10,6 +10,8 @@ public struct InstalledDomain {
     public var generatorRelativePath: String
 
     public var generatorExists: Bool { FileOps.isRegularFile(generatorPath) }
+    /// The training run's page, copied in at install when the run wrote one.
+    public var reportPath: String { ((recordPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent(TrainingReport.fileName) }
     public var baseGeneratorExists: Bool { FileOps.isRegularFile(baseGeneratorPath) }
 }
 
@@ -89,6 +91,7 @@ public struct DomainRegistry {
             record.generator.path = generatorName
             record.baseGenerator.path = relativePath(from: destinationFolder, to: base)
             try record.write(to: staging + "/" + DomainRegistry.recordFileName)
+            try TrainingReport.copyFiles(from: (recordFile as NSString).deletingLastPathComponent, to: staging)
             guard rename(staging, destinationFolder) == 0 else {
                 throw PipelineError.io(path: destinationFolder, problem: "cannot rename staging folder into place: \(FileOps.errnoText())")
             }

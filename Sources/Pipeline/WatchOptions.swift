@@ -28,6 +28,8 @@ public struct WatchOptions {
     /// Edit what symbolic links in the watched folder point to (default: skip links, so a link cannot make the
     /// watcher read or move files outside the folder).
     public var followSymlinks = false
+    /// Rewrite `index.html` in the output folder after each photo (see `BatchReport`).
+    public var report = true
 
     public init(inputDirectory: String, outputDirectory: String, domains: [String], format: ImageFormat? = nil,
                 doneDirectory: String? = nil, failedDirectory: String? = nil) {

@@ -76,6 +76,7 @@ public final class Watcher {
             do { inotify = try InotifyWatch(directory: options.inputDirectory) }
             catch { log("inotify unavailable (\(error)); scanning every \(options.rescanInterval) s instead") }
         }
+        let report = options.report ? BatchReport(folder: options.outputDirectory) : nil
         let tick = min(0.1, max(0.01, options.settleInterval / 4))
         let scanEvery = inotify == nil ? min(options.rescanInterval, max(tick, options.settleInterval)) : options.rescanInterval
         scan()
@@ -100,6 +101,7 @@ public final class Watcher {
             for name in takeStable() {
                 if shouldStop { break }
                 handle(name, ledger: ledger)
+                updateReport(report, input: name)
             }
             if fatal != nil { break }
             if options.exitWhenIdle && pending.isEmpty {
@@ -245,6 +247,14 @@ public final class Watcher {
         }
         summary.processed.append(path)
         moveDone(path, sha: sha)
+    }
+
+    /// Rewrites `index.html` after a photo (its original, in the watched folder or moved to --done, gives the thumbnail).
+    private func updateReport(_ report: BatchReport?, input name: String) {
+        guard let report else { return }
+        let originals = [options.inputDirectory, options.doneDirectory].compactMap { $0.map { ($0 as NSString).appendingPathComponent(name) } }
+        do { try report.update(failures: summary.failed, inputs: originals) }
+        catch { log("cannot write the report \(report.path): \(error)") }
     }
 
     /// Stops the watcher after this photo with an error status; nothing is blamed on any photo.

@@ -24,6 +24,9 @@ public final class NADALoss {
     private var patchTextDirections: Tensor?
     /// Patch centres are random in the reference (numpy); ours come from this seeded generator.
     public var patchRandom = SeededRandom(seed: 2)
+    /// Each term's weighted value (λ·term) at the last `callAsFunction`, 0 for terms that are off: they add up to
+    /// the returned loss. For the loss CSV and plot (issue 20).
+    public private(set) var lastTerms = LossTerms()
 
     public init(model: CLIPFeatureModel, weights: Weights) {
         self.model = model
@@ -141,12 +144,38 @@ public final class NADALoss {
     /// The weighted sum of the enabled terms (terms with weight 0 are not computed).
     public func callAsFunction(src: Tensor, source: String, tgt: Tensor, target: String) throws -> Tensor {
         var total: Tensor?
-        func add(_ t: Tensor, _ w: Float) { total = total.map { $0 + t * w } ?? t * w }
-        if weights.global != 0 { add(try global(tgt, text: "a \(target)"), weights.global) }
-        if weights.patch != 0 { add(try patchDirectional(src: src, source: source, tgt: tgt, target: target), weights.patch) }
-        if weights.direction != 0 { add(try directional(src: src, source: source, tgt: tgt, target: target), weights.direction) }
-        if weights.manifold != 0 { add(try angle(src: src, source: source, tgt: tgt, target: target), weights.manifold) }
+        var terms = LossTerms()
+        func add(_ t: Tensor, _ w: Float, _ term: WritableKeyPath<LossTerms, Float>) -> Void {
+            total = total.map { $0 + t * w } ?? t * w
+            terms[keyPath: term] = t.item * w
+        }
+        if weights.global != 0 { add(try global(tgt, text: "a \(target)"), weights.global, \.global) }
+        if weights.patch != 0 { add(try patchDirectional(src: src, source: source, tgt: tgt, target: target), weights.patch, \.patch) }
+        if weights.direction != 0 { add(try directional(src: src, source: source, tgt: tgt, target: target), weights.direction, \.directional) }
+        if weights.manifold != 0 { add(try angle(src: src, source: source, tgt: tgt, target: target), weights.manifold, \.manifold) }
+        lastTerms = terms
         return total ?? Tensor.scalar(0)
+    }
+}
+
+/// The weighted terms of one loss evaluation (λ·term; 0 for a term that is off), in the reference's names.
+public struct LossTerms: Sendable, Equatable {
+    public var directional: Float = 0
+    public var global: Float = 0
+    public var patch: Float = 0
+    public var manifold: Float = 0
+    public init(directional: Float = 0, global: Float = 0, patch: Float = 0, manifold: Float = 0) {
+        self.directional = directional; self.global = global; self.patch = patch; self.manifold = manifold
+    }
+
+    /// Column names of the loss CSV, in this order.
+    public static let names = ["directional", "global", "patch", "manifold"]
+    public var values: [Float] { [directional, global, patch, manifold] }
+
+    /// Several CLIP models' terms, each scaled by its model weight (as the total is formed).
+    public mutating func add(_ other: LossTerms, weight: Float) {
+        directional += other.directional * weight; global += other.global * weight
+        patch += other.patch * weight; manifold += other.manifold * weight
     }
 }
 

@@ -42,6 +42,8 @@ public struct IterationReport: Sendable {
     public let trainedModules: [String]
     /// Where the time went (wall seconds per part).
     public let timings: StepTimings
+    /// The loss's weighted terms, summed over the CLIP models with their weights (they add up to `loss`).
+    public let terms: LossTerms
 }
 
 /// StyleGAN-NADA's training loop (`train.py` + `ZSSGAN.forward`): a frozen and a trainable copy of one
@@ -169,9 +171,11 @@ public final class NADATrainer {
         let image = tgt.detached()
         image.requiresGrad = true
         var total: Tensor?
+        var terms = LossTerms()
         for (loss, c) in zip(losses, options.clipWeights) {
             let l = try loss(src: src, source: options.source, tgt: image, target: options.target) * c
             total = total.map { $0 + l } ?? l
+            terms.add(loss.lastTerms, weight: c)
         }
         let loss = total!
         loss.backward()
@@ -186,7 +190,7 @@ public final class NADATrainer {
         iteration += 1
         history.append(loss.item)
         return IterationReport(iteration: iteration, loss: loss.item, seconds: Date().timeIntervalSince(start),
-                               trainedModules: modules, timings: timings)
+                               trainedModules: modules, timings: timings, terms: terms)
     }
 
     /// Images of fixed latents from both generators (truncated toward each one's mean latent), not recorded.

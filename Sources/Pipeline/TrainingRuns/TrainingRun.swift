@@ -7,9 +7,10 @@ import Models
 import Training
 
 /// A training run on disk: drives `NADATrainer` and writes everything a user keeps in the output folder:
-/// `samples/iter_NNNNNN.png` (frozen row over adapted row), `losses.csv`, `checkpoint.pt` (resumable),
-/// and at the end `generator.pt` (`{"g_ema": ...}`, loadable by the reference code), `loss.png` and
-/// `record.json` (the domain record the editor reads).
+/// `samples/iter_NNNNNN.png` (labelled "base" row over "adapted" row; at iteration 0, every `--sample-every`
+/// and always at the last iteration), `losses.csv` (total and per-term losses), `checkpoint.pt` (resumable),
+/// and at the end `generator.pt` (`{"g_ema": ...}`, loadable by the reference code), `loss.svg`/`loss.png`,
+/// `record.json` (the domain record the editor reads) and `report.html` (all of it on one page).
 public final class TrainingRun {
     public struct Inputs {
         public var generatorPath: String
@@ -46,6 +47,8 @@ public final class TrainingRun {
     func path(_ name: String) -> String { (outputDirectory as NSString).appendingPathComponent(name) }
 
     public var checkpointPath: String { path(TrainingCheckpoint.fileName) }
+    /// The run's page (prompts, settings, times, loss plot, sample filmstrip), written when the run finishes.
+    public var reportPath: String { path(TrainingReport.fileName) }
 
     /// Continues from `checkpoint.pt` in the output folder (or `from`).
     public func resume(from checkpoint: String? = nil) throws {
@@ -82,6 +85,8 @@ public final class TrainingRun {
                 log("saved \(checkpointPath) at iteration \(report.iteration)")
             }
         }
+        // The run's result is always shown, whatever --sample-every is.
+        if !FileOps.isRegularFile(samplePath(iteration: trainer.iteration)) { try writeSamples(iteration: trainer.iteration) }
         try finish()
         return .finished
     }
@@ -95,7 +100,8 @@ public final class TrainingRun {
         guard let header = lines.first else { return }
         let kept = lines.dropFirst().filter { line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count == 4, let i = Int(fields[0]), Double(fields[1]) != nil else { return false }
+            // 4 fields before issue 20, 4 + the loss terms since.
+            guard fields.count == 4 || fields.count == 4 + LossTerms.names.count, let i = Int(fields[0]), Double(fields[1]) != nil else { return false }
             return i <= iteration
         }
         try FileOps.writeAtomically(Data(([header] + kept).map { $0 + "\n" }.joined().utf8), to: file)
@@ -104,21 +110,25 @@ public final class TrainingRun {
     func appendCSV(_ r: IterationReport) throws {
         let file = path("losses.csv")
         if !FileOps.exists(file) || r.iteration == 1 {
-            try FileOps.writeAtomically(Data("iteration,loss,seconds,trained_modules\n".utf8), to: file)
+            try FileOps.writeAtomically(Data((LossLog.header + "\n").utf8), to: file)
         }
-        let line = "\(r.iteration),\(r.loss),\(String(format: "%.3f", r.seconds)),\(r.trainedModules.joined(separator: " "))\n"
+        let terms = r.terms.values.map { "\($0)" }.joined(separator: ",")
+        let line = "\(r.iteration),\(r.loss),\(String(format: "%.3f", r.seconds)),\(r.trainedModules.joined(separator: " ")),\(terms)\n"
         try FileOps.append(Data(line.utf8), to: file)
     }
 
-    /// A grid: the frozen generator's samples on the top row, the adapted ones below.
+    func samplePath(iteration: Int) -> String { path(String(format: "samples/iter_%06d.png", iteration)) }
+
+    /// A grid: the frozen generator's samples on the top row ("base"), the adapted ones below ("adapted"), under
+    /// "iteration N of M".
     public func writeSamples(iteration: Int) throws {
         let (frozen, adapted) = try trainer.samples()
         var rows: [RGBImage] = []
         for t in [frozen, adapted] {
             rows.append(try ImageTensors.sheet((0..<t.shape[0]).map { try ImageTensors.image(from: t, batchIndex: $0) }))
         }
-        let grid = try RGBImage(width: rows[0].width, height: rows[0].height * 2, pixels: rows[0].pixels + rows[1].pixels)
-        try FileIO.writeAtomically(try encodeImage(grid, format: .png), to: path(String(format: "samples/iter_%06d.png", iteration)), overwrite: true)
+        let grid = try SampleGrid.labelled(base: rows[0], adapted: rows[1], iteration: iteration, of: trainer.options.iterations)
+        try FileIO.writeAtomically(try encodeImage(grid, format: .png), to: samplePath(iteration: iteration), overwrite: true)
     }
 
     /// Final generator, loss curve and domain record.
@@ -126,8 +136,13 @@ public final class TrainingRun {
         let generatorFile = path("generator.pt")
         try writeGeneratorCheckpoint(gEma: trainer.trainable.stateDict().map { (name: $0.0, array: $0.1) }, to: generatorFile)
         try TrainingCheckpoint.save(trainer, to: checkpointPath)
-        try FileIO.writeAtomically(try encodeImage(try LossPlot.render(trainer.history), format: .png), to: path("loss.png"), overwrite: true)
         let o = trainer.options
+        let losses = try LossLog.read(path("losses.csv"))
+        try LossPlot.write(losses, title: "\"\(o.source)\" → \"\(o.target)\"  (\(inputs.domainName))",
+                           subtitle: "CLIP: " + inputs.clipPaths.enumerated().map { i, p in
+                               "\((p as NSString).lastPathComponent) ×\(i < o.clipWeights.count ? String(o.clipWeights[i]) : "?")" }.joined(separator: ", ")
+                               + "  ·  \(trainer.iteration) iterations, batch \(o.batch), lr \(o.lr)",
+                           folder: outputDirectory)
         var hyper: [String: String] = [
             "lr": String(o.lr), "batch": String(o.batch), "seed": String(o.seed), "phase": o.phase.rawValue,
             "auto_layer_k": String(o.autoLayerK), "auto_layer_iters": String(o.autoLayerIters),
@@ -150,6 +165,8 @@ public final class TrainingRun {
             wallTimeSeconds: wallSeconds, toolVersion: inputs.toolVersion,
             created: formatter.string(from: Date()), hyperparameters: hyper)
         try record.write(to: path("record.json"))
+        try TrainingReport.write(record: record, losses: losses, folder: outputDirectory)
         log("wrote \(generatorFile), \(path("record.json")) and \(path("loss.png"))")
+        log("report: \(reportPath)")
     }
 }
