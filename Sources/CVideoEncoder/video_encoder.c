@@ -57,7 +57,8 @@ static int drain(nv_video *v, char *err, size_t errlen) {
     }
 }
 
-nv_video *nv_video_open(const char *path, int width, int height, int fps, int crf, char *err, size_t errlen) {
+nv_video *nv_video_open(const char *path, int width, int height, int fps, int crf, const char *comment,
+                        const char *description, char *err, size_t errlen) {
     // libx264 prints its settings at the default level; errors still come back through `err`.
     av_log_set_level(AV_LOG_ERROR);
     if (width <= 0 || height <= 0 || (width & 1) || (height & 1)) {
@@ -101,6 +102,9 @@ nv_video *nv_video_open(const char *path, int width, int height, int fps, int cr
     v->stream->time_base = e->time_base;
     v->stream->avg_frame_rate = e->framerate;
     if ((ret = avio_open(&v->format->pb, path, AVIO_FLAG_WRITE)) < 0) { report(err, errlen, "cannot create the file", ret); release(v); return NULL; }
+    // Provenance: the mov muxer writes these as the udta ©cmt and ©des atoms (ffprobe: format tags).
+    if (comment) av_dict_set(&v->format->metadata, "comment", comment, 0);
+    if (description) av_dict_set(&v->format->metadata, "description", description, 0);
     if ((ret = avformat_write_header(v->format, NULL)) < 0) { report(err, errlen, "cannot write the MP4 header", ret); release(v); return NULL; }
 
     v->frame->format = AV_PIX_FMT_YUV420P;

@@ -19,10 +19,11 @@ public final class VideoWriter {
 
     /// `width` and `height` must be even (yuv420p halves the chroma planes); `crf` is x264's constant rate
     /// factor (lower is better; 18 is visually lossless).
-    public init(path: String, width: Int, height: Int, fps: Int, crf: Int = 18) throws {
+    /// `comment` and `description` are written into the MP4's metadata (provenance).
+    public init(path: String, width: Int, height: Int, fps: Int, crf: Int = 18, comment: String? = nil, description: String? = nil) throws {
         self.path = path; self.width = width; self.height = height
         var message = [CChar](repeating: 0, count: 512)
-        handle = nv_video_open(path, Int32(width), Int32(height), Int32(fps), Int32(crf), &message, message.count)
+        handle = nv_video_open(path, Int32(width), Int32(height), Int32(fps), Int32(crf), comment, description, &message, message.count)
         guard handle != nil else { throw VideoError("\(path): \(String(cString: message))") }
     }
 

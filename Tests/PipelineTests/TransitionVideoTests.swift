@@ -56,6 +56,15 @@ extension DirectionsPipelineTests {
         XCTAssertEqual(stream["avg_frame_rate"] as? String, "5/1")
         XCTAssertTrue(((probe["format"] as! [String: Any])["format_name"] as! String).contains("mp4"))
 
+        // Provenance in the MP4's metadata: the summary as comment, every field in description.
+        let tags = ((try JSONSerialization.jsonObject(with: try run(ffprobe, ["-v", "error", "-show_entries", "format_tags", "-of", "json", path]))
+            as! [String: Any])["format"] as! [String: Any])["tags"] as! [String: String]
+        XCTAssertTrue(tags["comment"]?.contains("sketch") ?? false, "\(tags)")
+        let description = try XCTUnwrap(tags["description"])
+        let photoSHA = FileDigest.sha256Hex(of: try Data(contentsOf: URL(fileURLWithPath: photo)))
+        XCTAssertTrue(description.contains("input sha256: \(photoSHA)"), description)
+        XCTAssertTrue(description.contains("nada-edit"), description)
+
         // Decoded frames: the first is the base generator's reconstruction, the last the domain's edit.
         let raw = [UInt8](try run(ffmpeg, ["-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]))
         XCTAssertEqual(raw.count, 5 * 64 * 64 * 3)

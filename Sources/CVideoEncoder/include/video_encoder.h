@@ -10,8 +10,9 @@ typedef struct nv_video nv_video;
 
 // Creates `path` (which must not be in use by anyone else) for a width x height video (both even) at `fps`
 // frames per second; `crf` is x264's constant rate factor (0 lossless luma ... 51; 18 looks lossless).
-// Returns NULL on failure.
-nv_video *nv_video_open(const char *path, int width, int height, int fps, int crf, char *err, size_t errlen);
+// `comment` and `description` (may be NULL) go into the MP4's metadata (provenance). Returns NULL on failure.
+nv_video *nv_video_open(const char *path, int width, int height, int fps, int crf, const char *comment,
+                        const char *description, char *err, size_t errlen);
 
 // Appends one frame of packed RGB24 pixels (width * height * 3 bytes, rows top to bottom). 0 on success.
 int nv_video_write_rgb(nv_video *video, const uint8_t *rgb, char *err, size_t errlen);

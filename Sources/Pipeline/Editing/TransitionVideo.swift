@@ -1,3 +1,4 @@
+import DurableIO
 import Engine
 import Foundation
 import Imaging
@@ -30,7 +31,8 @@ extension DomainEditor {
         if !overwrite && FileOps.exists(path) {
             throw PipelineError.io(path: path, problem: "exists; use --overwrite to replace it")
         }
-        let photoImage = try decodeImage(try FileIO.read(photo), name: photo, options: decodeOptions)
+        let bytes = try FileIO.read(photo)
+        let photoImage = try decodeImage(bytes, name: photo, options: decodeOptions)
         let face = try aligner.alignFaces(photoImage)[0].image
         let codes = try inverter.invert(try ImageTensors.encoderInput(face), iterations: settings.iterations).codes
         let edited = entry.edits.isEmpty ? codes : try codes.applyingLatentEdits(entry.edits.map(\.edit))
@@ -60,7 +62,18 @@ extension DomainEditor {
         try FileOps.createDirectory((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
         let temporary = FileOps.temporaryPath(for: path)
         do {
-            let writer = try VideoWriter(path: temporary, width: first.width, height: first.height, fps: video.fps, crf: video.crf)
+            // Provenance as the stills carry it: a one-line summary as `comment`, every field as `description`.
+            let job = ProcessingJob(inputPath: photo, inputSHA256: SHA256.hexDigest(bytes), inputFormat: .png, outputs: [])
+            let provenance = makeProvenance(entry, name: name, job: job, exif: nil, alignment: [:])
+            var fields = provenance.extra
+            fields["input"] = provenance.inputFileName ?? ""
+            fields["input sha256"] = provenance.inputSHA256 ?? ""
+            for (model, sha) in provenance.modelSHA256 { fields["\(model) sha256"] = sha }
+            for (key, prompt) in provenance.domainPrompts { fields["prompt \(key)"] = prompt }
+            fields["frames"] = "\(order.count) at \(video.fps) fps, reconstruction to \(name)"
+            let description = fields.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+            let writer = try VideoWriter(path: temporary, width: first.width, height: first.height, fps: video.fps, crf: video.crf,
+                                         comment: provenance.summary, description: "\(provenance.software); " + description)
             for (index, k) in order.enumerated() {
                 try writer.append(k == 0 ? first : try frame(k))
                 progress(index + 1, order.count)
