@@ -214,8 +214,10 @@ public struct NVlabsModule: @unchecked Sendable {
     /// The keyword arguments the network was constructed with (`z_dim`, `mapping_kwargs`, `synthesis_kwargs`, …).
     public var initKwargs: PyValue? { state[NVlabsPickle.initKwargsKey] }
     public var version: Int? { state[NVlabsPickle.versionKey]?.int }
-    /// Length of the embedded (never executed) class source.
-    public var sourceLength: Int { state[NVlabsPickle.sourceKey]?.string?.utf8.count ?? 0 }
+    /// The embedded class source exactly as stored: opaque text, never parsed, compiled or run.
+    public var moduleSource: String? { state[NVlabsPickle.sourceKey]?.string }
+    /// Length of the embedded class source in bytes.
+    public var sourceLength: Int { moduleSource?.utf8.count ?? 0 }
 
     /// `state_dict()` names and tensors (`synthesis.b4.conv1.weight`, …).
     public func stateDict(prefix: String = "") -> [(name: String, array: ArrayData)] {
@@ -224,12 +226,13 @@ public struct NVlabsModule: @unchecked Sendable {
         return out
     }
 
-    /// The family of a generator: StyleGAN3 when its synthesis starts from a `SynthesisInput`
-    /// (R when its layers use 1×1 convs, as stylegan3-r does), else StyleGAN2-ADA.
+    /// The family of a generator: StyleGAN3 when its synthesis starts from a `SynthesisInput` (R when
+    /// its layers other than the ToRGB use 1×1 convs, stylegan3-r's `conv_kernel=1`), else StyleGAN2-ADA.
     public var generatorFamily: String {
         guard let synthesis = child("synthesis") else { return "unknown" }
         if synthesis.child("input")?.className == "SynthesisInput" {
-            let kernels = synthesis.children.compactMap { $0.module.attribute("conv_kernel")?.int }
+            let kernels = synthesis.children.filter { $0.module.attribute("is_torgb")?.bool != true }
+                .compactMap { $0.module.attribute("conv_kernel")?.int }
             return kernels.contains(1) ? "StyleGAN3-R" : "StyleGAN3-T"
         }
         return synthesis.child("b4") != nil ? "StyleGAN2-ADA" : "unknown"
