@@ -39,8 +39,8 @@ public struct ADAConversion {
             throw fail("network is a '\(g.className)', not a StyleGAN2-ADA Generator")
         }
         guard g.generatorFamily == "StyleGAN2-ADA" else {
-            throw fail("this is an NVlabs \(g.generatorFamily) generator; only StyleGAN2-ADA generators can be converted to the StyleGAN2 layout "
-                + "(StyleGAN3 uses a different synthesis network, see the README)")
+            throw fail("this is an NVlabs \(g.generatorFamily) generator; nada-edit's commands run StyleGAN2 generators, and only "
+                + "StyleGAN2-ADA pickles convert to one (StyleGAN3's synthesis network is a different model; see the README)")
         }
         if let c = g.attribute("c_dim")?.int, c != 0 {
             throw fail("conditional generator (c_dim \(c)) needs a class label for every image; only unconditional generators are supported")
