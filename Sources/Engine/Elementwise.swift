@@ -151,6 +151,8 @@ extension Tensor {
     public func abs() -> Tensor { unary(Swift.abs) { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) } }
     public func pow(_ p: Float) -> Tensor { unary({ Foundation.pow($0, p) }) { x, _ in p * Foundation.pow(x, p - 1) } }
     public func sigmoid() -> Tensor { unary({ 1 / (1 + Foundation.exp(-$0)) }) { _, y in y * (1 - y) } }
+    /// sin, for StyleGAN3's Fourier-feature input.
+    public func sin() -> Tensor { unary(Foundation.sin) { x, _ in Foundation.cos(x) } }
     public func tanh() -> Tensor { unary(Foundation.tanh) { _, y in 1 - y * y } }
     public func relu() -> Tensor { unary({ max($0, 0) }) { x, _ in x > 0 ? 1 : 0 } }
 

@@ -5,8 +5,8 @@ import Foundation
 public func describe(_ file: LoadedFile, maxTensors: Int = Int.max) -> String {
     var lines: [String] = []
     lines.append("file: \(file.path)")
-    lines.append("format: \(file.format.rawValue)")
-    if case .dict(let items) = file.root, file.format == .torchZip || file.format == .torchLegacy {
+    lines.append("format: \(file.format.rawValue)" + nvlabsFamilies(file))
+    if case .dict(let items) = file.root, file.format == .torchZip || file.format == .torchLegacy || file.format == .nvlabsPickle {
         let parts = items.map { item -> String in
             let key = item.key.string ?? (item.key.int.map(String.init) ?? "?")
             return "\(key) (\(summary(item.value)))"
@@ -15,6 +15,7 @@ public func describe(_ file: LoadedFile, maxTensors: Int = Int.max) -> String {
     }
     for (k, v) in file.metadata.sorted(by: { $0.key < $1.key }) { lines.append("metadata \(k): \(v)") }
     for guess in guessArchitectures(file) { lines.append("architecture: \(guess)") }
+    lines += nvlabsNotes(file)
     let tensors = file.tensors
     // Saturating: views of one storage may repeat its elements many times over in a hostile file.
     let params = tensors.reduce(0) { let (s, o) = $0.addingReportingOverflow($1.array.count); return o ? Int.max : s }
@@ -68,7 +69,7 @@ func guessArchitectures(_ file: LoadedFile) -> [String] {
     let tensors = file.tensors
     var shapes: [String: [Int]] = [:]
     for t in tensors { shapes[t.name] = t.array.shape }
-    var out: [String] = []
+    var out: [String] = nvlabsArchitectures(file)
 
     // rosinality StyleGAN2 generators (g_ema, g, or a bare state dict), possibly under a prefix.
     for name in tensors.map(\.name) where name.hasSuffix("input.input") && (name == "input.input" || name.hasSuffix(".input.input")) {
@@ -141,6 +142,6 @@ func guessArchitectures(_ file: LoadedFile) -> [String] {
             out.append(s.count == 3 ? "latent codes: \(s[0]) W+ codes with \(s[1]) styles of 512" : "latent codes: \(s[0]) W vectors of 512 (or one W+ with \(s[0]) styles)")
         }
     }
-    if out.isEmpty { out.append("not recognised (no StyleGAN2, pSp/e4e/ReStyle or CLIP key pattern)") }
+    if out.isEmpty && file.format != .nvlabsPickle { out.append("not recognised (no StyleGAN2, pSp/e4e/ReStyle or CLIP key pattern)") }
     return out
 }

@@ -8,6 +8,7 @@ public enum FileFormat: String, Sendable {
     case safetensors = "safetensors"
     case npy = "NumPy .npy"
     case npz = "NumPy .npz"
+    case nvlabsPickle = "NVlabs network pickle"
 }
 
 /// Python values as a data-only unpickler reconstructs them. Dicts keep file order.

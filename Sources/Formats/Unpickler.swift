@@ -12,6 +12,9 @@ struct Unpickler {
 
     /// TorchScript archives pickle module objects as `__torch__.*` classes; plain checkpoints must not.
     var allowTorchScriptClasses = false
+    /// NVlabs network pickles (`NVlabsPickle`): admits the globals in `NVlabsPickle.globals` as data
+    /// (persistent-object records, nested storage bytes, EasyDict); set only by that reader.
+    var nvlabs: NVlabsPickle.Hooks? = nil
     /// Legacy checkpoints put the storage bytes after the pickle: a first pass with `dryRun` only
     /// collects the storages (via the loader) and the pickle's end; tensors become empty placeholders.
     var dryRun = false
@@ -202,14 +205,14 @@ struct Unpickler {
                 try push(.string(latin1(try reader.bytes(n))))
             case 0x42: // BINBYTES
                 let n = try count(Int(try reader.u32()), what: "BINBYTES")
-                try push(.bytes(Data(try reader.bytes(n))))
+                try push(.bytes(try sharedBytes(n)))
             case 0x43: // SHORT_BINBYTES
                 let n = Int(try reader.u8())
                 try push(.bytes(Data(try reader.bytes(n))))
             case 0x8E, 0x96: // BINBYTES8, BYTEARRAY8
                 let n64 = try reader.u64()
                 guard n64 <= UInt64(reader.remaining) else { throw fail("BINBYTES8 length \(n64) exceeds the \(reader.remaining) bytes left") }
-                try push(.bytes(Data(try reader.bytes(Int(n64)))))
+                try push(.bytes(try sharedBytes(Int(n64))))
 
             case 0x29: try push(.tuple([])) // EMPTY_TUPLE
             case 0x74: try push(.tuple(try popToMark())) // TUPLE
@@ -307,6 +310,13 @@ struct Unpickler {
         return s.hasSuffix("\r") ? String(s.dropLast()) : s
     }
 
+    /// `n` bytes as a view of the input (no copy for large ones): NVlabs pickles hold every tensor's
+    /// storage in BINBYTES, and copying them would read networks the caller never uses into memory.
+    private mutating func sharedBytes(_ n: Int) throws -> Data {
+        let slice = try reader.bytes(n)
+        return rebasedSlice(slice, 0..<slice.count)
+    }
+
     private func latin1(_ d: Data) -> String { String(d.map { Character(Unicode.Scalar($0)) }) }
 
     private func longValue(_ bytes: Data) throws -> PickleValue {
@@ -377,6 +387,7 @@ struct Unpickler {
         let full = m + "." + name
         if Self.allowedGlobals.contains(full) { return .global(full) }
         if allowTorchScriptClasses && m.hasPrefix("__torch__") { return .global(full) }
+        if nvlabs != nil && NVlabsPickle.globals.contains(full) { return .global(full) }
         throw fail("global '\(module).\(name)' is not allowed (nada-edit loads data only and never runs code from a file)")
     }
 
@@ -485,6 +496,9 @@ struct Unpickler {
             return .object(ObjectBox(type: "numpy.ndarray"))
         default:
             if g.hasPrefix("__torch__") { return try newObject(f, a) }
+            if let hooks = nvlabs, NVlabsPickle.globals.contains(g) {
+                do { return try hooks.call(g, a) } catch let e as FormatError { throw fail(e.description) }
+            }
             throw fail("global '\(g)' cannot be called")
         }
     }
@@ -502,6 +516,7 @@ struct Unpickler {
             throw fail("\(g) without tensor data")
         default:
             if g.hasPrefix("__torch__") { return .object(ObjectBox(type: g)) }
+            if nvlabs != nil, NVlabsPickle.dictClasses.contains(g) { return .dict(DictBox()) }
             throw fail("class '\(g)' cannot be instantiated")
         }
     }

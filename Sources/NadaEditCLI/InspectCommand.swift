@@ -10,7 +10,7 @@ public struct Inspect: ParsableCommand {
         abstract: "Print a checkpoint's format, tensors (name, dtype, shape) and detected architecture."
     )
 
-    @Argument(help: "A PyTorch checkpoint (.pt/.pth, zip or legacy), TorchScript archive, .safetensors, .npy or .npz file.")
+    @Argument(help: "A PyTorch checkpoint (.pt/.pth, zip or legacy), TorchScript archive, NVlabs network pickle (.pkl), .safetensors, .npy or .npz file.")
     public var file: String
 
     @Option(name: .long, help: "List at most this many tensors (default: all).")

@@ -8,7 +8,7 @@ public struct Models: ParsableCommand {
         commandName: "models",
         abstract: "List, add, verify and download the generators, encoders, CLIP models, vocabularies and domains in the model store.",
         subcommands: [
-            ModelsList.self, ModelsAdd.self, ModelsVerify.self, ModelsConfirm.self, ModelsFetch.self, Inspect.self,
+            ModelsList.self, ModelsAdd.self, ModelsVerify.self, ModelsConfirm.self, ModelsFetch.self, Inspect.self, ModelsConvert.self,
         ]
     )
     public init() {}
@@ -66,6 +66,28 @@ public struct ModelsAdd: ParsableCommand {
     public func run() throws {
         let entry = try common.store.add(file: file, kind: kind.flatMap(ModelKind.init(userName:)), name: name)
         print("added \(entry.name) (\(entry.kind.rawValue)) sha256 \(entry.sha256)")
+    }
+}
+
+public struct ModelsConvert: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert an NVlabs StyleGAN2-ADA network pickle (.pkl, read as data) to a rosinality StyleGAN2 checkpoint.")
+    @OptionGroup public var common: CommonOptions
+    @Argument(help: ArgumentHelp("The NVlabs .pkl file (or its name in the store).", valueName: "FILE")) public var file: String
+    @Option(name: .long, help: ArgumentHelp("The checkpoint to write ({g_ema, latent_avg, nvlabs_options}); must not exist.", valueName: "FILE"))
+    public var output: String
+    @Option(name: .long, help: ArgumentHelp("Which network of the pickle: G_ema (default) or G.", valueName: "NAME"))
+    public var network: String = "G_ema"
+    public init() {}
+
+    public func run() throws {
+        let input = try ModelResolver(store: common.store).path(file, flag: "FILE")
+        let g = try ModelResolver.convertNVlabsGenerator(at: input, network: network, to: output)
+        let c = g.config
+        print("wrote \(output): StyleGAN2 generator \(c.size)x\(c.size) px, style_dim \(c.styleDim), n_mlp \(c.nMLP), channels \(c.channels)"
+            + (g.latentAverage != nil ? ", latent_avg from mapping.w_avg" : "")
+            + (g.convClamp.map { ", conv_clamp \(Int($0)) (in nvlabs_options)" } ?? ""))
     }
 }
 

@@ -23,7 +23,8 @@ public enum ModelKind: String, CaseIterable, Codable {
             || lower.contains("direction") || lower.contains("sefa") { return .directions }
         if lower.contains("clip") || lower.contains("vit-") || lower.hasPrefix("rn50") { return .clip }
         if lower.contains("e4e") || lower.contains("psp") || lower.contains("restyle") || lower.contains("encode") { return .encoders }
-        if lower.contains("stylegan") || lower.contains("generator") || lower.contains("ffhq") { return .generators }
+        // NVlabs network pickles (stylegan2-ada, stylegan3 `*.pkl`) hold generators.
+        if lower.contains("stylegan") || lower.contains("generator") || lower.contains("ffhq") || lower.hasSuffix(".pkl") { return .generators }
         return nil
     }
 }

@@ -129,7 +129,7 @@ public final class ModelStore {
 
     static func defaultName(forFileName fileName: String) -> String {
         var name = fileName
-        for suffix in [".txt.gz", ".gz", ".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".json"] where name.lowercased().hasSuffix(suffix) {
+        for suffix in [".txt.gz", ".gz", ".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".json", ".pkl"] where name.lowercased().hasSuffix(suffix) {
             name = String(name.dropLast(suffix.count)); break
         }
         return name

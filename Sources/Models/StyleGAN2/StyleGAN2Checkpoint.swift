@@ -8,12 +8,20 @@ extension StyleGAN2Generator {
     /// `latent_avg` when present (TF-converted files carry it).
     public convenience init(checkpoint file: LoadedFile) throws {
         let path = file.path
+        if file.format == .nvlabsPickle {
+            try self.init(nvlabs: file)
+            return
+        }
         guard file.root["g_ema"] != nil else {
             let keys = file.topLevelKeys
             throw ModelLoadError("\(path): no 'g_ema' entry, so this is not a StyleGAN2 generator checkpoint "
                 + "(top-level keys: \(keys.isEmpty ? "none" : keys.joined(separator: ", ")))")
         }
-        try self.init(stateDict: try file.stateDict("g_ema"), source: path)
+        // Written by `models convert` / training from an NVlabs generator (`nvlabsOptionsEntry`).
+        let options = file.root["nvlabs_options"]
+        let lrMLP = options?["lr_mlp"]?.double.map(Float.init) ?? 0.01
+        try self.init(stateDict: try file.stateDict("g_ema"), source: path, lrMLP: lrMLP)
+        convClamp = options?["conv_clamp"]?.double.map(Float.init)
         if let avg = file.root["latent_avg"]?.tensor {
             guard avg.count == config.styleDim else {
                 throw ModelLoadError("\(path): 'latent_avg' has shape \(avg.shape), expected [\(config.styleDim)]")

@@ -90,7 +90,8 @@ public struct StyleGAN2Config: Equatable, Sendable {
 
     /// Reads the architecture from state-dict shapes (names relative to `g_ema`).
     /// Throws naming `source` and the offending entry when the dict is not a StyleGAN2 generator.
-    public static func infer(fromShapes shapes: [String: [Int]], source: String) throws -> StyleGAN2Config {
+    /// `lrMLP` is not stored in rosinality files (0.01 there); NVlabs pickles record it (`bias_gain` of the mapping).
+    public static func infer(fromShapes shapes: [String: [Int]], source: String, lrMLP: Float = 0.01) throws -> StyleGAN2Config {
         func shape(_ name: String) throws -> [Int] {
             guard let s = shapes[name] else {
                 throw ModelLoadError("\(source): missing tensor '\(name)' (not a rosinality StyleGAN2 generator state dict?)")
@@ -115,6 +116,6 @@ public struct StyleGAN2Config: Equatable, Sendable {
         if shapes["convs.\(2 * nRGB).conv.weight"] != nil {
             throw ModelLoadError("\(source): 'convs.\(2 * nRGB).conv.weight' exists but 'to_rgbs.\(nRGB)' does not: convs and to_rgbs disagree on the resolution")
         }
-        return try StyleGAN2Config(size: 4 << nRGB, styleDim: styleDim, nMLP: nMLP, channels: channels)
+        return try StyleGAN2Config(size: 4 << nRGB, styleDim: styleDim, nMLP: nMLP, channels: channels, lrMLP: lrMLP)
     }
 }

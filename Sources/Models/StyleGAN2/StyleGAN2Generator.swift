@@ -23,6 +23,10 @@ public final class StyleGAN2Generator {
     /// How modulated convs apply styles; both forms give the same result within float rounding
     /// (`.automatic` picks per layer; see `ModulationForm`).
     public var modulationForm: ModulationForm = .automatic
+    /// NVlabs `conv_clamp`: every conv layer's output (after bias, activation and its gain) and every ToRGB
+    /// output (before the skip is added) is clamped to ±convClamp, as stylegan2-ada does. nil (rosinality
+    /// generators) clamps nothing. Gradients are zero where the clamp bites.
+    public var convClamp: Float?
 
     let mapping: MappingNetwork
     let conv1: StyledConv
@@ -58,13 +62,13 @@ public final class StyleGAN2Generator {
     /// Builds the generator from a state dict (names relative to `g_ema`), inferring the architecture
     /// from the shapes. Every parameter must be present with the right shape; kernel and noise buffers
     /// are optional (kernels are derivable; stored noise then cannot be used). Unknown names are errors.
-    public convenience init(stateDict entries: [(name: String, array: ArrayData)], source: String) throws {
+    public convenience init(stateDict entries: [(name: String, array: ArrayData)], source: String, lrMLP: Float = 0.01) throws {
         var shapes: [String: [Int]] = [:]
         for e in entries {
             if shapes[e.name] != nil { throw ModelLoadError("\(source): tensor '\(e.name)' appears twice") }
             shapes[e.name] = e.array.shape
         }
-        let config = try StyleGAN2Config.infer(fromShapes: shapes, source: source)
+        let config = try StyleGAN2Config.infer(fromShapes: shapes, source: source, lrMLP: lrMLP)
         let layout = config.layout()
         var expected: [String: (shape: [Int], kind: StyleGAN2Config.EntryKind)] = [:]
         for e in layout { expected[e.name] = (e.shape, e.kind) }
@@ -136,6 +140,7 @@ public final class StyleGAN2Generator {
         let g = StyleGAN2Generator(config: config, source: source, parameters: dup(parameters), buffers: dup(buffers), entryNames: entryNames)
         g.latentAverage = latentAverage?.copy()
         g.modulationForm = modulationForm
+        g.convClamp = convClamp
         return g
     }
 

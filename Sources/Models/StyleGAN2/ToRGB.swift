@@ -19,7 +19,7 @@ struct ToRGB {
 
     var scale: Float { 1 / Float(inChannels).squareRoot() }
 
-    func callAsFunction(_ x: Tensor, _ w: Tensor, skip: Tensor?, _ t: StyleGAN2Tensors) -> Tensor {
+    func callAsFunction(_ x: Tensor, _ w: Tensor, skip: Tensor?, _ t: StyleGAN2Tensors, clamp: Float? = nil) -> Tensor {
         let batch = x.shape[0], h = x.shape[2], wd = x.shape[3]
         let s = modulation(w, t) // [B, in]
         let weight = t.parameter(name + ".conv.weight").reshaped([1, 3, inChannels]) * scale
@@ -27,6 +27,8 @@ struct ToRGB {
         var out = perSample.matmul(x.reshaped([batch, inChannels, h * wd])).reshaped([batch, 3, h, wd])
         // The stored bias is [1, 3, 1, 1]; as a channel bias its gradient is a per-channel sum.
         out = out.addingChannelBias(t.parameter(name + ".bias").reshaped([3]))
+        // NVlabs conv_clamp: the ToRGB output is clamped before the upsampled skip is added.
+        if let clamp { out = out.clamped(-clamp, clamp) }
         if let skip {
             precondition(upsample != nil, "ToRGB '\(name)' has no upsampler for its skip input")
             out = out + upsample!(skip, t)

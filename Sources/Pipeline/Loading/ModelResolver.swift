@@ -18,13 +18,38 @@ public struct ModelResolver {
         throw PipelineError.invalidArgument("\(flag) '\(nameOrPath)': no such file and no model of that name in \(store.root) (see `nada-edit models list`)")
     }
 
-    /// A StyleGAN2 generator (`{"g_ema": …}` checkpoints: rosinality, StyleGAN-NADA, ours).
+    /// A StyleGAN2 generator: `{"g_ema": …}` checkpoints (rosinality, StyleGAN-NADA, ours) or an NVlabs
+    /// StyleGAN2-ADA network pickle (`.pkl`, read as data; its `G_ema`).
     public func generator(_ nameOrPath: String, flag: String = "--generator") throws -> StyleGAN2Generator {
         try Self.generator(at: try path(nameOrPath, flag: flag))
     }
 
-    public static func generator(at path: String) throws -> StyleGAN2Generator {
-        try StyleGAN2Generator(checkpoint: try loadFile(path))
+    /// `network` picks the network of an NVlabs pickle (`G_ema`, or `G`); other files have one generator.
+    public static func generator(at path: String, network: String = "G_ema") throws -> StyleGAN2Generator {
+        let file = try loadFile(path)
+        if file.format == .nvlabsPickle { return try StyleGAN2Generator(nvlabs: file, network: network) }
+        return try StyleGAN2Generator(checkpoint: file)
+    }
+
+    /// `nada-edit models convert`: `network` of an NVlabs StyleGAN2-ADA pickle written as a rosinality
+    /// checkpoint `{"g_ema", "latent_avg", "nvlabs_options"}` (the last holds conv_clamp and the mapping lr,
+    /// which rosinality's code ignores). Refuses other inputs and an existing `output`; writes through a
+    /// temporary name. Returns the converted generator.
+    @discardableResult
+    public static func convertNVlabsGenerator(at path: String, network: String = "G_ema", to output: String) throws -> StyleGAN2Generator {
+        let file = try loadFile(path)
+        guard file.format == .nvlabsPickle else {
+            throw PipelineError.invalidArgument("\(path): is a \(file.format.rawValue), not an NVlabs network pickle; only .pkl files from stylegan2-ada-pytorch need converting")
+        }
+        guard !FileManager.default.fileExists(atPath: output) else {
+            throw PipelineError.io(path: output, problem: "already exists; remove it or choose another --output")
+        }
+        let g = try StyleGAN2Generator(nvlabs: file, network: network)
+        var extra: [(String, PyValue)] = []
+        if let avg = g.latentAverage { extra.append(("latent_avg", .tensor(ArrayData(shape: [g.config.styleDim], floats: avg.array)))) }
+        if let options = g.nvlabsOptionsEntry { extra.append(options) }
+        try writeGeneratorCheckpoint(gEma: g.stateDict().map { (name: $0.0, array: $0.1) }, extra: extra, to: output)
+        return g
     }
 
     /// A pSp / e4e / ReStyle encoder checkpoint.

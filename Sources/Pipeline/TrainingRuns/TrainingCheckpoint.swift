@@ -34,7 +34,7 @@ public enum TrainingCheckpoint {
             (.string("adam"), .dict(adam)),
         ])
         try writeGeneratorCheckpoint(gEma: trainer.trainable.stateDict().map { (name: $0.0, array: $0.1) },
-                                     extra: [("nada_resume", resume)], to: path)
+                                     extra: [("nada_resume", resume)] + (trainer.trainable.nvlabsOptionsEntry.map { [$0] } ?? []), to: path)
     }
 
     /// Restores weights, optimiser and counters into a trainer built with the same options.

@@ -134,7 +134,9 @@ public final class TrainingRun {
     /// Final generator, loss curve and domain record.
     func finish() throws {
         let generatorFile = path("generator.pt")
-        try writeGeneratorCheckpoint(gEma: trainer.trainable.stateDict().map { (name: $0.0, array: $0.1) }, to: generatorFile)
+        // An NVlabs base keeps its conv_clamp / mapping lr (nvlabs_options) so the result reloads identically.
+        try writeGeneratorCheckpoint(gEma: trainer.trainable.stateDict().map { (name: $0.0, array: $0.1) },
+                                     extra: trainer.trainable.nvlabsOptionsEntry.map { [$0] } ?? [], to: generatorFile)
         try TrainingCheckpoint.save(trainer, to: checkpointPath)
         let o = trainer.options
         let losses = try LossLog.read(path("losses.csv"))
