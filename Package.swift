@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "nada-edit", dependencies: ["NadaEditCLI"]),
-        .executableTarget(name: "nada-bench", dependencies: ["Engine", "Formats", "Models", "Training"], swiftSettings: fastMath),
+        .executableTarget(name: "nada-bench", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "Video"], swiftSettings: fastMath),
 
         // Fixture access and tolerance checks shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Engine", "Formats", "Models"], path: "Tests/TestSupport"),

@@ -14,6 +14,8 @@ let groups: [(name: String, summary: String, run: (BenchOptions) -> Void)] = [
     ("train", "one StyleGAN-NADA training iteration at 256 and 1024 with ViT-B/32, split by part (random weights)",
      { _ in runTrainBench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
     ("encoders", "e4e (IR-SE-50 + FPN + 18 style heads) forward at 256x256, batch 1 and 4 (random weights)", runEncoderBench),
+    ("video", "nada-edit video's per-frame work at 256 and 1024: weight interpolation, render, H.264 encode (random weights)",
+     { _ in runVideoBench(arguments: Array(CommandLine.arguments.dropFirst(2))) }),
     ("load", "reading checkpoint files given on the command line (nada-bench load FILE... --repeats N)",
      { options in runLoadBench(arguments: Array(CommandLine.arguments.dropFirst(2)), repeats: options.repeats) }),
 ]
