@@ -1,10 +1,8 @@
 // Fused Winograd F(4x4, 3x3) convolution for few channels: see winograd_fused_kernel.h for the tile
 // loop. Swift's SIMD8 compiles to SSE on the baseline x86-64 target; here the same loop is built twice,
-// once for AVX2+FMA and once generic, and the copy is chosen once at run time.
+// once for AVX2+FMA and once generic, and each call names its copy (the Swift `ConvPlan.isa`).
 
 #include "ckernels.h"
-#include <stdlib.h>
-#include <string.h>
 
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
@@ -45,7 +43,7 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #pragma GCC pop_options
 #endif
 
-static int cpu_has_avx2(void) {
+int nada_cpu_has_avx2(void) {
 #if defined(NADA_HAVE_AVX2_COPY)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -54,34 +52,10 @@ static int cpu_has_avx2(void) {
 #endif
 }
 
-static int default_variant(void) {
-    const char *env = getenv("NADA_KERNELS");
-    if (env && strcmp(env, "generic") == 0) return 0;
-    return cpu_has_avx2();
-}
-
-// -1 until first use; then 0 or 1. Every writer stores the same value for the same request.
-static int selected = -1;
-
-int nada_kernels_select(int want) {
-    int v = want < 0 ? default_variant() : (want > 0 ? cpu_has_avx2() : 0);
-    __atomic_store_n(&selected, v, __ATOMIC_RELAXED);
-    return v;
-}
-
-static int variant(void) {
-    int v = __atomic_load_n(&selected, __ATOMIC_RELAXED);
-    return v >= 0 ? v : nada_kernels_select(-1);
-}
-
-int nada_kernels_selected(void) { return variant(); }
-
 void nada_wino_conv_tiles(const nada_wino_conv *conv, const float *x, const float *u, float *y,
                           long t0, long t1, float *scratch, double *dots) {
 #if defined(NADA_HAVE_AVX2_COPY)
-    if (variant() == 1) { conv_tiles_avx2(conv, x, u, y, t0, t1, scratch, dots); return; }
-#else
-    (void)variant;
+    if (conv->avx2) { conv_tiles_avx2(conv, x, u, y, t0, t1, scratch, dots); return; }
 #endif
     conv_tiles_generic(conv, x, u, y, t0, t1, scratch, dots);
 }
@@ -89,7 +63,7 @@ void nada_wino_conv_tiles(const nada_wino_conv *conv, const float *x, const floa
 void nada_wino_filter_gradient_tiles(const nada_wino_conv *conv, const float *x, const float *dy,
                                      long t0, long t1, float *scratch, float *du) {
 #if defined(NADA_HAVE_AVX2_COPY)
-    if (variant() == 1) { filter_gradient_tiles_avx2(conv, x, dy, t0, t1, scratch, du); return; }
+    if (conv->avx2) { filter_gradient_tiles_avx2(conv, x, dy, t0, t1, scratch, du); return; }
 #endif
     filter_gradient_tiles_generic(conv, x, dy, t0, t1, scratch, du);
 }

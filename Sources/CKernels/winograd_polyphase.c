@@ -1,6 +1,6 @@
 // Fused polyphase Winograd kernel for the stride-2, 3x3 transposed convolution (StyleGAN2's
 // upsampling conv): see winograd_polyphase_kernel.h for the tile loop. Built twice like
-// winograd_fused.c (AVX2+FMA and generic); the copy follows `nada_kernels_select`.
+// winograd_fused.c (AVX2+FMA and generic); each call names its copy (`conv->avx2`).
 
 #include "ckernels.h"
 
@@ -43,7 +43,7 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 void nada_poly_conv_tiles(const nada_poly_conv *conv, const float *x, const float *u, float *y,
                           long t0, long t1, float *scratch) {
 #if defined(NADA_HAVE_AVX2_COPY)
-    if (nada_kernels_selected() == 1) { poly_tiles_avx2(conv, x, u, y, t0, t1, scratch); return; }
+    if (conv->avx2) { poly_tiles_avx2(conv, x, u, y, t0, t1, scratch); return; }
 #endif
     poly_tiles_generic(conv, x, u, y, t0, t1, scratch);
 }
@@ -51,7 +51,7 @@ void nada_poly_conv_tiles(const nada_poly_conv *conv, const float *x, const floa
 void nada_poly_input_gradient_tiles(const nada_poly_conv *conv, const float *gy, const float *u, const float *x,
                                     float *gx, long t0, long t1, float *scratch, double *dots) {
 #if defined(NADA_HAVE_AVX2_COPY)
-    if (nada_kernels_selected() == 1) { poly_input_gradient_tiles_avx2(conv, gy, u, x, gx, t0, t1, scratch, dots); return; }
+    if (conv->avx2) { poly_input_gradient_tiles_avx2(conv, gy, u, x, gx, t0, t1, scratch, dots); return; }
 #endif
     poly_input_gradient_tiles_generic(conv, gy, u, x, gx, t0, t1, scratch, dots);
 }
@@ -59,7 +59,7 @@ void nada_poly_input_gradient_tiles(const nada_poly_conv *conv, const float *gy,
 void nada_poly_filter_gradient_tiles(const nada_poly_conv *conv, const float *x, const float *dy,
                                      long t0, long t1, float *scratch, float *du) {
 #if defined(NADA_HAVE_AVX2_COPY)
-    if (nada_kernels_selected() == 1) { poly_filter_gradient_tiles_avx2(conv, x, dy, t0, t1, scratch, du); return; }
+    if (conv->avx2) { poly_filter_gradient_tiles_avx2(conv, x, dy, t0, t1, scratch, du); return; }
 #endif
     poly_filter_gradient_tiles_generic(conv, x, dy, t0, t1, scratch, du);
 }

@@ -9,20 +9,12 @@ import CKernels
 /// per-channel dots are summed per unit and then over units in order, so nothing depends on the
 /// thread count.
 struct FusedWinogradConv2d {
-    /// Largest input or output channel count sent to the fused kernel (tests set 0 to force the GEMM
-    /// path). Measured on 2 threads (AVX2, batch 1, forward / input gradient, fused vs GEMM Winograd):
-    /// 32→32 1024² 167 / 261 ms vs 309 / 348; 64→64 512² 110 / 127 vs 199 / 218; 128→128 256² 97 / 109
-    /// vs 127 / 150; but 256→256 128² 167 / 161 vs 92 / 100: there the GEMMs' blocking wins.
-    nonisolated(unsafe) static var maxChannels = 128
-
     /// Tiles per thread work unit (a multiple of the kernel's 16-tile runs).
     static let unitTiles = 64
 
-    static func applies(channels: Int, outChannels: Int, groups: Int) -> Bool {
-        groups == 1 && channels <= maxChannels && outChannels <= maxChannels
-    }
-
     let batch: Int, channels: Int, height: Int, width: Int, outChannels: Int, padding: Int
+    /// Names the kernel copy (`ConvPlan.isa`); whether this kernel runs at all is `ConvPlan.usesFusedWinograd`.
+    var plan = ConvPlan.machine
     var outHeight: Int { height + 2 * padding - 2 }
     var outWidth: Int { width + 2 * padding - 2 }
     var tilesPerImage: Int { ((outHeight + 3) / 4) * ((outWidth + 3) / 4) }
@@ -50,7 +42,7 @@ struct FusedWinogradConv2d {
                     out_channels: Int32(O), out_height: Int32(outHeight), out_width: Int32(outWidth),
                     padding: Int32(padding), accumulate: accumulate ? 1 : 0,
                     in_scale: inScale.map { $0 + n * C }, out_scale: outScale.map { $0 + n * O },
-                    bias: bias, dot_with: dotWith.map { $0 + n * outPlane })
+                    bias: bias, dot_with: dotWith.map { $0 + n * outPlane }, avx2: plan.avx2Flag)
                 nada_wino_conv_tiles(&conv, x + n * inPlane, u, y.map { $0 + n * outPlane }, t0, min(tiles, t0 + Self.unitTiles),
                                      scratch.pointer, partials.map { $0 + unit * O })
             }
@@ -109,7 +101,7 @@ struct FusedWinogradConv2d {
             channels: Int32(C), height: Int32(height), width: Int32(width),
             out_channels: Int32(O), out_height: Int32(outHeight), out_width: Int32(outWidth),
             padding: Int32(padding), accumulate: 0, in_scale: inScale.map { $0 + n * C }, out_scale: nil,
-            bias: nil, dot_with: nil)
+            bias: nil, dot_with: nil, avx2: plan.avx2Flag)
         let xn = x + n * C * height * width, gyn = gy + n * O * outHeight * outWidth
         parallelFor(units) { range in
             let scratch = TensorStorage(uninitializedCount: scratchCount)
@@ -143,15 +135,5 @@ struct FusedWinogradConv2d {
         let u = TensorStorage(uninitializedCount: 36 * out * cin)
         nada_wino_transform_filters(weight, Int32(out), Int32(cin), flipped ? 1 : 0, u.pointer)
         return u
-    }
-}
-
-/// Which copy of the C kernels runs (tests cover both; `NADA_KERNELS=generic` forces the generic one).
-enum KernelVariant {
-    /// Selects the AVX2+FMA copy (`true`, only where the CPU has it) or the generic one; nil restores
-    /// the default. Returns whether the AVX2 copy is now in use.
-    @discardableResult
-    static func select(avx2: Bool?) -> Bool {
-        nada_kernels_select(avx2.map { $0 ? 1 : 0 } ?? -1) == 1
     }
 }

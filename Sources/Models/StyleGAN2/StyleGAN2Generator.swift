@@ -23,6 +23,8 @@ public final class StyleGAN2Generator {
     /// How modulated convs apply styles; both forms give the same result within float rounding
     /// (`.automatic` picks per layer; see `ModulationForm`).
     public var modulationForm: ModulationForm = .automatic
+    /// The engine's kernel choices for the styled 3×3 convs (`ConvPlan`); tests and benchmarks set their own.
+    public var convPlan: ConvPlan = .machine
 
     let mapping: MappingNetwork
     let conv1: StyledConv
@@ -136,6 +138,7 @@ public final class StyleGAN2Generator {
         let g = StyleGAN2Generator(config: config, source: source, parameters: dup(parameters), buffers: dup(buffers), entryNames: entryNames)
         g.latentAverage = latentAverage?.copy()
         g.modulationForm = modulationForm
+        g.convPlan = convPlan
         return g
     }
 
