@@ -81,35 +81,14 @@ struct FusedPolyphaseConvTranspose2d {
     /// `partials` holds `filterGradientPartialFloats`; `dun` [36][O][C] is overwritten.
     func sampleFilterGradient(n: Int, x: UnsafePointer<Float>, gy: UnsafePointer<Float>, inScale: UnsafePointer<Float>?,
                               partials: UnsafeMutablePointer<Float>, into dun: UnsafeMutablePointer<Float>) {
-        let C = channels, O = outChannels, op = paddedOutChannels, tiles = tilesPerImage
-        let units = filterGradientUnits, runs = (tiles + 15) / 16, partial = 36 * C * op
+        let C = channels, O = outChannels, tiles = tilesPerImage
         let scratchCount = nada_poly_filter_gradient_scratch_floats(Int32(C), Int32(O))
         var conv = nada_poly_conv(channels: Int32(C), height: Int32(height), width: Int32(width), out_channels: Int32(O),
                                   in_scale: inScale.map { $0 + n * C }, out_scale: nil, avx2: plan.avx2Flag)
         let xn = x + n * C * height * width, gyn = gy + n * O * (2 * height + 1) * (2 * width + 1)
-        parallelFor(units) { range in
-            let scratch = TensorStorage(uninitializedCount: scratchCount)
-            for unit in range {
-                // Whole 16-tile runs per unit, split as evenly as the run count allows.
-                let t0 = 16 * (unit * runs / units), t1 = min(tiles, 16 * ((unit + 1) * runs / units))
-                nada_poly_filter_gradient_tiles(&conv, xn, gyn, t0, t1, scratch.pointer, partials + unit * partial)
-            }
-        }
-        // Rows (ξ, c) of the partials summed in unit order, written transposed into dU_n[ξ][·][c].
-        parallelFor(36 * C, minChunk: 16) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: op) { buffer in
-                let row = buffer.baseAddress!
-                for r in range {
-                    let xi = r / C, c = r - xi * C
-                    row.update(from: partials + r * op, count: op)
-                    for unit in 1..<units {
-                        let src = partials + unit * partial + r * op
-                        for o in 0..<op { row[o] += src[o] }
-                    }
-                    let dst = dun + xi * O * C + c
-                    for o in 0..<O { dst[o * C] = row[o] }
-                }
-            }
+        FusedWinogradConv2d.runFilterGradientUnits(tiles: tiles, units: filterGradientUnits, channels: C, outChannels: O,
+                                                   scratchFloats: scratchCount, partials: partials, into: dun) { t0, t1, scratch, du in
+            nada_poly_filter_gradient_tiles(&conv, xn, gyn, t0, t1, scratch, du)
         }
     }
 

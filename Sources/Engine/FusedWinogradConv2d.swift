@@ -82,33 +82,21 @@ struct FusedWinogradConv2d {
         }
     }
 
-    /// Output channels rounded up to the kernel's 8 lanes (the partials' row length).
-    var paddedOutChannels: Int { (outChannels + 7) / 8 * 8 }
-
-    /// Floats of the partial-sum buffer `sampleFilterGradient` needs.
-    var filterGradientPartialFloats: Int { filterGradientUnits * 36 * channels * paddedOutChannels }
-
-    /// dU_n[ξ][o][c] = Σ_tiles dM[ξ][o][t]·V[ξ][c][t] for sample n, with V the transformed windows of
-    /// x[n] ⊙ inScale[n] and dM = A dY Aᵀ of the unscaled output gradient: the sample's filter gradient
-    /// in the transformed domain (`addSampleFilterGradients` and `WinogradF43.transformWeightGradient`
-    /// take it from there). `partials` holds `filterGradientPartialFloats`; `dun` [36][O][C] is overwritten.
-    func sampleFilterGradient(n: Int, x: UnsafePointer<Float>, gy: UnsafePointer<Float>, inScale: UnsafePointer<Float>?,
-                              partials: UnsafeMutablePointer<Float>, into dun: UnsafeMutablePointer<Float>) {
-        let C = channels, O = outChannels, op = paddedOutChannels, tiles = tilesPerImage
-        let units = filterGradientUnits, runs = (tiles + 15) / 16, partial = 36 * C * op
-        let scratchCount = nada_wino_filter_gradient_scratch_floats(Int32(C), Int32(O))
-        var conv = nada_wino_conv(
-            channels: Int32(C), height: Int32(height), width: Int32(width),
-            out_channels: Int32(O), out_height: Int32(outHeight), out_width: Int32(outWidth),
-            padding: Int32(padding), accumulate: 0, in_scale: inScale.map { $0 + n * C }, out_scale: nil,
-            bias: nil, dot_with: nil, avx2: plan.avx2Flag)
-        let xn = x + n * C * height * width, gyn = gy + n * O * outHeight * outWidth
+    /// The unit scheduling of both fused kernels' filter gradients (this one's and
+    /// `FusedPolyphaseConvTranspose2d`'s): `units` work units over the 16-tile runs of one sample (whole
+    /// runs per unit, split as evenly as the run count allows), each of which `kernel(t0, t1, scratch, du)`
+    /// sums into its own partial dU [36][C][op] (op = O rounded up to 8 lanes); then the partials' rows
+    /// (ξ, c) summed in unit order and written transposed into dU_n [36][O][C]. The split depends on the
+    /// shape only, so nothing depends on the thread count.
+    static func runFilterGradientUnits(tiles: Int, units: Int, channels C: Int, outChannels O: Int, scratchFloats: Int,
+                                       partials: UnsafeMutablePointer<Float>, into dun: UnsafeMutablePointer<Float>,
+                                       _ kernel: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let op = (O + 7) / 8 * 8, runs = (tiles + 15) / 16, partial = 36 * C * op
         parallelFor(units) { range in
-            let scratch = TensorStorage(uninitializedCount: scratchCount)
+            let scratch = TensorStorage(uninitializedCount: scratchFloats)
             for unit in range {
-                // Whole 16-tile runs per unit, split as evenly as the run count allows.
                 let t0 = 16 * (unit * runs / units), t1 = min(tiles, 16 * ((unit + 1) * runs / units))
-                nada_wino_filter_gradient_tiles(&conv, xn, gyn, t0, t1, scratch.pointer, partials + unit * partial)
+                kernel(t0, t1, scratch.pointer, partials + unit * partial)
             }
         }
         // Rows (ξ, c) of the partials summed in unit order, written transposed into dU_n[ξ][·][c].
@@ -126,6 +114,32 @@ struct FusedWinogradConv2d {
                     for o in 0..<O { dst[o * C] = row[o] }
                 }
             }
+        }
+    }
+
+    /// Output channels rounded up to the kernel's 8 lanes (the partials' row length).
+    var paddedOutChannels: Int { (outChannels + 7) / 8 * 8 }
+
+    /// Floats of the partial-sum buffer `sampleFilterGradient` needs.
+    var filterGradientPartialFloats: Int { filterGradientUnits * 36 * channels * paddedOutChannels }
+
+    /// dU_n[ξ][o][c] = Σ_tiles dM[ξ][o][t]·V[ξ][c][t] for sample n, with V the transformed windows of
+    /// x[n] ⊙ inScale[n] and dM = A dY Aᵀ of the unscaled output gradient: the sample's filter gradient
+    /// in the transformed domain (`addSampleFilterGradients` and `WinogradF43.transformWeightGradient`
+    /// take it from there). `partials` holds `filterGradientPartialFloats`; `dun` [36][O][C] is overwritten.
+    func sampleFilterGradient(n: Int, x: UnsafePointer<Float>, gy: UnsafePointer<Float>, inScale: UnsafePointer<Float>?,
+                              partials: UnsafeMutablePointer<Float>, into dun: UnsafeMutablePointer<Float>) {
+        let C = channels, O = outChannels, tiles = tilesPerImage
+        let scratchCount = nada_wino_filter_gradient_scratch_floats(Int32(C), Int32(O))
+        var conv = nada_wino_conv(
+            channels: Int32(C), height: Int32(height), width: Int32(width),
+            out_channels: Int32(O), out_height: Int32(outHeight), out_width: Int32(outWidth),
+            padding: Int32(padding), accumulate: 0, in_scale: inScale.map { $0 + n * C }, out_scale: nil,
+            bias: nil, dot_with: nil, avx2: plan.avx2Flag)
+        let xn = x + n * C * height * width, gyn = gy + n * O * outHeight * outWidth
+        Self.runFilterGradientUnits(tiles: tiles, units: filterGradientUnits, channels: C, outChannels: O,
+                                    scratchFloats: scratchCount, partials: partials, into: dun) { t0, t1, scratch, du in
+            nada_wino_filter_gradient_tiles(&conv, xn, gyn, t0, t1, scratch, du)
         }
     }
 
