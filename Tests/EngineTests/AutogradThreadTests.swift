@@ -48,15 +48,18 @@ final class AutogradThreadTests: XCTestCase {
         })
         XCTAssertEqual(aResult?.recording, false, "inside noGrad")
         XCTAssertEqual(aResult?.recorded, false, "no graph inside noGrad even though x and w require gradients")
-        XCTAssertEqual(aResult?.values, expected, "inference result")
+        XCTAssertTrue(aResult?.values == expected, "inference result")
         XCTAssertEqual(bResult?.recording, true, "the other thread still records")
-        XCTAssertEqual(bResult?.yGrad, r.array, "the recording thread's gradient")
+        XCTAssertNotNil(bResult?.yGrad ?? nil, "the recording thread got a gradient")
+        XCTAssertTrue(bResult?.yGrad == r.array, "the recording thread's gradient is d(sum(y·r))/dy = r")
         XCTAssertNil(bResult?.xGrad ?? nil, "x was not part of B's graph")
         XCTAssertTrue(Autograd.isRecording, "this thread records after both ran")
     }
 
     /// Many rounds of a recorded conv + backward on one thread while another runs `noGrad` inference
-    /// over and over: every gradient equals the one computed alone, every inference output too.
+    /// over and over: every gradient equals the one computed alone, every inference output too. (A stress
+    /// test: unlike the one above it does not force the interleaving, so a shared flag fails it only
+    /// when the timing hits.)
     func testRecordingAndInferenceInParallelGiveTheSerialResults() {
         let x = rand([2, 8, 16, 17], seed: 10), w = rand([8, 8, 3, 3], seed: 11), r = rand([2, 8, 16, 17], seed: 12)
         let xi = rand([1, 8, 20, 20], seed: 13), wi = w.copy()
@@ -78,8 +81,8 @@ final class AutogradThreadTests: XCTestCase {
             }
         })
         XCTAssertEqual(gradRounds.count, 20)
-        for (i, g) in gradRounds.enumerated() { XCTAssertEqual(g, serialGrads, "round \(i): gradients") }
-        for (i, o) in inferenceRounds.enumerated() { XCTAssertEqual(o, serialInference, "round \(i): inference") }
+        for (i, g) in gradRounds.enumerated() { XCTAssertTrue(g == serialGrads, "round \(i): gradients") }
+        for (i, o) in inferenceRounds.enumerated() { XCTAssertTrue(o == serialInference, "round \(i): inference") }
         XCTAssertFalse(inferenceRecorded)
     }
 
