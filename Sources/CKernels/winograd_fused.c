@@ -1,51 +1,14 @@
-// Fused Winograd F(4x4, 3x3) convolution for few channels: see winograd_fused_kernel.h for the tile
-// loop. Swift's SIMD8 compiles to SSE on the baseline x86-64 target; here the same loop is built twice,
-// once for AVX2+FMA and once generic, and the copy is chosen once at run time.
+// Fused Winograd F(4x4, 3x3) convolution for few channels: see winograd_fused_kernel.h (forward, input
+// gradient) and winograd_fused_dw_kernel.h (filter gradient) for the tile loops, built twice by
+// winograd_copies.h (AVX2+FMA and generic); each call names its copy (the Swift `ConvPlan.isa`).
 
 #include "ckernels.h"
-#include <stdlib.h>
-#include <string.h>
 
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#define NADA_KERNEL_BODY "winograd_fused_kernel.h"
+#define NADA_KERNEL_BODY2 "winograd_fused_dw_kernel.h"
+#include "winograd_copies.h"
 
-// Helpers pass vectors by value; all of them are inlined into one copy, so the -Wpsabi note (the
-// by-value ABI differs with and without AVX) never applies.
-#define KINLINE static inline __attribute__((always_inline))
-#if defined(__clang__)
-#pragma clang diagnostic ignored "-Wpsabi"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
-#define KCAT_(a, b) a##b
-#define KCAT(a, b) KCAT_(a, b)
-
-#define KFN(name) KCAT(name, _generic)
-#include "winograd_fused_kernel.h"
-#include "winograd_fused_dw_kernel.h"
-#undef KFN
-
-#if defined(__x86_64__) && defined(__clang__)
-#define NADA_HAVE_AVX2_COPY 1
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#define KFN(name) KCAT(name, _avx2)
-#include "winograd_fused_kernel.h"
-#include "winograd_fused_dw_kernel.h"
-#undef KFN
-#pragma clang attribute pop
-#elif defined(__x86_64__) && defined(__GNUC__)
-#define NADA_HAVE_AVX2_COPY 1
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define KFN(name) KCAT(name, _avx2)
-#include "winograd_fused_kernel.h"
-#include "winograd_fused_dw_kernel.h"
-#undef KFN
-#pragma GCC pop_options
-#endif
-
-static int cpu_has_avx2(void) {
+int nada_cpu_has_avx2(void) {
 #if defined(NADA_HAVE_AVX2_COPY)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -54,44 +17,14 @@ static int cpu_has_avx2(void) {
 #endif
 }
 
-static int default_variant(void) {
-    const char *env = getenv("NADA_KERNELS");
-    if (env && strcmp(env, "generic") == 0) return 0;
-    return cpu_has_avx2();
-}
-
-// -1 until first use; then 0 or 1. Every writer stores the same value for the same request.
-static int selected = -1;
-
-int nada_kernels_select(int want) {
-    int v = want < 0 ? default_variant() : (want > 0 ? cpu_has_avx2() : 0);
-    __atomic_store_n(&selected, v, __ATOMIC_RELAXED);
-    return v;
-}
-
-static int variant(void) {
-    int v = __atomic_load_n(&selected, __ATOMIC_RELAXED);
-    return v >= 0 ? v : nada_kernels_select(-1);
-}
-
-int nada_kernels_selected(void) { return variant(); }
-
 void nada_wino_conv_tiles(const nada_wino_conv *conv, const float *x, const float *u, float *y,
                           long t0, long t1, float *scratch, double *dots) {
-#if defined(NADA_HAVE_AVX2_COPY)
-    if (variant() == 1) { conv_tiles_avx2(conv, x, u, y, t0, t1, scratch, dots); return; }
-#else
-    (void)variant;
-#endif
-    conv_tiles_generic(conv, x, u, y, t0, t1, scratch, dots);
+    KDISPATCH(conv->avx2, conv_tiles, conv, x, u, y, t0, t1, scratch, dots);
 }
 
 void nada_wino_filter_gradient_tiles(const nada_wino_conv *conv, const float *x, const float *dy,
                                      long t0, long t1, float *scratch, float *du) {
-#if defined(NADA_HAVE_AVX2_COPY)
-    if (variant() == 1) { filter_gradient_tiles_avx2(conv, x, dy, t0, t1, scratch, du); return; }
-#endif
-    filter_gradient_tiles_generic(conv, x, dy, t0, t1, scratch, du);
+    KDISPATCH(conv->avx2, filter_gradient_tiles, conv, x, dy, t0, t1, scratch, du);
 }
 
 size_t nada_wino_filter_gradient_scratch_floats(int channels, int out_channels) {

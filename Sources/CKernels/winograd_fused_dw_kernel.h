@@ -1,6 +1,7 @@
-// The weight-gradient half of the fused Winograd F(4x4, 3x3) backward, included by winograd_fused.c
-// once per instruction set right after winograd_fused_kernel.h (whose helpers it uses: locate,
-// gather_windows, gather_row, input_transform, lane_tile). Not a public header: it defines functions.
+// The weight-gradient half of the fused Winograd F(4x4, 3x3) backward, built once per instruction set
+// by winograd_copies.h right after winograd_fused_kernel.h (whose helpers it uses: locate,
+// transform_inputs, gather_row) and winograd_common_kernel.h (transpose8, dw_products). Not a public
+// header: it defines functions.
 //
 // For 16 tiles of one sample at a time (two 8-lane vectors), all in L1/L2:
 //   1. per input channel: gather the 6x6 windows, V = Bt d B, times inScale[c]   -> V  [36][C][16]
@@ -62,79 +63,10 @@ KINLINE void KFN(gather_tiles)(const nada_wino_conv *k, const KFN(group) *g, lon
     for (int e = 0; e < 16; e++) y[e] = KFN(ld)(tmp + 8 * e);
 }
 
-// out[i][j] = r[j][i] for an 8x8 block of floats held as 8 row vectors.
-KINLINE void KFN(transpose8)(const v8 *r, v8 *out) {
-    v8 t0 = UNPACKLO(r[0], r[1]), t1 = UNPACKHI(r[0], r[1]), t2 = UNPACKLO(r[2], r[3]), t3 = UNPACKHI(r[2], r[3]);
-    v8 t4 = UNPACKLO(r[4], r[5]), t5 = UNPACKHI(r[4], r[5]), t6 = UNPACKLO(r[6], r[7]), t7 = UNPACKHI(r[6], r[7]);
-    v8 a0 = MOVELH(t0, t2), a1 = MOVEHL(t0, t2), a2 = MOVELH(t1, t3), a3 = MOVEHL(t1, t3);
-    v8 b0 = MOVELH(t4, t6), b1 = MOVEHL(t4, t6), b2 = MOVELH(t5, t7), b3 = MOVEHL(t5, t7);
-#define LOWS(x, y) __builtin_shufflevector(x, y, 0, 1, 2, 3, 8, 9, 10, 11)
-#define HIGHS(x, y) __builtin_shufflevector(x, y, 4, 5, 6, 7, 12, 13, 14, 15)
-    out[0] = LOWS(a0, b0); out[1] = LOWS(a1, b1); out[2] = LOWS(a2, b2); out[3] = LOWS(a3, b3);
-    out[4] = HIGHS(a0, b0); out[5] = HIGHS(a1, b1); out[6] = HIGHS(a2, b2); out[7] = HIGHS(a3, b3);
-#undef LOWS
-#undef HIGHS
-}
-
-// du[j][8q..8q+8) += sum_t v[16 j + t] mt[t][8q..8q+8) for CB input channels and OV vectors of output
-// channels; v points at V[xi][c0][0], mt at Mt[xi][0][o0], du at dU[xi][c0][o0] (rows op apart).
-// CB and OV are constants in every caller, so the accumulators stay in registers.
-#define DW_PRODUCTS(CB, OV) \
-KINLINE void KFN(dw_products##CB##x##OV)(const float *v, const float *mt, long op, float *du) { \
-    v8 acc[CB][OV]; \
-    for (int j = 0; j < CB; j++) for (int q = 0; q < OV; q++) acc[j][q] = KFN(ld)(du + j * op + 8 * q); \
-    for (int t = 0; t < 16; t++) { \
-        v8 w[OV]; \
-        for (int q = 0; q < OV; q++) w[q] = KFN(ld)(mt + t * op + 8 * q); \
-        for (int j = 0; j < CB; j++) { \
-            v8 b = KFN(splat)(v[16 * j + t]); \
-            for (int q = 0; q < OV; q++) acc[j][q] += b * w[q]; \
-        } \
-    } \
-    for (int j = 0; j < CB; j++) for (int q = 0; q < OV; q++) KFN(st)(du + j * op + 8 * q, acc[j][q]); \
-}
-DW_PRODUCTS(1, 1) DW_PRODUCTS(2, 1) DW_PRODUCTS(3, 1) DW_PRODUCTS(4, 1) DW_PRODUCTS(5, 1) DW_PRODUCTS(6, 1)
-DW_PRODUCTS(1, 2) DW_PRODUCTS(2, 2) DW_PRODUCTS(3, 2) DW_PRODUCTS(4, 2) DW_PRODUCTS(5, 2) DW_PRODUCTS(6, 2)
-#undef DW_PRODUCTS
-
-// One point's rank-16 update of dU [C][op].
-static void KFN(dw_products)(const float *v, const float *mt, long C, long op, float *du) {
-    long c = 0;
-    while (c < C) {
-        long left = C - c;
-        // Blocks of 6, ending on 4 + 4 or 4 + 3 rather than a lone 1 or 2 (as in products()).
-        int cb = (left >= 9 || left == 6) ? 6 : (left >= 7 ? 4 : (int)left);
-        for (long o = 0; o < op; o += 16) {
-            const float *vc = v + 16 * c, *mo = mt + o;
-            float *d = du + c * op + o;
-            if (op - o >= 16) {
-                switch (cb) {
-                case 6: KFN(dw_products6x2)(vc, mo, op, d); break;
-                case 5: KFN(dw_products5x2)(vc, mo, op, d); break;
-                case 4: KFN(dw_products4x2)(vc, mo, op, d); break;
-                case 3: KFN(dw_products3x2)(vc, mo, op, d); break;
-                case 2: KFN(dw_products2x2)(vc, mo, op, d); break;
-                default: KFN(dw_products1x2)(vc, mo, op, d); break;
-                }
-            } else {
-                switch (cb) {
-                case 6: KFN(dw_products6x1)(vc, mo, op, d); break;
-                case 5: KFN(dw_products5x1)(vc, mo, op, d); break;
-                case 4: KFN(dw_products4x1)(vc, mo, op, d); break;
-                case 3: KFN(dw_products3x1)(vc, mo, op, d); break;
-                case 2: KFN(dw_products2x1)(vc, mo, op, d); break;
-                default: KFN(dw_products1x1)(vc, mo, op, d); break;
-                }
-            }
-        }
-        c += cb;
-    }
-}
-
 static void KFN(filter_gradient_tiles)(const nada_wino_conv *k, const float *x, const float *dy,
                                        long t0, long t1, float *scratch, float *du) {
     long C = k->channels, O = k->out_channels, op = (O + 7) / 8 * 8;
-    long HW = (long)k->height * k->width, HWo = (long)k->out_height * k->out_width;
+    long HWo = (long)k->out_height * k->out_width;
     // Point strides padded by 16 floats against L1 set conflicts at 2^k channels (as in conv_tiles).
     long vs = 16 * C + 16, ms = 16 * op + 16;
     float *V = scratch, *Mt = V + 36 * vs, *T = Mt + 36 * ms, *tmp = T + 8 * 36 * 8; // tmp: 512 floats
@@ -143,20 +75,7 @@ static void KFN(filter_gradient_tiles)(const nada_wino_conv *k, const float *x, 
     for (long i = 0; i < 36 * C * op; i++) du[i] = 0;
     for (long first = t0; first < t1; first += 16) {
         KFN(group) g[2] = {KFN(locate)(k, first, t1), KFN(locate)(k, first + 8, t1)};
-        for (long c = 0; c < C; c++) {
-            float scale = k->in_scale ? k->in_scale[c] : 1.0f;
-            for (int h = 0; h < 2; h++) {
-                float *dst = V + 16 * c + 8 * h;
-                if (g[h].n == 0) {
-                    for (int e = 0; e < 36; e++) KFN(st)(dst + vs * e, KFN(splat)(0));
-                    continue;
-                }
-                KFN(gather_windows)(k, &g[h], first + 8 * h, x + c * HW, d, tmp);
-                KFN(input_transform)(d);
-                v8 sv = KFN(splat)(scale);
-                for (int e = 0; e < 36; e++) KFN(st)(dst + vs * e, d[e] * sv);
-            }
-        }
+        KFN(transform_inputs)(k, g, first, x, vs, V, d, tmp);
         for (long o0 = 0; o0 < op; o0 += 8) {
             for (int h = 0; h < 2; h++) {
                 if (g[h].n == 0) {

@@ -1,6 +1,6 @@
-// The fused Winograd F(4x4, 3x3) tile loop, included by winograd_fused.c once per instruction set
-// (KFN(name) gives each copy its own names; the includer sets the target attribute around it).
-// Not a public header: it defines functions.
+// The fused Winograd F(4x4, 3x3) tile loop, built once per instruction set by winograd_copies.h
+// (KFN(name) gives each copy its own names) after winograd_common_kernel.h, whose vector helpers and
+// point-wise products it uses. Not a public header: it defines functions.
 //
 // For 16 tiles of one sample at a time (two 8-lane vectors) everything stays in L1/L2:
 //   1. per input channel: gather the 6x6 windows, V = Bt d B, times inScale[c]  -> V [36][C][16]
@@ -10,14 +10,6 @@
 //      written (or added) to the valid part of every 4x4 tile.
 // Every output pixel belongs to exactly one tile and its arithmetic does not depend on the lane it
 // ran in, so results do not depend on how callers split the tiles.
-
-// Lane L of a vector holds tile (first + LANE_TILE[L]): this order makes the window gather and the
-// tile scatter of 8 tiles in one row pure in-128-bit-lane shuffles (see gather_row / scatter_row).
-static const int KFN(lane_tile)[8] = {0, 2, 4, 6, 1, 3, 5, 7};
-
-KINLINE v8 KFN(splat)(float x) { return (v8){x, x, x, x, x, x, x, x}; }
-KINLINE v8 KFN(ld)(const float *p) { return *(const v8u *)p; }
-KINLINE void KFN(st)(float *p, v8 v) { *(v8u *)p = v; }
 
 // Bt d: 6 -> 6 (the rows of Bt for points 0, +-1, +-2, inf).
 #define INPUT_1D(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5) do { \
@@ -56,12 +48,6 @@ KINLINE void KFN(output_transform)(v8 *m, v8 *y) {
     }
 }
 
-// 128-bit-lane shuffles on pairs of 8-float vectors (indices 0-7: x, 8-15: y).
-#define UNPACKLO(x, y) __builtin_shufflevector(x, y, 0, 8, 1, 9, 4, 12, 5, 13)
-#define UNPACKHI(x, y) __builtin_shufflevector(x, y, 2, 10, 3, 11, 6, 14, 7, 15)
-#define MOVELH(x, y) __builtin_shufflevector(x, y, 0, 1, 8, 9, 4, 5, 12, 13)
-#define MOVEHL(x, y) __builtin_shufflevector(x, y, 2, 3, 10, 11, 6, 7, 14, 15)
-
 // One window row of 8 tiles side by side: seg[4t + s] is column s of tile t (s < 6, so seg[0..34)).
 // out[s] gets column s in lane order LANE_TILE.
 KINLINE void KFN(gather_row)(const float *seg, v8 *out) {
@@ -78,10 +64,6 @@ KINLINE void KFN(gather_row)(const float *seg, v8 *out) {
 KINLINE void KFN(scatter_row)(const v8 *y, v8 *seg) {
     v8 p = UNPACKLO(y[0], y[1]), q = UNPACKLO(y[2], y[3]), r = UNPACKHI(y[0], y[1]), s = UNPACKHI(y[2], y[3]);
     seg[0] = MOVELH(p, q); seg[1] = MOVEHL(p, q); seg[2] = MOVELH(r, s); seg[3] = MOVEHL(r, s);
-}
-
-KINLINE float KFN(hsum)(v8 v) {
-    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
 // Where 8 tiles starting at tile `first` (n of them valid) sit, and whether they are one row of
@@ -178,50 +160,31 @@ KINLINE double KFN(scatter_tiles)(const nada_wino_conv *k, const KFN(group) *g, 
     return dot;
 }
 
-// M[o][0..16) (+)= sum_c U[c][o] V[c][0..16) for OB consecutive output channels; u points at U[0][o0],
-// m at M[o0][0]. OB is a constant in every caller, so the accumulators stay in registers.
-#define PRODUCTS(OB) \
-KINLINE void KFN(products##OB)(const float *v, const float *u, long C, long O, float *m) { \
-    v8 acc0[OB], acc1[OB]; \
-    for (int j = 0; j < OB; j++) { acc0[j] = KFN(splat)(0); acc1[j] = KFN(splat)(0); } \
-    for (long c = 0; c < C; c++) { \
-        v8 x0 = KFN(ld)(v + 16 * c), x1 = KFN(ld)(v + 16 * c + 8); \
-        const float *uc = u + c * O; \
-        for (int j = 0; j < OB; j++) { \
-            v8 w = KFN(splat)(uc[j]); \
-            acc0[j] += w * x0; acc1[j] += w * x1; \
-        } \
-    } \
-    for (int j = 0; j < OB; j++) { KFN(st)(m + 16 * j, acc0[j]); KFN(st)(m + 16 * j + 8, acc1[j]); } \
-}
-PRODUCTS(1)
-PRODUCTS(2)
-PRODUCTS(3)
-PRODUCTS(4)
-PRODUCTS(5)
-PRODUCTS(6)
-
-static void KFN(products)(const float *v, const float *u, long C, long O, float *m) {
-    long o = 0;
-    while (o < O) {
-        long left = O - o;
-        // Blocks of 6 (12 accumulators), ending on 4 + 4 or 4 + 3 rather than a lone 1 or 2.
-        int ob = (left >= 9 || left == 6) ? 6 : (left >= 7 ? 4 : (int)left);
-        switch (ob) {
-        case 6: KFN(products6)(v, u + o, C, O, m + 16 * o); break;
-        case 5: KFN(products5)(v, u + o, C, O, m + 16 * o); break;
-        case 4: KFN(products4)(v, u + o, C, O, m + 16 * o); break;
-        case 3: KFN(products3)(v, u + o, C, O, m + 16 * o); break;
-        case 2: KFN(products2)(v, u + o, C, O, m + 16 * o); break;
-        default: KFN(products1)(v, u + o, C, O, m + 16 * o); break;
+// V[e][c][0..16) for the 16 tiles from `first` (groups g[0], g[1]): each input channel's windows
+// gathered, transformed and scaled by in_scale[c]; zeros for a group with no tiles. Point stride vs.
+// The first step of both the forward tile loop and the filter gradient's.
+KINLINE void KFN(transform_inputs)(const nada_wino_conv *k, const KFN(group) *g, long first, const float *x,
+                                   long vs, float *V, v8 *d, float *tmp) {
+    long C = k->channels, HW = (long)k->height * k->width;
+    for (long c = 0; c < C; c++) {
+        float scale = k->in_scale ? k->in_scale[c] : 1.0f;
+        for (int h = 0; h < 2; h++) {
+            float *dst = V + 16 * c + 8 * h;
+            if (g[h].n == 0) {
+                for (int e = 0; e < 36; e++) KFN(st)(dst + vs * e, KFN(splat)(0));
+                continue;
+            }
+            KFN(gather_windows)(k, &g[h], first + 8 * h, x + c * HW, d, tmp);
+            KFN(input_transform)(d);
+            v8 sv = KFN(splat)(scale);
+            for (int e = 0; e < 36; e++) KFN(st)(dst + vs * e, d[e] * sv);
         }
-        o += ob;
     }
 }
 
 static void KFN(conv_tiles)(const nada_wino_conv *k, const float *x, const float *u, float *y,
                             long t0, long t1, float *scratch, double *dots) {
-    long C = k->channels, O = k->out_channels, HW = (long)k->height * k->width;
+    long C = k->channels, O = k->out_channels;
     long HWo = (long)k->out_height * k->out_width;
     // Point strides padded by 16 floats: at 2^k channels a stride of 16 * C floats would put all 36
     // points of a tile in the same few L1 sets (the transforms touch all 36 at once). Measured 5 %.
@@ -231,20 +194,7 @@ static void KFN(conv_tiles)(const nada_wino_conv *k, const float *x, const float
     if (dots) for (long o = 0; o < O; o++) dots[o] = 0;
     for (long first = t0; first < t1; first += 16) {
         KFN(group) g[2] = {KFN(locate)(k, first, t1), KFN(locate)(k, first + 8, t1)};
-        for (long c = 0; c < C; c++) {
-            float scale = k->in_scale ? k->in_scale[c] : 1.0f;
-            for (int h = 0; h < 2; h++) {
-                float *dst = V + 16 * c + 8 * h;
-                if (g[h].n == 0) {
-                    for (int e = 0; e < 36; e++) KFN(st)(dst + vs * e, KFN(splat)(0));
-                    continue;
-                }
-                KFN(gather_windows)(k, &g[h], first + 8 * h, x + c * HW, d, tmp);
-                KFN(input_transform)(d);
-                v8 sv = KFN(splat)(scale);
-                for (int e = 0; e < 36; e++) KFN(st)(dst + vs * e, d[e] * sv);
-            }
-        }
+        KFN(transform_inputs)(k, g, first, x, vs, V, d, tmp);
         for (int e = 0; e < 36; e++) KFN(products)(V + vs * e, u + C * O * e, C, O, M + ms * e);
         for (long o = 0; o < O; o++) {
             v8 scale = KFN(splat)(k->out_scale ? k->out_scale[o] : 1.0f);
@@ -263,4 +213,3 @@ static void KFN(conv_tiles)(const nada_wino_conv *k, const float *x, const float
     }
 }
 
-#undef PRODUCTS

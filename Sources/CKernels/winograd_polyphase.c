@@ -1,67 +1,25 @@
 // Fused polyphase Winograd kernel for the stride-2, 3x3 transposed convolution (StyleGAN2's
 // upsampling conv): see winograd_polyphase_kernel.h for the tile loop. Built twice like
-// winograd_fused.c (AVX2+FMA and generic); the copy follows `nada_kernels_select`.
+// winograd_fused.c (AVX2+FMA and generic); each call names its copy (`conv->avx2`).
 
 #include "ckernels.h"
 
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
-
-// Helpers pass vectors by value; all of them are inlined into one copy, so the -Wpsabi note (the
-// by-value ABI differs with and without AVX) never applies.
-#define KINLINE static inline __attribute__((always_inline))
-#if defined(__clang__)
-#pragma clang diagnostic ignored "-Wpsabi"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
-#define KCAT_(a, b) a##b
-#define KCAT(a, b) KCAT_(a, b)
-
-#define KFN(name) KCAT(name, _generic)
-#include "winograd_polyphase_kernel.h"
-#undef KFN
-
-#if defined(__x86_64__) && defined(__clang__)
-#define NADA_HAVE_AVX2_COPY 1
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#define KFN(name) KCAT(name, _avx2)
-#include "winograd_polyphase_kernel.h"
-#undef KFN
-#pragma clang attribute pop
-#elif defined(__x86_64__) && defined(__GNUC__)
-#define NADA_HAVE_AVX2_COPY 1
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define KFN(name) KCAT(name, _avx2)
-#include "winograd_polyphase_kernel.h"
-#undef KFN
-#pragma GCC pop_options
-#endif
+#define NADA_KERNEL_BODY "winograd_polyphase_kernel.h"
+#include "winograd_copies.h"
 
 void nada_poly_conv_tiles(const nada_poly_conv *conv, const float *x, const float *u, float *y,
                           long t0, long t1, float *scratch) {
-#if defined(NADA_HAVE_AVX2_COPY)
-    if (nada_kernels_selected() == 1) { poly_tiles_avx2(conv, x, u, y, t0, t1, scratch); return; }
-#endif
-    poly_tiles_generic(conv, x, u, y, t0, t1, scratch);
+    KDISPATCH(conv->avx2, poly_tiles, conv, x, u, y, t0, t1, scratch);
 }
 
 void nada_poly_input_gradient_tiles(const nada_poly_conv *conv, const float *gy, const float *u, const float *x,
                                     float *gx, long t0, long t1, float *scratch, double *dots) {
-#if defined(NADA_HAVE_AVX2_COPY)
-    if (nada_kernels_selected() == 1) { poly_input_gradient_tiles_avx2(conv, gy, u, x, gx, t0, t1, scratch, dots); return; }
-#endif
-    poly_input_gradient_tiles_generic(conv, gy, u, x, gx, t0, t1, scratch, dots);
+    KDISPATCH(conv->avx2, poly_input_gradient_tiles, conv, gy, u, x, gx, t0, t1, scratch, dots);
 }
 
 void nada_poly_filter_gradient_tiles(const nada_poly_conv *conv, const float *x, const float *dy,
                                      long t0, long t1, float *scratch, float *du) {
-#if defined(NADA_HAVE_AVX2_COPY)
-    if (nada_kernels_selected() == 1) { poly_filter_gradient_tiles_avx2(conv, x, dy, t0, t1, scratch, du); return; }
-#endif
-    poly_filter_gradient_tiles_generic(conv, x, dy, t0, t1, scratch, du);
+    KDISPATCH(conv->avx2, poly_filter_gradient_tiles, conv, x, dy, t0, t1, scratch, du);
 }
 
 size_t nada_poly_filter_gradient_scratch_floats(int channels, int out_channels) {

@@ -1,6 +1,7 @@
 // The fused polyphase Winograd tile loop for the stride-2, 3x3, unpadded transposed convolution
-// (output 2H+1), included by winograd_polyphase.c once per instruction set (KFN(name) gives each copy
-// its own names; the includer sets the target attribute around it). Not a public header.
+// (output 2H+1), built once per instruction set by winograd_copies.h (KFN(name) gives each copy its own
+// names) after winograd_common_kernel.h, whose vector helpers and point-wise products it shares with
+// the stride-1 kernel. Not a public header.
 //
 // The scheme is the Swift `WinogradPolyphase` one: a 4x4 input tile at (y0, x0) reads the 5x5 window
 // in[y0-1 .. y0+3][x0-1 .. x0+3] (zero outside) and gives the 8x8 output tile at (2y0, 2x0). In one
@@ -12,14 +13,6 @@
 //   1. per input channel: gather the windows, 81 points, times inScale[c]     -> V [81][C][16]
 //   2. per point p: M[p][o][t] = sum_c U[class(p)][c][o] V[p][c][t]              -> M [81][O][16]
 //   3. per output channel: the 8x8 output transform, times outScale[o], written to the tiles.
-
-// Lane L of a vector holds tile (first + LANE_TILE[L]): this order makes the window gather of 8 tiles
-// in one row pure in-128-bit-lane shuffles (see gather_row); the scatter undoes it by its store order.
-static const int KFN(poly_lane_tile)[8] = {0, 2, 4, 6, 1, 3, 5, 7};
-
-KINLINE v8 KFN(poly_splat)(float x) { return (v8){x, x, x, x, x, x, x, x}; }
-KINLINE v8 KFN(poly_ld)(const float *p) { return *(const v8u *)p; }
-KINLINE void KFN(poly_st)(float *p, v8 v) { *(v8u *)p = v; }
 
 // 5 window values -> 9 points (F(4, 2)'s Bt d, then d1..d4), the Swift `inputRow`.
 #define POLY_INPUT_1D(d0, d1, d2, d3, d4, o0, o1, o2, o3, o4, o5, o6, o7, o8) do { \
@@ -59,41 +52,33 @@ KINLINE void KFN(poly_output_transform)(const v8 *m, v8 *t, v8 *y) {
     }
 }
 
-// 128-bit-lane shuffles on pairs of 8-float vectors (indices 0-7: x, 8-15: y).
-#define P_UNPACKLO(x, y) __builtin_shufflevector(x, y, 0, 8, 1, 9, 4, 12, 5, 13)
-#define P_UNPACKHI(x, y) __builtin_shufflevector(x, y, 2, 10, 3, 11, 6, 14, 7, 15)
-#define P_MOVELH(x, y) __builtin_shufflevector(x, y, 0, 1, 8, 9, 4, 5, 12, 13)
-#define P_MOVEHL(x, y) __builtin_shufflevector(x, y, 2, 3, 10, 11, 6, 7, 14, 15)
-#define P_LOW128(x, y) __builtin_shufflevector(x, y, 0, 1, 2, 3, 8, 9, 10, 11)
-#define P_HIGH128(x, y) __builtin_shufflevector(x, y, 4, 5, 6, 7, 12, 13, 14, 15)
-
 // One window row of 8 tiles side by side: seg[4t + s] is column s of tile t (s < 5, so seg[0..33)).
 // out[s] gets column s in lane order LANE_TILE.
 KINLINE void KFN(poly_gather_row)(const float *seg, v8 *out) {
-    v8 a = KFN(poly_ld)(seg), b = KFN(poly_ld)(seg + 8), c = KFN(poly_ld)(seg + 16), d = KFN(poly_ld)(seg + 24);
-    v8 p = P_UNPACKLO(a, b), q = P_UNPACKLO(c, d), r = P_UNPACKHI(a, b), s = P_UNPACKHI(c, d);
-    v8 s0 = P_MOVELH(p, q);
-    out[0] = s0; out[1] = P_MOVEHL(p, q); out[2] = P_MOVELH(r, s); out[3] = P_MOVEHL(r, s);
+    v8 a = KFN(ld)(seg), b = KFN(ld)(seg + 8), c = KFN(ld)(seg + 16), d = KFN(ld)(seg + 24);
+    v8 p = UNPACKLO(a, b), q = UNPACKLO(c, d), r = UNPACKHI(a, b), s = UNPACKHI(c, d);
+    v8 s0 = MOVELH(p, q);
+    out[0] = s0; out[1] = MOVEHL(p, q); out[2] = MOVELH(r, s); out[3] = MOVEHL(r, s);
     // Column 4 of tile t is column 0 of tile t + 1.
-    out[4] = __builtin_shufflevector(s0, KFN(poly_splat)(seg[32]), 4, 5, 6, 7, 1, 2, 3, 8);
+    out[4] = __builtin_shufflevector(s0, KFN(splat)(seg[32]), 4, 5, 6, 7, 1, 2, 3, 8);
 }
 
 // y[s] = column s of 8 output tiles (lane L: tile LANE_TILE[L]) -> one output row segment of 64
 // floats: an 8x8 transpose whose result vector j is tile LANE_TILE[j]'s row.
 KINLINE void KFN(poly_scatter_row)(const v8 *y, float *seg) {
-    v8 t0 = P_UNPACKLO(y[0], y[1]), t1 = P_UNPACKHI(y[0], y[1]), t2 = P_UNPACKLO(y[2], y[3]), t3 = P_UNPACKHI(y[2], y[3]);
-    v8 t4 = P_UNPACKLO(y[4], y[5]), t5 = P_UNPACKHI(y[4], y[5]), t6 = P_UNPACKLO(y[6], y[7]), t7 = P_UNPACKHI(y[6], y[7]);
-    v8 u0 = P_MOVELH(t0, t2), u1 = P_MOVEHL(t0, t2), u2 = P_MOVELH(t1, t3), u3 = P_MOVEHL(t1, t3);
-    v8 u4 = P_MOVELH(t4, t6), u5 = P_MOVEHL(t4, t6), u6 = P_MOVELH(t5, t7), u7 = P_MOVEHL(t5, t7);
+    v8 t0 = UNPACKLO(y[0], y[1]), t1 = UNPACKHI(y[0], y[1]), t2 = UNPACKLO(y[2], y[3]), t3 = UNPACKHI(y[2], y[3]);
+    v8 t4 = UNPACKLO(y[4], y[5]), t5 = UNPACKHI(y[4], y[5]), t6 = UNPACKLO(y[6], y[7]), t7 = UNPACKHI(y[6], y[7]);
+    v8 u0 = MOVELH(t0, t2), u1 = MOVEHL(t0, t2), u2 = MOVELH(t1, t3), u3 = MOVEHL(t1, t3);
+    v8 u4 = MOVELH(t4, t6), u5 = MOVEHL(t4, t6), u6 = MOVELH(t5, t7), u7 = MOVEHL(t5, t7);
     // Result j (lane j of every y[s]) is tile LANE_TILE[j]: lanes 0-7 are tiles 0 2 4 6 1 3 5 7.
-    KFN(poly_st)(seg + 8 * 0, P_LOW128(u0, u4));
-    KFN(poly_st)(seg + 8 * 2, P_LOW128(u1, u5));
-    KFN(poly_st)(seg + 8 * 4, P_LOW128(u2, u6));
-    KFN(poly_st)(seg + 8 * 6, P_LOW128(u3, u7));
-    KFN(poly_st)(seg + 8 * 1, P_HIGH128(u0, u4));
-    KFN(poly_st)(seg + 8 * 3, P_HIGH128(u1, u5));
-    KFN(poly_st)(seg + 8 * 5, P_HIGH128(u2, u6));
-    KFN(poly_st)(seg + 8 * 7, P_HIGH128(u3, u7));
+    KFN(st)(seg + 8 * 0, LOW128(u0, u4));
+    KFN(st)(seg + 8 * 2, LOW128(u1, u5));
+    KFN(st)(seg + 8 * 4, LOW128(u2, u6));
+    KFN(st)(seg + 8 * 6, LOW128(u3, u7));
+    KFN(st)(seg + 8 * 1, HIGH128(u0, u4));
+    KFN(st)(seg + 8 * 3, HIGH128(u1, u5));
+    KFN(st)(seg + 8 * 5, HIGH128(u2, u6));
+    KFN(st)(seg + 8 * 7, HIGH128(u3, u7));
 }
 
 // Where 8 tiles starting at tile `first` (n of them valid) sit, and whether they are one row of
@@ -125,7 +110,7 @@ KINLINE void KFN(poly_gather_windows)(const nada_poly_conv *k, const KFN(poly_gr
     }
     long tw = W / 4 + 1;
     for (int L = 0; L < 8; L++) {
-        int t = KFN(poly_lane_tile)[L];
+        int t = KFN(lane_tile)[L];
         if (t >= g->n) {
             for (int e = 0; e < 25; e++) tmp[8 * e + L] = 0;
             continue;
@@ -139,7 +124,7 @@ KINLINE void KFN(poly_gather_windows)(const nada_poly_conv *k, const KFN(poly_gr
             }
         }
     }
-    for (int e = 0; e < 25; e++) d[e] = KFN(poly_ld)(tmp + 8 * e);
+    for (int e = 0; e < 25; e++) d[e] = KFN(ld)(tmp + 8 * e);
 }
 
 // Writes the 8x8 tiles y[64] (already scaled) of a group into one output plane.
@@ -151,9 +136,9 @@ KINLINE void KFN(poly_scatter_tiles)(const nada_poly_conv *k, const KFN(poly_gro
         return;
     }
     long tw = k->width / 4 + 1;
-    for (int e = 0; e < 64; e++) KFN(poly_st)(tmp + 8 * e, y[e]);
+    for (int e = 0; e < 64; e++) KFN(st)(tmp + 8 * e, y[e]);
     for (int L = 0; L < 8; L++) {
-        int t = KFN(poly_lane_tile)[L];
+        int t = KFN(lane_tile)[L];
         if (t >= g->n) continue;
         long ti = first + t, ty = ti / tw, oy = 8 * ty, ox = 8 * (ti - ty * tw);
         long rows = Ho - oy < 8 ? Ho - oy : 8, cols = Wo - ox < 8 ? Wo - ox : 8;
@@ -164,56 +149,38 @@ KINLINE void KFN(poly_scatter_tiles)(const nada_poly_conv *k, const KFN(poly_gro
     }
 }
 
-// M[o][0..16) = sum_c U[c][o] V[c][0..16) for OB consecutive output channels; u points at U[0][o0],
-// m at M[o0][0]. OB is a constant in every caller, so the accumulators stay in registers.
-#define POLY_PRODUCTS(OB) \
-KINLINE void KFN(poly_products##OB)(const float *v, const float *u, long C, long O, float *m) { \
-    v8 acc0[OB], acc1[OB]; \
-    for (int j = 0; j < OB; j++) { acc0[j] = KFN(poly_splat)(0); acc1[j] = KFN(poly_splat)(0); } \
-    for (long c = 0; c < C; c++) { \
-        v8 x0 = KFN(poly_ld)(v + 16 * c), x1 = KFN(poly_ld)(v + 16 * c + 8); \
-        const float *uc = u + c * O; \
-        for (int j = 0; j < OB; j++) { \
-            v8 w = KFN(poly_splat)(uc[j]); \
-            acc0[j] += w * x0; acc1[j] += w * x1; \
-        } \
-    } \
-    for (int j = 0; j < OB; j++) { KFN(poly_st)(m + 16 * j, acc0[j]); KFN(poly_st)(m + 16 * j + 8, acc1[j]); } \
-}
-POLY_PRODUCTS(1)
-POLY_PRODUCTS(2)
-POLY_PRODUCTS(3)
-POLY_PRODUCTS(4)
-POLY_PRODUCTS(5)
-POLY_PRODUCTS(6)
-
-static void KFN(poly_products)(const float *v, const float *u, long C, long O, float *m) {
-    long o = 0;
-    while (o < O) {
-        long left = O - o;
-        // Blocks of 6 (12 accumulators), ending on 4 + 4 or 4 + 3 rather than a lone 1 or 2.
-        int ob = (left >= 9 || left == 6) ? 6 : (left >= 7 ? 4 : (int)left);
-        switch (ob) {
-        case 6: KFN(poly_products6)(v, u + o, C, O, m + 16 * o); break;
-        case 5: KFN(poly_products5)(v, u + o, C, O, m + 16 * o); break;
-        case 4: KFN(poly_products4)(v, u + o, C, O, m + 16 * o); break;
-        case 3: KFN(poly_products3)(v, u + o, C, O, m + 16 * o); break;
-        case 2: KFN(poly_products2)(v, u + o, C, O, m + 16 * o); break;
-        default: KFN(poly_products1)(v, u + o, C, O, m + 16 * o); break;
-        }
-        o += ob;
-    }
-}
-
 // The filter class of point p = 9a + b.
 KINLINE int KFN(poly_class)(int p) {
     int a = p / 9, b = p - 9 * (p / 9);
     return 6 * (a < 5 ? a : 5) + (b < 5 ? b : 5);
 }
 
+// V[p][c][0..16) for the 16 tiles from `first` (groups g[0], g[1]): each input channel's 5x5 windows
+// gathered, taken to the 81 points and scaled by in_scale[c]; zeros for a group with no tiles. Point
+// stride vs; yt, t, d and tmp are the caller's scratch. The first step of both the forward tile loop and
+// the filter gradient's.
+KINLINE void KFN(poly_transform_inputs)(const nada_poly_conv *k, const KFN(poly_group) *g, long first, const float *x,
+                                        long vs, float *V, v8 *yt, v8 *t, v8 *d, float *tmp) {
+    long C = k->channels, HW = (long)k->height * k->width;
+    for (long c = 0; c < C; c++) {
+        float scale = k->in_scale ? k->in_scale[c] : 1.0f;
+        for (int h = 0; h < 2; h++) {
+            float *dst = V + 16 * c + 8 * h;
+            if (g[h].n == 0) {
+                for (int e = 0; e < 81; e++) KFN(st)(dst + vs * e, KFN(splat)(0));
+                continue;
+            }
+            KFN(poly_gather_windows)(k, &g[h], first + 8 * h, x + c * HW, yt, tmp);
+            KFN(poly_input_transform)(yt, t, d);
+            v8 sv = KFN(splat)(scale);
+            for (int e = 0; e < 81; e++) KFN(st)(dst + vs * e, d[e] * sv);
+        }
+    }
+}
+
 static void KFN(poly_tiles)(const nada_poly_conv *k, const float *x, const float *u, float *y,
                             long t0, long t1, float *scratch) {
-    long C = k->channels, O = k->out_channels, HW = (long)k->height * k->width;
+    long C = k->channels, O = k->out_channels;
     long HWo = (2L * k->height + 1) * (2L * k->width + 1);
     // Point strides padded by 16 floats (L1 set conflicts at 2^k channels, as in winograd_fused).
     long vs = 16 * C + 16, ms = 16 * O + 16;
@@ -221,27 +188,14 @@ static void KFN(poly_tiles)(const nada_poly_conv *k, const float *x, const float
     v8 d[81], t[72], yt[64];
     for (long first = t0; first < t1; first += 16) {
         KFN(poly_group) g[2] = {KFN(poly_locate)(k, first, t1), KFN(poly_locate)(k, first + 8, t1)};
-        for (long c = 0; c < C; c++) {
-            float scale = k->in_scale ? k->in_scale[c] : 1.0f;
-            for (int h = 0; h < 2; h++) {
-                float *dst = V + 16 * c + 8 * h;
-                if (g[h].n == 0) {
-                    for (int e = 0; e < 81; e++) KFN(poly_st)(dst + vs * e, KFN(poly_splat)(0));
-                    continue;
-                }
-                KFN(poly_gather_windows)(k, &g[h], first + 8 * h, x + c * HW, yt, tmp);
-                KFN(poly_input_transform)(yt, t, d);
-                v8 sv = KFN(poly_splat)(scale);
-                for (int e = 0; e < 81; e++) KFN(poly_st)(dst + vs * e, d[e] * sv);
-            }
-        }
-        for (int e = 0; e < 81; e++) KFN(poly_products)(V + vs * e, u + C * O * KFN(poly_class)(e), C, O, M + ms * e);
+        KFN(poly_transform_inputs)(k, g, first, x, vs, V, yt, t, d, tmp);
+        for (int e = 0; e < 81; e++) KFN(products)(V + vs * e, u + C * O * KFN(poly_class)(e), C, O, M + ms * e);
         for (long o = 0; o < O; o++) {
-            v8 scale = KFN(poly_splat)(k->out_scale ? k->out_scale[o] : 1.0f);
+            v8 scale = KFN(splat)(k->out_scale ? k->out_scale[o] : 1.0f);
             for (int h = 0; h < 2; h++) {
                 if (g[h].n == 0) continue;
                 const float *src = M + 16 * o + 8 * h;
-                for (int e = 0; e < 81; e++) d[e] = KFN(poly_ld)(src + ms * e);
+                for (int e = 0; e < 81; e++) d[e] = KFN(ld)(src + ms * e);
                 KFN(poly_output_transform)(d, t, yt);
                 if (k->out_scale) for (int e = 0; e < 64; e++) yt[e] *= scale;
                 KFN(poly_scatter_tiles)(k, &g[h], first + 8 * h, yt, y + o * HWo, tmp);
@@ -305,26 +259,22 @@ KINLINE void KFN(poly_adj_output_transform)(const v8 *m, v8 *t, v8 *y) {
 KINLINE void KFN(poly_adj_gather_row)(const float *seg, v8 *out) {
     // Rows of the 8x8 block in lane order: lane j is tile LANE_TILE[j].
     v8 r[8];
-    for (int j = 0; j < 8; j++) r[j] = KFN(poly_ld)(seg + 8 * KFN(poly_lane_tile)[j]);
-    v8 t0 = P_UNPACKLO(r[0], r[1]), t1 = P_UNPACKHI(r[0], r[1]), t2 = P_UNPACKLO(r[2], r[3]), t3 = P_UNPACKHI(r[2], r[3]);
-    v8 t4 = P_UNPACKLO(r[4], r[5]), t5 = P_UNPACKHI(r[4], r[5]), t6 = P_UNPACKLO(r[6], r[7]), t7 = P_UNPACKHI(r[6], r[7]);
-    v8 u0 = P_MOVELH(t0, t2), u1 = P_MOVEHL(t0, t2), u2 = P_MOVELH(t1, t3), u3 = P_MOVEHL(t1, t3);
-    v8 u4 = P_MOVELH(t4, t6), u5 = P_MOVEHL(t4, t6), u6 = P_MOVELH(t5, t7), u7 = P_MOVEHL(t5, t7);
-    out[0] = P_LOW128(u0, u4); out[1] = P_LOW128(u1, u5); out[2] = P_LOW128(u2, u6); out[3] = P_LOW128(u3, u7);
-    out[4] = P_HIGH128(u0, u4); out[5] = P_HIGH128(u1, u5); out[6] = P_HIGH128(u2, u6); out[7] = P_HIGH128(u3, u7);
+    for (int j = 0; j < 8; j++) r[j] = KFN(ld)(seg + 8 * KFN(lane_tile)[j]);
+    v8 t0 = UNPACKLO(r[0], r[1]), t1 = UNPACKHI(r[0], r[1]), t2 = UNPACKLO(r[2], r[3]), t3 = UNPACKHI(r[2], r[3]);
+    v8 t4 = UNPACKLO(r[4], r[5]), t5 = UNPACKHI(r[4], r[5]), t6 = UNPACKLO(r[6], r[7]), t7 = UNPACKHI(r[6], r[7]);
+    v8 u0 = MOVELH(t0, t2), u1 = MOVEHL(t0, t2), u2 = MOVELH(t1, t3), u3 = MOVEHL(t1, t3);
+    v8 u4 = MOVELH(t4, t6), u5 = MOVEHL(t4, t6), u6 = MOVELH(t5, t7), u7 = MOVEHL(t5, t7);
+    out[0] = LOW128(u0, u4); out[1] = LOW128(u1, u5); out[2] = LOW128(u2, u6); out[3] = LOW128(u3, u7);
+    out[4] = HIGH128(u0, u4); out[5] = HIGH128(u1, u5); out[6] = HIGH128(u2, u6); out[7] = HIGH128(u3, u7);
     // Lanes 0-3 hold tiles 0 2 4 6, lanes 4-7 tiles 1 3 5 7: column 8 of tile t = column 0 of t + 1.
-    out[8] = __builtin_shufflevector(out[0], KFN(poly_splat)(seg[64]), 4, 5, 6, 7, 1, 2, 3, 8);
+    out[8] = __builtin_shufflevector(out[0], KFN(splat)(seg[64]), 4, 5, 6, 7, 1, 2, 3, 8);
 }
 
 // 4x4 gx tiles y[s] (lane order LANE_TILE) -> one gx row segment seg[0..32): inverse of the first four
 // columns of gather_row.
 KINLINE void KFN(poly_adj_scatter_row)(const v8 *y, v8 *seg) {
-    v8 p = P_UNPACKLO(y[0], y[1]), q = P_UNPACKLO(y[2], y[3]), r = P_UNPACKHI(y[0], y[1]), s = P_UNPACKHI(y[2], y[3]);
-    seg[0] = P_MOVELH(p, q); seg[1] = P_MOVEHL(p, q); seg[2] = P_MOVELH(r, s); seg[3] = P_MOVEHL(r, s);
-}
-
-KINLINE float KFN(poly_hsum)(v8 v) {
-    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+    v8 p = UNPACKLO(y[0], y[1]), q = UNPACKLO(y[2], y[3]), r = UNPACKHI(y[0], y[1]), s = UNPACKHI(y[2], y[3]);
+    seg[0] = MOVELH(p, q); seg[1] = MOVEHL(p, q); seg[2] = MOVELH(r, s); seg[3] = MOVEHL(r, s);
 }
 
 KINLINE KFN(poly_group) KFN(poly_adj_locate)(const nada_poly_conv *k, long first, long last_tile) {
@@ -350,7 +300,7 @@ KINLINE void KFN(poly_adj_gather_windows)(const nada_poly_conv *k, const KFN(pol
     }
     long tw = (k->width + 3) / 4;
     for (int L = 0; L < 8; L++) {
-        int t = KFN(poly_lane_tile)[L];
+        int t = KFN(lane_tile)[L];
         if (t >= g->n) {
             for (int e = 0; e < 81; e++) tmp[8 * e + L] = 0;
             continue;
@@ -364,7 +314,7 @@ KINLINE void KFN(poly_adj_gather_windows)(const nada_poly_conv *k, const KFN(pol
             }
         }
     }
-    for (int e = 0; e < 81; e++) d[e] = KFN(poly_ld)(tmp + 8 * e);
+    for (int e = 0; e < 81; e++) d[e] = KFN(ld)(tmp + 8 * e);
 }
 
 // Adds the gx tiles y[16] (already scaled) of a group into one gx plane (when plane is not NULL);
@@ -373,27 +323,27 @@ KINLINE double KFN(poly_adj_scatter_tiles)(const nada_poly_conv *k, const KFN(po
                                              const v8 *y, const v8 *pre, float *plane, const float *other, float *tmp) {
     long H = k->height, W = k->width;
     if (g->fast_out) {
-        v8 dot = KFN(poly_splat)(0);
+        v8 dot = KFN(splat)(0);
         for (int r = 0; r < 4; r++) {
             long offset = (g->y0 + r) * W + g->x0;
             v8 seg[4];
             if (other) {
                 KFN(poly_adj_scatter_row)(pre + 4 * r, seg);
-                for (int q = 0; q < 4; q++) dot += seg[q] * KFN(poly_ld)(other + offset + 8 * q);
+                for (int q = 0; q < 4; q++) dot += seg[q] * KFN(ld)(other + offset + 8 * q);
             }
             if (plane) {
                 KFN(poly_adj_scatter_row)(y + 4 * r, seg);
-                for (int q = 0; q < 4; q++) KFN(poly_st)(plane + offset + 8 * q, KFN(poly_ld)(plane + offset + 8 * q) + seg[q]);
+                for (int q = 0; q < 4; q++) KFN(st)(plane + offset + 8 * q, KFN(ld)(plane + offset + 8 * q) + seg[q]);
             }
         }
-        return KFN(poly_hsum)(dot);
+        return KFN(hsum)(dot);
     }
     long tw = (W + 3) / 4;
-    for (int e = 0; e < 16; e++) KFN(poly_st)(tmp + 8 * e, y[e]);
-    for (int e = 0; e < 16; e++) KFN(poly_st)(tmp + 128 + 8 * e, pre[e]);
+    for (int e = 0; e < 16; e++) KFN(st)(tmp + 8 * e, y[e]);
+    for (int e = 0; e < 16; e++) KFN(st)(tmp + 128 + 8 * e, pre[e]);
     float dot = 0;
     for (int L = 0; L < 8; L++) {
-        int t = KFN(poly_lane_tile)[L];
+        int t = KFN(lane_tile)[L];
         if (t >= g->n) continue;
         long ti = first + t, ty = ti / tw, iy = 4 * ty, ix = 4 * (ti - ty * tw);
         long rows = H - iy < 4 ? H - iy : 4, cols = W - ix < 4 ? W - ix : 4;
@@ -425,22 +375,22 @@ static void KFN(poly_input_gradient_tiles)(const nada_poly_conv *k, const float 
             for (int h = 0; h < 2; h++) {
                 float *dst = V + 16 * o + 8 * h;
                 if (g[h].n == 0) {
-                    for (int e = 0; e < 81; e++) KFN(poly_st)(dst + vs * e, KFN(poly_splat)(0));
+                    for (int e = 0; e < 81; e++) KFN(st)(dst + vs * e, KFN(splat)(0));
                     continue;
                 }
                 KFN(poly_adj_gather_windows)(k, &g[h], first + 8 * h, gy + o * HWo, w, tmp);
                 KFN(poly_adj_input_transform)(w, t, d);
-                v8 sv = KFN(poly_splat)(scale);
-                for (int e = 0; e < 81; e++) KFN(poly_st)(dst + vs * e, d[e] * sv);
+                v8 sv = KFN(splat)(scale);
+                for (int e = 0; e < 81; e++) KFN(st)(dst + vs * e, d[e] * sv);
             }
         }
-        for (int e = 0; e < 81; e++) KFN(poly_products)(V + vs * e, u + C * O * KFN(poly_class)(e), O, C, M + ms * e);
+        for (int e = 0; e < 81; e++) KFN(products)(V + vs * e, u + C * O * KFN(poly_class)(e), O, C, M + ms * e);
         for (long c = 0; c < C; c++) {
-            v8 scale = KFN(poly_splat)(k->in_scale ? k->in_scale[c] : 1.0f);
+            v8 scale = KFN(splat)(k->in_scale ? k->in_scale[c] : 1.0f);
             for (int h = 0; h < 2; h++) {
                 if (g[h].n == 0) continue;
                 const float *src = M + 16 * c + 8 * h;
-                for (int e = 0; e < 81; e++) d[e] = KFN(poly_ld)(src + ms * e);
+                for (int e = 0; e < 81; e++) d[e] = KFN(ld)(src + ms * e);
                 KFN(poly_adj_output_transform)(d, t, pre);
                 for (int e = 0; e < 16; e++) yt[e] = pre[e] * scale;
                 double dot = KFN(poly_adj_scatter_tiles)(k, &g[h], first + 8 * h, yt, pre, gx ? gx + c * HW : NULL,
@@ -450,8 +400,6 @@ static void KFN(poly_input_gradient_tiles)(const nada_poly_conv *k, const float 
         }
     }
 }
-
-#undef POLY_PRODUCTS
 
 // MARK: Filter gradient (weight and out-scale gradients)
 //
@@ -487,16 +435,6 @@ KINLINE void KFN(poly_output_adjoint)(const v8 *y, v8 *t, v8 *m) {
     }
 }
 
-// out[i][j] = r[j][i] for an 8x8 block of floats held as 8 row vectors.
-KINLINE void KFN(poly_transpose8)(const v8 *r, v8 *out) {
-    v8 t0 = P_UNPACKLO(r[0], r[1]), t1 = P_UNPACKHI(r[0], r[1]), t2 = P_UNPACKLO(r[2], r[3]), t3 = P_UNPACKHI(r[2], r[3]);
-    v8 t4 = P_UNPACKLO(r[4], r[5]), t5 = P_UNPACKHI(r[4], r[5]), t6 = P_UNPACKLO(r[6], r[7]), t7 = P_UNPACKHI(r[6], r[7]);
-    v8 a0 = P_MOVELH(t0, t2), a1 = P_MOVEHL(t0, t2), a2 = P_MOVELH(t1, t3), a3 = P_MOVEHL(t1, t3);
-    v8 b0 = P_MOVELH(t4, t6), b1 = P_MOVEHL(t4, t6), b2 = P_MOVELH(t5, t7), b3 = P_MOVEHL(t5, t7);
-    out[0] = P_LOW128(a0, b0); out[1] = P_LOW128(a1, b1); out[2] = P_LOW128(a2, b2); out[3] = P_LOW128(a3, b3);
-    out[4] = P_HIGH128(a0, b0); out[5] = P_HIGH128(a1, b1); out[6] = P_HIGH128(a2, b2); out[7] = P_HIGH128(a3, b3);
-}
-
 // The 64 dY vectors y[8r+s] of a group's 8x8 tiles in one output-gradient plane (lane L: tile
 // LANE_TILE[L], the lane order of poly_gather_windows; zero outside the output and past the last tile).
 KINLINE void KFN(poly_gather_tiles)(const nada_poly_conv *k, const KFN(poly_group) *g, long first,
@@ -506,14 +444,14 @@ KINLINE void KFN(poly_gather_tiles)(const nada_poly_conv *k, const KFN(poly_grou
         const float *src = plane + 2 * g->y0 * Wo + 2 * g->x0;
         v8 rows[8];
         for (int r = 0; r < 8; r++) {
-            for (int j = 0; j < 8; j++) rows[j] = KFN(poly_ld)(src + r * Wo + 8 * KFN(poly_lane_tile)[j]);
-            KFN(poly_transpose8)(rows, y + 8 * r);
+            for (int j = 0; j < 8; j++) rows[j] = KFN(ld)(src + r * Wo + 8 * KFN(lane_tile)[j]);
+            KFN(transpose8)(rows, y + 8 * r);
         }
         return;
     }
     long tw = k->width / 4 + 1;
     for (int L = 0; L < 8; L++) {
-        int t = KFN(poly_lane_tile)[L];
+        int t = KFN(lane_tile)[L];
         if (t >= g->n) {
             for (int e = 0; e < 64; e++) tmp[8 * e + L] = 0;
             continue;
@@ -525,65 +463,12 @@ KINLINE void KFN(poly_gather_tiles)(const nada_poly_conv *k, const KFN(poly_grou
             }
         }
     }
-    for (int e = 0; e < 64; e++) y[e] = KFN(poly_ld)(tmp + 8 * e);
-}
-
-// du[j][8q..8q+8) += sum_t v[16 j + t] mt[t][8q..8q+8) for CB input channels and OV vectors of output
-// channels (constants in every caller, so the accumulators stay in registers).
-#define POLY_DW_PRODUCTS(CB, OV) \
-KINLINE void KFN(poly_dw_products##CB##x##OV)(const float *v, const float *mt, long op, float *du) { \
-    v8 acc[CB][OV]; \
-    for (int j = 0; j < CB; j++) for (int q = 0; q < OV; q++) acc[j][q] = KFN(poly_ld)(du + j * op + 8 * q); \
-    for (int t = 0; t < 16; t++) { \
-        v8 w[OV]; \
-        for (int q = 0; q < OV; q++) w[q] = KFN(poly_ld)(mt + t * op + 8 * q); \
-        for (int j = 0; j < CB; j++) { \
-            v8 b = KFN(poly_splat)(v[16 * j + t]); \
-            for (int q = 0; q < OV; q++) acc[j][q] += b * w[q]; \
-        } \
-    } \
-    for (int j = 0; j < CB; j++) for (int q = 0; q < OV; q++) KFN(poly_st)(du + j * op + 8 * q, acc[j][q]); \
-}
-POLY_DW_PRODUCTS(1, 1) POLY_DW_PRODUCTS(2, 1) POLY_DW_PRODUCTS(3, 1) POLY_DW_PRODUCTS(4, 1) POLY_DW_PRODUCTS(5, 1) POLY_DW_PRODUCTS(6, 1)
-POLY_DW_PRODUCTS(1, 2) POLY_DW_PRODUCTS(2, 2) POLY_DW_PRODUCTS(3, 2) POLY_DW_PRODUCTS(4, 2) POLY_DW_PRODUCTS(5, 2) POLY_DW_PRODUCTS(6, 2)
-#undef POLY_DW_PRODUCTS
-
-// One point's rank-16 update of dU [C][op].
-static void KFN(poly_dw_products)(const float *v, const float *mt, long C, long op, float *du) {
-    long c = 0;
-    while (c < C) {
-        long left = C - c;
-        int cb = (left >= 9 || left == 6) ? 6 : (left >= 7 ? 4 : (int)left);
-        for (long o = 0; o < op; o += 16) {
-            const float *vc = v + 16 * c, *mo = mt + o;
-            float *d = du + c * op + o;
-            if (op - o >= 16) {
-                switch (cb) {
-                case 6: KFN(poly_dw_products6x2)(vc, mo, op, d); break;
-                case 5: KFN(poly_dw_products5x2)(vc, mo, op, d); break;
-                case 4: KFN(poly_dw_products4x2)(vc, mo, op, d); break;
-                case 3: KFN(poly_dw_products3x2)(vc, mo, op, d); break;
-                case 2: KFN(poly_dw_products2x2)(vc, mo, op, d); break;
-                default: KFN(poly_dw_products1x2)(vc, mo, op, d); break;
-                }
-            } else {
-                switch (cb) {
-                case 6: KFN(poly_dw_products6x1)(vc, mo, op, d); break;
-                case 5: KFN(poly_dw_products5x1)(vc, mo, op, d); break;
-                case 4: KFN(poly_dw_products4x1)(vc, mo, op, d); break;
-                case 3: KFN(poly_dw_products3x1)(vc, mo, op, d); break;
-                case 2: KFN(poly_dw_products2x1)(vc, mo, op, d); break;
-                default: KFN(poly_dw_products1x1)(vc, mo, op, d); break;
-                }
-            }
-        }
-        c += cb;
-    }
+    for (int e = 0; e < 64; e++) y[e] = KFN(ld)(tmp + 8 * e);
 }
 
 static void KFN(poly_filter_gradient_tiles)(const nada_poly_conv *k, const float *x, const float *dy,
                                             long t0, long t1, float *scratch, float *du) {
-    long C = k->channels, O = k->out_channels, op = (O + 7) / 8 * 8, HW = (long)k->height * k->width;
+    long C = k->channels, O = k->out_channels, op = (O + 7) / 8 * 8;
     long HWo = (2L * k->height + 1) * (2L * k->width + 1);
     long vs = 16 * C + 16, ms = 16 * op + 16;
     // T: dM of eight output channels, [8][81] vectors, transposed into Mt one point at a time.
@@ -592,25 +477,12 @@ static void KFN(poly_filter_gradient_tiles)(const nada_poly_conv *k, const float
     for (long i = 0; i < 36 * C * op; i++) du[i] = 0;
     for (long first = t0; first < t1; first += 16) {
         KFN(poly_group) g[2] = {KFN(poly_locate)(k, first, t1), KFN(poly_locate)(k, first + 8, t1)};
-        for (long c = 0; c < C; c++) {
-            float scale = k->in_scale ? k->in_scale[c] : 1.0f;
-            for (int h = 0; h < 2; h++) {
-                float *dst = V + 16 * c + 8 * h;
-                if (g[h].n == 0) {
-                    for (int e = 0; e < 81; e++) KFN(poly_st)(dst + vs * e, KFN(poly_splat)(0));
-                    continue;
-                }
-                KFN(poly_gather_windows)(k, &g[h], first + 8 * h, x + c * HW, yt, tmp);
-                KFN(poly_input_transform)(yt, t, d);
-                v8 sv = KFN(poly_splat)(scale);
-                for (int e = 0; e < 81; e++) KFN(poly_st)(dst + vs * e, d[e] * sv);
-            }
-        }
+        KFN(poly_transform_inputs)(k, g, first, x, vs, V, yt, t, d, tmp);
         for (long o0 = 0; o0 < op; o0 += 8) {
             for (int h = 0; h < 2; h++) {
                 if (g[h].n == 0) {
                     for (int e = 0; e < 81; e++)
-                        for (int L = 0; L < 8; L++) KFN(poly_st)(Mt + ms * e + (8 * h + L) * op + o0, KFN(poly_splat)(0));
+                        for (int L = 0; L < 8; L++) KFN(st)(Mt + ms * e + (8 * h + L) * op + o0, KFN(splat)(0));
                     continue;
                 }
                 for (int j = 0; j < 8; j++) {
@@ -618,19 +490,19 @@ static void KFN(poly_filter_gradient_tiles)(const nada_poly_conv *k, const float
                     if (o0 + j < O) {
                         KFN(poly_gather_tiles)(k, &g[h], first + 8 * h, dy + (o0 + j) * HWo, yt, tmp);
                         KFN(poly_output_adjoint)(yt, t, d);
-                        for (int e = 0; e < 81; e++) KFN(poly_st)(dst + 8 * e, d[e]);
+                        for (int e = 0; e < 81; e++) KFN(st)(dst + 8 * e, d[e]);
                     } else {
-                        for (int e = 0; e < 81; e++) KFN(poly_st)(dst + 8 * e, KFN(poly_splat)(0));
+                        for (int e = 0; e < 81; e++) KFN(st)(dst + 8 * e, KFN(splat)(0));
                     }
                 }
                 for (int e = 0; e < 81; e++) {
-                    for (int j = 0; j < 8; j++) rows[j] = KFN(poly_ld)(T + 8 * (81 * j + e));
-                    KFN(poly_transpose8)(rows, cols);
-                    for (int L = 0; L < 8; L++) KFN(poly_st)(Mt + ms * e + (8 * h + L) * op + o0, cols[L]);
+                    for (int j = 0; j < 8; j++) rows[j] = KFN(ld)(T + 8 * (81 * j + e));
+                    KFN(transpose8)(rows, cols);
+                    for (int L = 0; L < 8; L++) KFN(st)(Mt + ms * e + (8 * h + L) * op + o0, cols[L]);
                 }
             }
         }
         for (int e = 0; e < 81; e++)
-            KFN(poly_dw_products)(V + vs * e, Mt + ms * e, C, op, du + C * op * KFN(poly_class)(e));
+            KFN(dw_products)(V + vs * e, Mt + ms * e, C, op, du + C * op * KFN(poly_class)(e));
     }
 }

@@ -4,6 +4,16 @@
 /// gradient per input. `backward()` walks the graph in reverse topological order, sums gradients that
 /// meet at a tensor, hands leaves their `.grad`, and drops nodes as it goes so activations are freed.
 /// Nothing is recorded inside `Autograd.noGrad` or when no input needs a gradient.
+///
+/// Whether ops record is per thread: `noGrad` on one thread (inference) does not stop another thread
+/// from recording its graph (training), so the two may run at once without a lock. Ops do their
+/// arithmetic on worker threads (`parallelFor`) but create tensors and record on the calling thread.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 final class GradNode {
     let inputs: [Tensor]
@@ -15,15 +25,31 @@ final class GradNode {
 }
 
 public enum Autograd {
-    nonisolated(unsafe) static var enabled = true
+    /// The calling thread's recording state: no value (every thread's start) records, a non-nil value
+    /// does not. A pthread key rather than Foundation's thread dictionary: it is read on every op, and
+    /// `pthread_getspecific` is a few nanoseconds (measured in `AutogradThreadTests`).
+    private static let notRecordingKey: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key, nil)
+        precondition(status == 0, "Autograd: pthread_key_create failed (\(status)): out of thread-local keys")
+        return key
+    }()
 
-    public static var isRecording: Bool { enabled }
+    /// Whether ops on the calling thread record their gradients (false inside `noGrad`).
+    public static var isRecording: Bool {
+        @inline(__always) get { pthread_getspecific(notRecordingKey) == nil }
+    }
 
-    /// Evaluates `body` without recording: no graph, no kept activations.
+    private static func setRecording(_ on: Bool) {
+        pthread_setspecific(notRecordingKey, on ? nil : UnsafeRawPointer(bitPattern: 1))
+    }
+
+    /// Evaluates `body` without recording on the calling thread: no graph, no kept activations. Other
+    /// threads keep recording.
     public static func noGrad<R>(_ body: () throws -> R) rethrows -> R {
-        let saved = enabled
-        enabled = false
-        defer { enabled = saved }
+        let saved = isRecording
+        if saved { setRecording(false) }
+        defer { if saved { setRecording(true) } }
         return try body()
     }
 
@@ -42,7 +68,7 @@ extension Tensor {
     /// Records `node` on `out` when recording is on and some input needs a gradient.
     @inline(__always)
     func recorded(_ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
-        if Autograd.enabled, inputs.contains(where: { $0.needsGrad }) {
+        if Autograd.isRecording, inputs.contains(where: { $0.needsGrad }) {
             node = GradNode(inputs: inputs, backward: backward)
         }
         return self

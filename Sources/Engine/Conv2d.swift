@@ -3,17 +3,13 @@
 /// Per sample n and group g: out[n, g] [Og, Ho·Wo] = W_g [Og, Cg·kh·kw] · cols(x[n, g]).
 /// Backward reuses the same unfolding: dW_g += dOut · colsᵀ, dCols = W_gᵀ · dOut folded back by col2im.
 /// 1×1 stride-1 unpadded convolutions skip the unfolding (x itself is the column matrix).
-/// 3×3 stride-1 convolutions with enough tiles and channels go to `WinogradConv2d` instead.
-
-/// Which algorithms `conv2d` may use (tests compare Winograd with im2col through this switch).
-public enum Conv2dAlgorithm {
-    /// Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions where it pays (`WinogradConv2d.applies`).
-    nonisolated(unsafe) public static var winograd = true
-}
+/// 3×3 stride-1 convolutions with enough tiles and channels go to `WinogradConv2d` instead
+/// (`ConvPlan.usesWinograd`).
 
 extension Tensor {
-    /// PyTorch `F.conv2d`: x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O].
-    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
+    /// PyTorch `F.conv2d`: x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O]. `plan` picks the kernels.
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, groups: Int = 1,
+                       plan: ConvPlan = .machine) -> Tensor {
         let x = self
         let outShape = checkedShape {
             try ConvShapes.conv2d(input: x.shape, weight: weight.shape, bias: bias?.shape, stride: stride, padding: padding, groups: groups)
@@ -24,20 +20,21 @@ extension Tensor {
         let geo = ConvGeometry(channels: Cg, height: H, width: W, kh: kh, kw: kw, stride: stride, padding: padding)
         let Ho = geo.outH, Wo = geo.outW, HWo = Ho * Wo, HW = H * W, K = geo.patch
         precondition(outShape == [N, O, Ho, Wo], "internal: conv2d geometry")
-        let band = geo.rowsPerBand()
+        let band = plan.im2colRowsPerBand(geo)
 
         let out = Tensor.empty([N, O, Ho, Wo])
         let px = x.pointer, pw = weight.pointer, po = out.pointer
         var inputs = [x, weight]
         if let bias { inputs.append(bias) }
-        if Conv2dAlgorithm.winograd, WinogradConv2d.applies(input: x.shape, weight: weight.shape, stride: stride, padding: padding, groups: groups) {
-            let plan = WinogradConv2d(batch: N, channels: C, height: H, width: W, outChannels: O, groups: groups, padding: padding)
-            plan.forward(x: px, weight: pw, bias: bias?.pointer, out: po)
+        if plan.usesWinograd(input: x.shape, weight: weight.shape, stride: stride, padding: padding, groups: groups) {
+            let winograd = WinogradConv2d(batch: N, channels: C, height: H, width: W, outChannels: O, groups: groups, padding: padding,
+                                          plan: plan)
+            winograd.forward(x: px, weight: pw, bias: bias?.pointer, out: po)
             return out.recorded(inputs) { gOut in
-                // Not zeroed: the plan overwrites it (or zeroes it first where its path adds).
+                // Not zeroed: the Winograd pass overwrites it (or zeroes it first where its path adds).
                 let gx = x.needsGrad ? Tensor.empty(x.shape) : nil
                 let gw = weight.needsGrad ? Tensor.empty(weight.shape) : nil
-                plan.backward(x: px, weight: pw, gy: gOut.pointer, into: .init(x: gx?.pointer, weight: gw?.pointer, xZeroed: false))
+                winograd.backward(x: px, weight: pw, gy: gOut.pointer, into: .init(x: gx?.pointer, weight: gw?.pointer, xZeroed: false))
                 var grads: [Tensor?] = [gx, gw]
                 if let bias { grads.append(bias.needsGrad ? channelSums(gOut, batch: N, channels: O, spatial: HWo) : nil) }
                 return grads

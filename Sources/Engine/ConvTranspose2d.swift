@@ -7,7 +7,9 @@
 
 extension Tensor {
     /// PyTorch `F.conv_transpose2d`: x [N, C, H, W], weight [C, O/groups, kh, kw] (PyTorch's layout), bias [O].
-    public func convTranspose2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
+    /// `plan` sets the im2col band size.
+    public func convTranspose2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, groups: Int = 1,
+                                plan: ConvPlan = .machine) -> Tensor {
         let x = self
         let outShape = checkedShape {
             try ConvShapes.convTranspose2d(input: x.shape, weight: weight.shape, bias: bias?.shape, stride: stride, padding: padding, groups: groups)
@@ -19,7 +21,7 @@ extension Tensor {
         let geo = ConvGeometry(channels: Og, height: Ho, width: Wo, kh: kh, kw: kw, stride: stride, padding: padding)
         precondition(geo.outH == H && geo.outW == W, "internal: convTranspose2d geometry")
         let K = geo.patch, HW = H * W, HWo = Ho * Wo
-        let band = geo.rowsPerBand()
+        let band = plan.im2colRowsPerBand(geo)
 
         let out = geo.isPointwise ? Tensor.empty([N, O, Ho, Wo]) : Tensor.zeros([N, O, Ho, Wo])
         let px = x.pointer, pw = weight.pointer, po = out.pointer

@@ -8,21 +8,12 @@ import CKernels
 /// Threads take fixed units of tiles; the 8×8 output tiles partition the 2H+1 output, so every output
 /// pixel is written by one tile and nothing depends on the thread count.
 struct FusedPolyphaseConvTranspose2d {
-    /// Largest input or output channel count sent to the fused kernel (tests set 0 to force the GEMM
-    /// path). Measured on 2 threads (AVX2, batch 1, forward wall ms, fused vs GEMM polyphase): 32→32 512²
-    /// 78 vs 229; 64→32 512² 137 vs 357; 128→64 256² 130 vs 212; but 256→128 128² 167 vs 146 and
-    /// 512→512 32² 280 vs 74: there the GEMMs' blocking wins. The input gradient follows the same limit
-    /// (64→32 512², x and in-scale gradients: 395 vs 929 CPU ms).
-    nonisolated(unsafe) static var maxChannels = 128
-
     /// Tiles per thread work unit (a multiple of the kernel's 16-tile runs).
     static let unitTiles = 64
 
-    static func applies(channels: Int, outChannels: Int) -> Bool {
-        channels <= maxChannels && outChannels <= maxChannels
-    }
-
     let batch: Int, channels: Int, height: Int, width: Int, outChannels: Int
+    /// Names the kernel copy (`ConvPlan.isa`); whether this kernel runs at all is `ConvPlan.usesFusedPolyphase`.
+    var plan = ConvPlan.machine
     var tilesPerImage: Int { (height / 4 + 1) * (width / 4 + 1) }
 
     /// y[n] = outScale[n] ⊙ convTranspose(x[n] ⊙ inScale[n], W) for every sample; `u` from `filters`.
@@ -37,7 +28,7 @@ struct FusedPolyphaseConvTranspose2d {
             for unit in range {
                 let n = unit / unitsPerImage, t0 = (unit - n * unitsPerImage) * Self.unitTiles
                 var conv = nada_poly_conv(channels: Int32(C), height: Int32(height), width: Int32(width), out_channels: Int32(O),
-                                          in_scale: inScale.map { $0 + n * C }, out_scale: outScale.map { $0 + n * O })
+                                          in_scale: inScale.map { $0 + n * C }, out_scale: outScale.map { $0 + n * O }, avx2: plan.avx2Flag)
                 nada_poly_conv_tiles(&conv, x + n * inPlane, u, y + n * outPlane, t0, min(tiles, t0 + Self.unitTiles), scratch.pointer)
             }
         }
@@ -60,7 +51,7 @@ struct FusedPolyphaseConvTranspose2d {
             for unit in range {
                 let n = unit / unitsPerImage, t0 = (unit - n * unitsPerImage) * Self.unitTiles
                 var conv = nada_poly_conv(channels: Int32(C), height: Int32(height), width: Int32(width), out_channels: Int32(O),
-                                          in_scale: inScale.map { $0 + n * C }, out_scale: outScale.map { $0 + n * O })
+                                          in_scale: inScale.map { $0 + n * C }, out_scale: outScale.map { $0 + n * O }, avx2: plan.avx2Flag)
                 nada_poly_input_gradient_tiles(&conv, gy + n * outPlane, u, x + n * inPlane, gx.map { $0 + n * inPlane },
                                                t0, min(tiles, t0 + Self.unitTiles), scratch.pointer, partials.map { $0 + unit * C })
             }
@@ -90,35 +81,14 @@ struct FusedPolyphaseConvTranspose2d {
     /// `partials` holds `filterGradientPartialFloats`; `dun` [36][O][C] is overwritten.
     func sampleFilterGradient(n: Int, x: UnsafePointer<Float>, gy: UnsafePointer<Float>, inScale: UnsafePointer<Float>?,
                               partials: UnsafeMutablePointer<Float>, into dun: UnsafeMutablePointer<Float>) {
-        let C = channels, O = outChannels, op = paddedOutChannels, tiles = tilesPerImage
-        let units = filterGradientUnits, runs = (tiles + 15) / 16, partial = 36 * C * op
+        let C = channels, O = outChannels, tiles = tilesPerImage
         let scratchCount = nada_poly_filter_gradient_scratch_floats(Int32(C), Int32(O))
         var conv = nada_poly_conv(channels: Int32(C), height: Int32(height), width: Int32(width), out_channels: Int32(O),
-                                  in_scale: inScale.map { $0 + n * C }, out_scale: nil)
+                                  in_scale: inScale.map { $0 + n * C }, out_scale: nil, avx2: plan.avx2Flag)
         let xn = x + n * C * height * width, gyn = gy + n * O * (2 * height + 1) * (2 * width + 1)
-        parallelFor(units) { range in
-            let scratch = TensorStorage(uninitializedCount: scratchCount)
-            for unit in range {
-                // Whole 16-tile runs per unit, split as evenly as the run count allows.
-                let t0 = 16 * (unit * runs / units), t1 = min(tiles, 16 * ((unit + 1) * runs / units))
-                nada_poly_filter_gradient_tiles(&conv, xn, gyn, t0, t1, scratch.pointer, partials + unit * partial)
-            }
-        }
-        // Rows (ξ, c) of the partials summed in unit order, written transposed into dU_n[ξ][·][c].
-        parallelFor(36 * C, minChunk: 16) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: op) { buffer in
-                let row = buffer.baseAddress!
-                for r in range {
-                    let xi = r / C, c = r - xi * C
-                    row.update(from: partials + r * op, count: op)
-                    for unit in 1..<units {
-                        let src = partials + unit * partial + r * op
-                        for o in 0..<op { row[o] += src[o] }
-                    }
-                    let dst = dun + xi * O * C + c
-                    for o in 0..<O { dst[o * C] = row[o] }
-                }
-            }
+        FusedWinogradConv2d.runFilterGradientUnits(tiles: tiles, units: filterGradientUnits, channels: C, outChannels: O,
+                                                   scratchFloats: scratchCount, partials: partials, into: dun) { t0, t1, scratch, du in
+            nada_poly_filter_gradient_tiles(&conv, xn, gyn, t0, t1, scratch, du)
         }
     }
 

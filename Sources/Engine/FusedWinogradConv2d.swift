@@ -9,20 +9,12 @@ import CKernels
 /// per-channel dots are summed per unit and then over units in order, so nothing depends on the
 /// thread count.
 struct FusedWinogradConv2d {
-    /// Largest input or output channel count sent to the fused kernel (tests set 0 to force the GEMM
-    /// path). Measured on 2 threads (AVX2, batch 1, forward / input gradient, fused vs GEMM Winograd):
-    /// 32→32 1024² 167 / 261 ms vs 309 / 348; 64→64 512² 110 / 127 vs 199 / 218; 128→128 256² 97 / 109
-    /// vs 127 / 150; but 256→256 128² 167 / 161 vs 92 / 100: there the GEMMs' blocking wins.
-    nonisolated(unsafe) static var maxChannels = 128
-
     /// Tiles per thread work unit (a multiple of the kernel's 16-tile runs).
     static let unitTiles = 64
 
-    static func applies(channels: Int, outChannels: Int, groups: Int) -> Bool {
-        groups == 1 && channels <= maxChannels && outChannels <= maxChannels
-    }
-
     let batch: Int, channels: Int, height: Int, width: Int, outChannels: Int, padding: Int
+    /// Names the kernel copy (`ConvPlan.isa`); whether this kernel runs at all is `ConvPlan.usesFusedWinograd`.
+    var plan = ConvPlan.machine
     var outHeight: Int { height + 2 * padding - 2 }
     var outWidth: Int { width + 2 * padding - 2 }
     var tilesPerImage: Int { ((outHeight + 3) / 4) * ((outWidth + 3) / 4) }
@@ -50,7 +42,7 @@ struct FusedWinogradConv2d {
                     out_channels: Int32(O), out_height: Int32(outHeight), out_width: Int32(outWidth),
                     padding: Int32(padding), accumulate: accumulate ? 1 : 0,
                     in_scale: inScale.map { $0 + n * C }, out_scale: outScale.map { $0 + n * O },
-                    bias: bias, dot_with: dotWith.map { $0 + n * outPlane })
+                    bias: bias, dot_with: dotWith.map { $0 + n * outPlane }, avx2: plan.avx2Flag)
                 nada_wino_conv_tiles(&conv, x + n * inPlane, u, y.map { $0 + n * outPlane }, t0, min(tiles, t0 + Self.unitTiles),
                                      scratch.pointer, partials.map { $0 + unit * O })
             }
@@ -90,33 +82,21 @@ struct FusedWinogradConv2d {
         }
     }
 
-    /// Output channels rounded up to the kernel's 8 lanes (the partials' row length).
-    var paddedOutChannels: Int { (outChannels + 7) / 8 * 8 }
-
-    /// Floats of the partial-sum buffer `sampleFilterGradient` needs.
-    var filterGradientPartialFloats: Int { filterGradientUnits * 36 * channels * paddedOutChannels }
-
-    /// dU_n[ξ][o][c] = Σ_tiles dM[ξ][o][t]·V[ξ][c][t] for sample n, with V the transformed windows of
-    /// x[n] ⊙ inScale[n] and dM = A dY Aᵀ of the unscaled output gradient: the sample's filter gradient
-    /// in the transformed domain (`addSampleFilterGradients` and `WinogradF43.transformWeightGradient`
-    /// take it from there). `partials` holds `filterGradientPartialFloats`; `dun` [36][O][C] is overwritten.
-    func sampleFilterGradient(n: Int, x: UnsafePointer<Float>, gy: UnsafePointer<Float>, inScale: UnsafePointer<Float>?,
-                              partials: UnsafeMutablePointer<Float>, into dun: UnsafeMutablePointer<Float>) {
-        let C = channels, O = outChannels, op = paddedOutChannels, tiles = tilesPerImage
-        let units = filterGradientUnits, runs = (tiles + 15) / 16, partial = 36 * C * op
-        let scratchCount = nada_wino_filter_gradient_scratch_floats(Int32(C), Int32(O))
-        var conv = nada_wino_conv(
-            channels: Int32(C), height: Int32(height), width: Int32(width),
-            out_channels: Int32(O), out_height: Int32(outHeight), out_width: Int32(outWidth),
-            padding: Int32(padding), accumulate: 0, in_scale: inScale.map { $0 + n * C }, out_scale: nil,
-            bias: nil, dot_with: nil)
-        let xn = x + n * C * height * width, gyn = gy + n * O * outHeight * outWidth
+    /// The unit scheduling of both fused kernels' filter gradients (this one's and
+    /// `FusedPolyphaseConvTranspose2d`'s): `units` work units over the 16-tile runs of one sample (whole
+    /// runs per unit, split as evenly as the run count allows), each of which `kernel(t0, t1, scratch, du)`
+    /// sums into its own partial dU [36][C][op] (op = O rounded up to 8 lanes); then the partials' rows
+    /// (ξ, c) summed in unit order and written transposed into dU_n [36][O][C]. The split depends on the
+    /// shape only, so nothing depends on the thread count.
+    static func runFilterGradientUnits(tiles: Int, units: Int, channels C: Int, outChannels O: Int, scratchFloats: Int,
+                                       partials: UnsafeMutablePointer<Float>, into dun: UnsafeMutablePointer<Float>,
+                                       _ kernel: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let op = (O + 7) / 8 * 8, runs = (tiles + 15) / 16, partial = 36 * C * op
         parallelFor(units) { range in
-            let scratch = TensorStorage(uninitializedCount: scratchCount)
+            let scratch = TensorStorage(uninitializedCount: scratchFloats)
             for unit in range {
-                // Whole 16-tile runs per unit, split as evenly as the run count allows.
                 let t0 = 16 * (unit * runs / units), t1 = min(tiles, 16 * ((unit + 1) * runs / units))
-                nada_wino_filter_gradient_tiles(&conv, xn, gyn, t0, t1, scratch.pointer, partials + unit * partial)
+                kernel(t0, t1, scratch.pointer, partials + unit * partial)
             }
         }
         // Rows (ξ, c) of the partials summed in unit order, written transposed into dU_n[ξ][·][c].
@@ -137,21 +117,37 @@ struct FusedWinogradConv2d {
         }
     }
 
+    /// Output channels rounded up to the kernel's 8 lanes (the partials' row length).
+    var paddedOutChannels: Int { (outChannels + 7) / 8 * 8 }
+
+    /// Floats of the partial-sum buffer `sampleFilterGradient` needs.
+    var filterGradientPartialFloats: Int { filterGradientUnits * 36 * channels * paddedOutChannels }
+
+    /// dU_n[ξ][o][c] = Σ_tiles dM[ξ][o][t]·V[ξ][c][t] for sample n, with V the transformed windows of
+    /// x[n] ⊙ inScale[n] and dM = A dY Aᵀ of the unscaled output gradient: the sample's filter gradient
+    /// in the transformed domain (`addSampleFilterGradients` and `WinogradF43.transformWeightGradient`
+    /// take it from there). `partials` holds `filterGradientPartialFloats`; `dun` [36][O][C] is overwritten.
+    func sampleFilterGradient(n: Int, x: UnsafePointer<Float>, gy: UnsafePointer<Float>, inScale: UnsafePointer<Float>?,
+                              partials: UnsafeMutablePointer<Float>, into dun: UnsafeMutablePointer<Float>) {
+        let C = channels, O = outChannels, tiles = tilesPerImage
+        let scratchCount = nada_wino_filter_gradient_scratch_floats(Int32(C), Int32(O))
+        var conv = nada_wino_conv(
+            channels: Int32(C), height: Int32(height), width: Int32(width),
+            out_channels: Int32(O), out_height: Int32(outHeight), out_width: Int32(outWidth),
+            padding: Int32(padding), accumulate: 0, in_scale: inScale.map { $0 + n * C }, out_scale: nil,
+            bias: nil, dot_with: nil, avx2: plan.avx2Flag)
+        let xn = x + n * C * height * width, gyn = gy + n * O * outHeight * outWidth
+        Self.runFilterGradientUnits(tiles: tiles, units: filterGradientUnits, channels: C, outChannels: O,
+                                    scratchFloats: scratchCount, partials: partials, into: dun) { t0, t1, scratch, du in
+            nada_wino_filter_gradient_tiles(&conv, xn, gyn, t0, t1, scratch, du)
+        }
+    }
+
     /// Transformed filters [36][in][out] of `weight` [O, C, 3, 3] (`flipped`: those of the
     /// input-gradient conv, [36][O][C]).
     static func filters(_ weight: UnsafePointer<Float>, out: Int, in cin: Int, flipped: Bool) -> TensorStorage {
         let u = TensorStorage(uninitializedCount: 36 * out * cin)
         nada_wino_transform_filters(weight, Int32(out), Int32(cin), flipped ? 1 : 0, u.pointer)
         return u
-    }
-}
-
-/// Which copy of the C kernels runs (tests cover both; `NADA_KERNELS=generic` forces the generic one).
-enum KernelVariant {
-    /// Selects the AVX2+FMA copy (`true`, only where the CPU has it) or the generic one; nil restores
-    /// the default. Returns whether the AVX2 copy is now in use.
-    @discardableResult
-    static func select(avx2: Bool?) -> Bool {
-        nada_kernels_select(avx2.map { $0 ? 1 : 0 } ?? -1) == 1
     }
 }

@@ -4,7 +4,7 @@
 /// and visits outH×outW positions. `im2col` lays the windows out as a column matrix
 /// [channels·kh·kw, rows·outW] for a band of output rows, so the convolution becomes one GEMM;
 /// `col2im` is its adjoint (scatter-add back into the image). Working on bands of output rows keeps the
-/// column buffer bounded for 1024×1024 maps.
+/// column buffer bounded for 1024×1024 maps (`ConvPlan.im2colRowsPerBand`).
 
 struct ConvGeometry {
     let channels: Int, height: Int, width: Int
@@ -18,17 +18,6 @@ struct ConvGeometry {
     var outCount: Int { outH * outW }
     /// A 1×1, stride-1, unpadded window: the image already is the column matrix.
     var isPointwise: Bool { kh == 1 && kw == 1 && stride == 1 && padding == 0 }
-
-    /// Column-buffer size limit in floats (16 MB). Tests lower it to exercise many bands.
-    nonisolated(unsafe) static var bandBudget = 1 << 22
-
-    /// Output rows per band so that the column buffer holds at most `budget` floats (at least one row).
-    func rowsPerBand(budget: Int = ConvGeometry.bandBudget) -> Int {
-        if isPointwise { return outH }
-        let most = max(1, min(outH, budget / max(1, patch * outW)))
-        let bands = (outH + most - 1) / most
-        return (outH + bands - 1) / bands // equal bands: no small GEMM for the remainder
-    }
 
     /// Output positions `o` in 0..<count whose input coordinate o·stride + offset lies in 0..<size.
     @inline(__always)

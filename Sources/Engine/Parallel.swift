@@ -3,6 +3,11 @@ import Dispatch
 
 /// Thread settings of our loops (OpenBLAS itself is kept single-threaded, see `sgemm`). Results never depend on the thread count:
 /// every parallel loop writes disjoint outputs and reductions run in a fixed order per element.
+///
+/// `count` is configuration, not a kernel switch: the user's `--threads` (or `NADA_THREADS`), set once at
+/// start-up by the CLI and the benchmarks, and never consulted to pick a kernel (`ConvPlan` does that). It is
+/// process-wide because it describes the machine share the process may use, which every loop, on any
+/// thread, must respect alike; tests that change it check that results do not depend on it.
 public enum Threads {
     nonisolated(unsafe) public private(set) static var count: Int = defaultCount()
 

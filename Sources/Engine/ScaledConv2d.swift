@@ -9,25 +9,25 @@
 
 extension Tensor {
     /// x [N, C, H, W], weight [O, C, 3, 3], inScale [N, C], outScale [N, O] or nil; stride 1, `padding`.
-    public func scaledConv2d(weight: Tensor, inScale: Tensor, outScale: Tensor?, padding: Int) -> Tensor {
+    /// `plan` picks the kernels.
+    public func scaledConv2d(weight: Tensor, inScale: Tensor, outScale: Tensor?, padding: Int, plan: ConvPlan = .machine) -> Tensor {
         let x = self
         let outShape = checkedShape {
             try ConvShapes.conv2d(input: x.shape, weight: weight.shape, bias: nil, stride: 1, padding: padding, groups: 1)
         }
         checkedShape { try ConvShapes.channelScale(input: x.shape, scale: inScale.shape) }
         if let outScale { checkedShape { try ConvShapes.channelScale(input: outShape, scale: outScale.shape) } }
-        guard Conv2dAlgorithm.winograd,
-              WinogradConv2d.applies(input: x.shape, weight: weight.shape, stride: 1, padding: padding, groups: 1) else {
-            let y = x.scaledPerChannel(inScale).conv2d(weight: weight, padding: padding)
+        guard plan.usesWinograd(input: x.shape, weight: weight.shape, stride: 1, padding: padding, groups: 1) else {
+            let y = x.scaledPerChannel(inScale).conv2d(weight: weight, padding: padding, plan: plan)
             return outScale.map { y.scaledPerChannel($0) } ?? y
         }
-        let plan = WinogradConv2d(batch: x.shape[0], channels: x.shape[1], height: x.shape[2], width: x.shape[3],
-                                  outChannels: weight.shape[0], groups: 1, padding: padding)
+        let winograd = WinogradConv2d(batch: x.shape[0], channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+                                      outChannels: weight.shape[0], groups: 1, padding: padding, plan: plan)
         let out = Tensor.empty(outShape)
-        plan.forward(x: x.pointer, weight: weight.pointer, bias: nil, inScale: inScale.pointer, outScale: outScale?.pointer, out: out.pointer)
-        // The plan overwrites (or zeroes) x's gradient itself: no zeroed allocation needed.
+        winograd.forward(x: x.pointer, weight: weight.pointer, bias: nil, inScale: inScale.pointer, outScale: outScale?.pointer, out: out.pointer)
+        // The Winograd pass overwrites (or zeroes) x's gradient itself: no zeroed allocation needed.
         return out.recordedScaledConv(x: x, weight: weight, inScale: inScale, outScale: outScale, zeroInputGradient: false) { gOut, grads in
-            plan.backward(x: x.pointer, weight: weight.pointer, gy: gOut.pointer, inScale: inScale.pointer,
+            winograd.backward(x: x.pointer, weight: weight.pointer, gy: gOut.pointer, inScale: inScale.pointer,
                           outScale: outScale?.pointer, into: grads)
         }
     }

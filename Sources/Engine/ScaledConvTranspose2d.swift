@@ -8,7 +8,8 @@
 
 extension Tensor {
     /// x [N, C, H, W], weight [O, C, 3, 3], inScale [N, C], outScale [N, O] or nil → [N, O, 2H+1, 2W+1].
-    public func scaledConvTranspose2d(weight: Tensor, inScale: Tensor, outScale: Tensor?) -> Tensor {
+    /// `plan` picks the kernels.
+    public func scaledConvTranspose2d(weight: Tensor, inScale: Tensor, outScale: Tensor?, plan: ConvPlan = .machine) -> Tensor {
         let x = self
         // The transposed conv's own shape check, on the PyTorch layout it would take.
         let outShape = checkedShape {
@@ -19,16 +20,16 @@ extension Tensor {
                      "scaledConvTranspose2d: weight must be [O, C, 3, 3], got \(weight.shape)")
         checkedShape { try ConvShapes.channelScale(input: x.shape, scale: inScale.shape) }
         if let outScale { checkedShape { try ConvShapes.channelScale(input: outShape, scale: outScale.shape) } }
-        guard Conv2dAlgorithm.winograd, WinogradTransposedConv2d.applies(input: x.shape, weight: weight.shape) else {
-            let y = x.scaledPerChannel(inScale).convTranspose2d(weight: weight.permuted([1, 0, 2, 3]), stride: 2)
+        guard plan.usesPolyphaseWinograd(input: x.shape, weight: weight.shape) else {
+            let y = x.scaledPerChannel(inScale).convTranspose2d(weight: weight.permuted([1, 0, 2, 3]), stride: 2, plan: plan)
             return outScale.map { y.scaledPerChannel($0) } ?? y
         }
-        let plan = WinogradTransposedConv2d(batch: x.shape[0], channels: x.shape[1], height: x.shape[2], width: x.shape[3],
-                                            outChannels: weight.shape[0])
+        let polyphase = WinogradTransposedConv2d(batch: x.shape[0], channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+                                                 outChannels: weight.shape[0], plan: plan)
         let out = Tensor.empty(outShape)
-        plan.forward(x: x.pointer, weight: weight.pointer, inScale: inScale.pointer, outScale: outScale?.pointer, out: out.pointer)
+        polyphase.forward(x: x.pointer, weight: weight.pointer, inScale: inScale.pointer, outScale: outScale?.pointer, out: out.pointer)
         return out.recordedScaledConv(x: x, weight: weight, inScale: inScale, outScale: outScale) { gOut, grads in
-            plan.backward(x: x.pointer, weight: weight.pointer, gy: gOut.pointer, inScale: inScale.pointer,
+            polyphase.backward(x: x.pointer, weight: weight.pointer, gy: gOut.pointer, inScale: inScale.pointer,
                           outScale: outScale?.pointer, into: grads)
         }
     }

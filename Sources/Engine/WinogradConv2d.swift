@@ -20,24 +20,13 @@ struct WinogradConv2d {
     var tilesHigh: Int { (outHeight + 3) / 4 }
     var tilesWide: Int { (outWidth + 3) / 4 }
     var tilesPerImage: Int { tilesHigh * tilesWide }
-    /// Transformed tiles per block: V and M of one block hold at most `blockBudget` floats (16 MB).
-    /// Large blocks matter for wide layers: every block streams all 36 transformed filter matrices
-    /// (36 MB at 512→512) through the GEMMs, and OpenBLAS packs each of them once per call. Measured
-    /// on 512→512 at 64×64: 1 M floats (28 tiles) ran at 2.0× the sgemm rate, 4 M (113 tiles) at 2.7×;
-    /// the 32-channel layers did not care. Tests lower the budget to exercise many blocks.
-    nonisolated(unsafe) static var blockBudget = 1 << 22
+    /// Thresholds and kernel copy (`ConvPlan`): fused kernel or GEMMs, block size. Whether Winograd
+    /// runs at all is `ConvPlan.usesWinograd`.
+    var plan = ConvPlan.machine
 
+    /// Transformed tiles per block (`ConvPlan.winogradTilesPerBlock`).
     var tilesPerBlock: Int {
-        max(8, Self.blockBudget / (WinogradF43.points * (groupChannels + groupOutChannels)))
-    }
-
-    /// Whether Winograd pays for this conv: a 3×3 stride-1 kernel, enough tiles per sample to amortise
-    /// the 4× larger transformed filters, and enough channels for the GEMMs to dominate the transforms.
-    static func applies(input: [Int], weight: [Int], stride: Int, padding: Int, groups: Int) -> Bool {
-        guard weight.count == 4, weight[2] == 3, weight[3] == 3, stride == 1, input.count == 4 else { return false }
-        let plan = WinogradConv2d(batch: input[0], channels: input[1], height: input[2], width: input[3],
-                                  outChannels: weight[0], groups: groups, padding: padding)
-        return plan.groupChannels >= 8 && plan.groupOutChannels >= 8 && plan.tilesPerImage >= 16
+        plan.winogradTilesPerBlock(points: WinogradF43.points, channels: groupChannels, outChannels: groupOutChannels)
     }
 
     // MARK: Tile addressing
@@ -236,13 +225,14 @@ struct WinogradConv2d {
     // MARK: Fused kernel (few channels, groups = 1)
 
     /// Whether the forward runs in the fused C kernel (`FusedWinogradConv2d`).
-    var usesFusedKernel: Bool { FusedWinogradConv2d.applies(channels: channels, outChannels: outChannels, groups: groups) }
+    var usesFusedKernel: Bool { plan.usesFusedWinograd(channels: channels, outChannels: outChannels, groups: groups) }
 
     /// Whether the backward's input and in-scale gradients do: their conv has padding 2 - p.
     var usesFusedInputGradient: Bool { usesFusedKernel && padding <= 2 }
 
     var fused: FusedWinogradConv2d {
-        FusedWinogradConv2d(batch: batch, channels: channels, height: height, width: width, outChannels: outChannels, padding: padding)
+        FusedWinogradConv2d(batch: batch, channels: channels, height: height, width: width, outChannels: outChannels, padding: padding,
+                            plan: plan)
     }
 
     /// dX = inScale ⊙ conv(outScale ⊙ dY, W') with W'[c][o] = W[o][c] rotated 180°, padding 2 - p: a 3×3
@@ -255,7 +245,7 @@ struct WinogradConv2d {
                              scaleGradient gScale: UnsafeMutablePointer<Float>?) {
         let u = FusedWinogradConv2d.filters(weight, out: outChannels, in: channels, flipped: true)
         let adjoint = FusedWinogradConv2d(batch: batch, channels: outChannels, height: outHeight, width: outWidth,
-                                          outChannels: channels, padding: 2 - padding)
+                                          outChannels: channels, padding: 2 - padding, plan: plan)
         precondition(adjoint.outHeight == height && adjoint.outWidth == width, "internal: fused Winograd adjoint geometry")
         adjoint.run(x: gy, u: u.pointer, inScale: outScale, outScale: inScale, bias: nil, y: gx, accumulate: accumulate,
                     dotWith: gScale != nil ? x : nil, dots: gScale)
@@ -317,31 +307,40 @@ struct WinogradConv2d {
     /// Per sample, dU_n = Σ_tiles dM V_nᵀ with the unscaled dM = A dY Aᵀ gives both the weight gradient
     /// (Σ_n outScale[n, o]·dU_n through Gᵀ·G) and the out-scale gradient Σ_pixels y_pre·dY =
     /// Σ_{ξ,i} U ⊙ dU_n (the adjoint identity, so no pre-scale output needs to be kept).
+    /// The input side (x, in-scale) and the filter side (weight, out-scale) each run fused or on the
+    /// GEMMs as `WinogradRoute` says; the GEMM sides share one pass over the blocks.
     func backward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, gy: UnsafePointer<Float>,
                   inScale: UnsafePointer<Float>? = nil, outScale: UnsafePointer<Float>? = nil, into grads: WinogradGradients) {
-        let cg = groupChannels, og = groupOutChannels, P = WinogradF43.points, block = min(tilesPerImage, tilesPerBlock)
         precondition(grads.outScale == nil || outScale != nil, "internal: out-scale gradient without out-scales")
-        let plane = P * og * cg
-        let fusedInput = (grads.x != nil || grads.inScale != nil) && usesFusedInputGradient
-        if fusedInput {
+        let route = WinogradRoute(grads, fusedInput: usesFusedInputGradient, fusedFilter: usesFusedKernel)
+        if route.input == .fused {
             fusedInputGradients(x: x, weight: weight, gy: gy, inScale: inScale, outScale: outScale,
                                 into: grads.x, accumulate: grads.xZeroed, scaleGradient: grads.inScale)
-        } else if let gx = grads.x, !grads.xZeroed {
-            gx.initialize(repeating: 0, count: batch * channels * height * width) // the GEMM path adds into it
         }
-        let wantsProducts = grads.weight != nil || grads.outScale != nil
-        if wantsProducts && usesFusedKernel {
+        if route.filter == .fused {
             fusedFilterGradients(x: x, weight: weight, gy: gy, inScale: inScale, outScale: outScale, into: grads)
         }
-        let wantsInput = (grads.x != nil || grads.inScale != nil) && !fusedInput
-        let gemmProducts = wantsProducts && !usesFusedKernel
-        guard wantsInput || gemmProducts else { return }
-        let u = TensorStorage(uninitializedCount: wantsInput || (gemmProducts && grads.outScale != nil) ? plane : 0)
-        let du = TensorStorage(uninitializedCount: gemmProducts && grads.weight != nil ? plane : 0)       // Σ_n (scaled) dU_n
-        let dun = TensorStorage(uninitializedCount: gemmProducts && outScale != nil ? plane : 0) // one sample's dU_n
+        if route.input == .gemm || route.filter == .gemm {
+            gemmBackward(x: x, weight: weight, gy: gy, inScale: inScale, outScale: outScale, into: grads,
+                         input: route.input == .gemm, filter: route.filter == .gemm)
+        }
+    }
+
+    /// The GEMM path's share of `backward`: the input side when `input`, the filter side when `filter`.
+    private func gemmBackward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, gy: UnsafePointer<Float>,
+                              inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?, into grads: WinogradGradients,
+                              input: Bool, filter: Bool) {
+        let cg = groupChannels, og = groupOutChannels, P = WinogradF43.points, block = min(tilesPerImage, tilesPerBlock)
+        let plane = P * og * cg
+        if input, let gx = grads.x, !grads.xZeroed {
+            gx.initialize(repeating: 0, count: batch * channels * height * width) // the GEMM path adds into it
+        }
+        if input, let gs = grads.inScale { gs.initialize(repeating: 0, count: batch * channels) }
+        let u = TensorStorage(uninitializedCount: input || (filter && grads.outScale != nil) ? plane : 0)
+        let du = TensorStorage(uninitializedCount: filter && grads.weight != nil ? plane : 0) // Σ_n (scaled) dU_n
+        let dun = TensorStorage(uninitializedCount: filter && outScale != nil ? plane : 0)    // one sample's dU_n
         let v = TensorStorage(uninitializedCount: P * cg * block)
         let m = TensorStorage(uninitializedCount: P * og * block)
-        if wantsInput, let gs = grads.inScale { gs.initialize(repeating: 0, count: batch * channels) }
         forEachBlock(inScale: inScale, outScale: outScale, groupStart: { g in
             if u.count > 0 { WinogradF43.transformWeights(weight + g * og * cg * 9, out: og, in: cg, into: u.pointer) }
         }, sampleDone: { n, g in
@@ -350,12 +349,12 @@ struct WinogradConv2d {
                                      outScaleGradient: grads.outScale.map { $0 + n * outChannels + g * og },
                                      weightGradientSum: grads.weight != nil ? du.pointer : nil, first: n == 0)
         }, groupDone: { g in
-            if gemmProducts, let gw = grads.weight {
+            if filter, let gw = grads.weight {
                 WinogradF43.transformWeightGradient(du.pointer, out: og, in: cg, into: gw + g * og * cg * 9, accumulate: false)
             }
         }) { b in
             transformOutputGradients(gy, b, into: m.pointer)
-            if gemmProducts {
+            if filter {
                 // dU (+)= dM·Vᵀ per ξ: into this sample's dU_n when there are output scales, else straight
                 // into the sum over samples.
                 let (target, first) = dun.count > 0 ? (dun.pointer, b.t0 == 0) : (du.pointer, b.t0 == 0 && b.n == 0)
@@ -365,7 +364,7 @@ struct WinogradConv2d {
                                 b: v.pointer + xi * cg * b.count, beta: first ? 0 : 1, c: target + xi * og * cg)
                 }
             }
-            if wantsInput {
+            if input {
                 if let d = b.outScale {
                     let count = b.count
                     parallelFor(og, minChunk: max(1, 256 / count)) { range in
@@ -386,6 +385,22 @@ struct WinogradConv2d {
                                       scaleGradient: grads.inScale.map { $0 + b.n * channels + b.g * cg })
             }
         }
+    }
+}
+
+/// Where the two sides of a Winograd backward run: the input side (x and in-scale gradients) and the
+/// filter side (weight and out-scale gradients), each not at all (no gradient wanted), in the fused C
+/// kernel, or on the GEMM path. Decided once per backward from the plan's choices and the gradients wanted
+/// (shared by `WinogradConv2d` and `WinogradTransposedConv2d`).
+struct WinogradRoute {
+    enum Side: Equatable { case none, fused, gemm }
+    let input: Side, filter: Side
+
+    init(_ grads: WinogradGradients, fusedInput: Bool, fusedFilter: Bool) {
+        let wantsInput = grads.x != nil || grads.inScale != nil
+        let wantsFilter = grads.weight != nil || grads.outScale != nil
+        input = !wantsInput ? .none : (fusedInput ? .fused : .gemm)
+        filter = !wantsFilter ? .none : (fusedFilter ? .fused : .gemm)
     }
 }
 

@@ -16,15 +16,12 @@ struct WinogradTransposedConv2d {
     var tilesWide: Int { width / 4 + 1 }
     var tilesPerImage: Int { tilesHigh * tilesWide }
 
-    /// Tiles per block: V and M of a block hold at most `WinogradConv2d.blockBudget` floats.
-    var tilesPerBlock: Int { max(8, WinogradConv2d.blockBudget / (P.points * (channels + outChannels))) }
+    /// Thresholds and kernel copy (`ConvPlan`): fused kernel or GEMMs, block size. Whether the polyphase
+    /// scheme runs at all is `ConvPlan.usesPolyphaseWinograd`.
+    var plan = ConvPlan.machine
 
-    /// Enough channels for the GEMMs to dominate, and enough tiles to amortise the filter transform.
-    static func applies(input: [Int], weight: [Int]) -> Bool {
-        guard input.count == 4, weight.count == 4, weight[2] == 3, weight[3] == 3 else { return false }
-        let plan = WinogradTransposedConv2d(batch: input[0], channels: input[1], height: input[2], width: input[3], outChannels: weight[0])
-        return plan.channels >= 8 && plan.outChannels >= 8 && plan.tilesPerImage >= 16
-    }
+    /// Tiles per block (`ConvPlan.winogradTilesPerBlock`).
+    var tilesPerBlock: Int { plan.winogradTilesPerBlock(points: P.points, channels: channels, outChannels: outChannels) }
 
     struct Block {
         let n: Int, t0: Int, count: Int
@@ -211,10 +208,10 @@ struct WinogradTransposedConv2d {
     // MARK: Fused kernel (few channels)
 
     /// Whether the forward runs in the fused C kernel (`FusedPolyphaseConvTranspose2d`).
-    var usesFusedKernel: Bool { FusedPolyphaseConvTranspose2d.applies(channels: channels, outChannels: outChannels) }
+    var usesFusedKernel: Bool { plan.usesFusedPolyphase(channels: channels, outChannels: outChannels) }
 
     var fused: FusedPolyphaseConvTranspose2d {
-        FusedPolyphaseConvTranspose2d(batch: batch, channels: channels, height: height, width: width, outChannels: outChannels)
+        FusedPolyphaseConvTranspose2d(batch: batch, channels: channels, height: height, width: width, outChannels: outChannels, plan: plan)
     }
 
     // MARK: Passes
@@ -245,24 +242,31 @@ struct WinogradTransposedConv2d {
         }
     }
 
-    /// Backward of `forward` (see `WinogradConv2d.backward` for the identities used).
+    /// Backward of `forward` (see `WinogradConv2d.backward` for the identities used); the input side uses
+    /// the fused kernel whenever the forward does.
     func backward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, gy: UnsafePointer<Float>,
                   inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?, into grads: WinogradGradients) {
         precondition(grads.outScale == nil || outScale != nil, "internal: out-scale gradient without out-scales")
-        let cg = channels, og = outChannels, block = min(tilesPerImage, tilesPerBlock), plane = 36 * og * cg
-        let fusedInput = (grads.x != nil || grads.inScale != nil) && usesFusedKernel
-        if fusedInput {
+        let route = WinogradRoute(grads, fusedInput: usesFusedKernel, fusedFilter: usesFusedKernel)
+        if route.input == .fused {
             let ua = FusedPolyphaseConvTranspose2d.filters(weight, out: outChannels, in: channels, adjoint: true)
             fused.inputGradients(gy: gy, u: ua.pointer, x: x, inScale: inScale, outScale: outScale,
                                  gx: grads.x, scaleGradient: grads.inScale)
         }
-        let wantsInput = (grads.x != nil || grads.inScale != nil) && !fusedInput
-        let wantsProducts = grads.weight != nil || grads.outScale != nil
-        if wantsProducts && usesFusedKernel {
+        if route.filter == .fused {
             fusedFilterGradients(x: x, weight: weight, gy: gy, inScale: inScale, outScale: outScale, into: grads)
         }
-        let gemmProducts = wantsProducts && !usesFusedKernel
-        guard wantsInput || gemmProducts else { return }
+        if route.input == .gemm || route.filter == .gemm {
+            gemmBackward(x: x, weight: weight, gy: gy, inScale: inScale, outScale: outScale, into: grads,
+                         input: route.input == .gemm, filter: route.filter == .gemm)
+        }
+    }
+
+    /// The GEMM path's share of `backward`: the input side when `input`, the filter side when `filter`.
+    private func gemmBackward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, gy: UnsafePointer<Float>,
+                              inScale: UnsafePointer<Float>?, outScale: UnsafePointer<Float>?, into grads: WinogradGradients,
+                              input wantsInput: Bool, filter gemmProducts: Bool) {
+        let cg = channels, og = outChannels, block = min(tilesPerImage, tilesPerBlock), plane = 36 * og * cg
         let u = TensorStorage(uninitializedCount: wantsInput || (gemmProducts && grads.outScale != nil) ? plane : 0)
         let du = TensorStorage(uninitializedCount: gemmProducts && grads.weight != nil ? plane : 0)
         let dun = TensorStorage(uninitializedCount: gemmProducts && outScale != nil ? plane : 0)

@@ -63,9 +63,9 @@ final class ConvFixtureTests: XCTestCase {
 
     /// 3×3 stride-1 convs that take the Winograd path, against PyTorch (whose CPU conv is direct).
     func testWinogradConv2dMatchesTorch() throws {
-        XCTAssertTrue(WinogradConv2d.applies(input: [2, 64, 18, 19], weight: [48, 64, 3, 3], stride: 1, padding: 1, groups: 1))
-        XCTAssertTrue(WinogradConv2d.applies(input: [1, 32, 17, 16], weight: [32, 16, 3, 3], stride: 1, padding: 1, groups: 2))
-        XCTAssertTrue(WinogradConv2d.applies(input: [1, 8, 13, 14], weight: [16, 8, 3, 3], stride: 1, padding: 2, groups: 1))
+        XCTAssertTrue(ConvPlan.machine.usesWinograd(input: [2, 64, 18, 19], weight: [48, 64, 3, 3], stride: 1, padding: 1, groups: 1))
+        XCTAssertTrue(ConvPlan.machine.usesWinograd(input: [1, 32, 17, 16], weight: [32, 16, 3, 3], stride: 1, padding: 1, groups: 2))
+        XCTAssertTrue(ConvPlan.machine.usesWinograd(input: [1, 8, 13, 14], weight: [16, 8, 3, 3], stride: 1, padding: 2, groups: 1))
         try check("conv2d_winograd", inputs: ["x", "w", "b"]) { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: 1) }
         try check("conv2d_winograd_g2", inputs: ["x", "w", "b"]) { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: 1, groups: 2) }
         try check("conv2d_winograd_p2", inputs: ["x", "w", "b"]) { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: 2) }

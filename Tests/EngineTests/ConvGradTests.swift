@@ -143,16 +143,14 @@ final class ConvGradTests: XCTestCase {
     func testBandsGiveSameResults() {
         let x = rand([1, 3, 9, 7], seed: 130), w = rand([4, 3, 3, 3], seed: 131), wt = rand([3, 2, 3, 3], seed: 132)
         for t in [x, w, wt] { t.requiresGrad = true }
-        func run() -> [[Float]] {
-            let a = x.conv2d(weight: w, stride: 2, padding: 1), c = x.convTranspose2d(weight: wt, stride: 2, padding: 1)
+        func run(_ plan: ConvPlan) -> [[Float]] {
+            let a = x.conv2d(weight: w, stride: 2, padding: 1, plan: plan)
+            let c = x.convTranspose2d(weight: wt, stride: 2, padding: 1, plan: plan)
             let grads = Autograd.gradients(of: (a * a).sum() + (c * c).sum(), wrt: [x, w, wt])
             return [a.array, c.array] + grads.map { $0!.array }
         }
-        let whole = run()
-        let saved = ConvGeometry.bandBudget
-        defer { ConvGeometry.bandBudget = saved }
-        ConvGeometry.bandBudget = 1 // one output row per band
-        let banded = run()
+        let whole = run(.machine)
+        let banded = run(ConvPlan(im2colBandBudget: 1)) // one output row per band
         XCTAssertEqual(whole.count, banded.count)
         for (u, v) in zip(whole, banded) {
             XCTAssertEqual(u.count, v.count)

@@ -26,32 +26,27 @@ final class FusedWinogradTests: XCTestCase {
         return Tensor.randn(shape, using: &rng)
     }
 
-    /// Runs `body` on `path` (and the chosen kernel copy), restoring the switches afterwards.
-    func on<T>(_ path: Path, avx2: Bool = true, _ body: () -> T) -> T {
-        let savedAlgorithm = Conv2dAlgorithm.winograd, savedMax = FusedWinogradConv2d.maxChannels
-        defer { Conv2dAlgorithm.winograd = savedAlgorithm; FusedWinogradConv2d.maxChannels = savedMax; KernelVariant.select(avx2: nil) }
-        Conv2dAlgorithm.winograd = path != .im2col
-        FusedWinogradConv2d.maxChannels = path == .fused ? 128 : 0
-        KernelVariant.select(avx2: avx2)
-        return body()
+    /// The plan that runs `path` with the chosen kernel copy (the generic one where the CPU lacks AVX2).
+    func plan(_ path: Path, avx2: Bool = true) -> ConvPlan {
+        ConvPlan(isa: avx2 ? .avx2 : .generic, winograd: path != .im2col, fusedWinogradMaxChannels: path == .fused ? 128 : 0)
     }
 
     /// conv2d with bias (or not): output and the gradients of sum(out · r) for x, weight (and bias).
-    func plain(_ k: Case, bias: Bool, seed: UInt64) -> [[Float]] {
+    func plain(_ k: Case, bias: Bool, seed: UInt64, on plan: ConvPlan) -> [[Float]] {
         let x = rand([k.n, k.c, k.h, k.w], seed: seed), w = rand([k.o, k.c, 3, 3], seed: seed + 1)
         let b = bias ? rand([k.o], seed: seed + 2) : nil
         for t in [x, w] + (b.map { [$0] } ?? []) { t.requiresGrad = true }
-        let out = x.conv2d(weight: w, bias: b, padding: k.padding)
+        let out = x.conv2d(weight: w, bias: b, padding: k.padding, plan: plan)
         (out * rand(out.shape, seed: seed + 3)).sum().backward()
         return [out.array, x.grad!.array, w.grad!.array] + (b.map { [$0.grad!.array] } ?? [])
     }
 
     /// scaledConv2d (with or without out-scales): output and the gradients for x, weight, inScale (, outScale).
-    func scaled(_ k: Case, outScale: Bool, seed: UInt64) -> [[Float]] {
+    func scaled(_ k: Case, outScale: Bool, seed: UInt64, on plan: ConvPlan) -> [[Float]] {
         let x = rand([k.n, k.c, k.h, k.w], seed: seed), w = rand([k.o, k.c, 3, 3], seed: seed + 1)
         let s = rand([k.n, k.c], seed: seed + 2), d = outScale ? rand([k.n, k.o], seed: seed + 3) : nil
         for t in [x, w, s] + (d.map { [$0] } ?? []) { t.requiresGrad = true }
-        let out = x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: k.padding)
+        let out = x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: k.padding, plan: plan)
         (out * rand(out.shape, seed: seed + 4)).sum().backward()
         return [out.array, x.grad!.array, w.grad!.array, s.grad!.array] + (d.map { [$0.grad!.array] } ?? [])
     }
@@ -66,7 +61,7 @@ final class FusedWinogradTests: XCTestCase {
 
     func testTakesTheFusedPath() {
         for k in cases {
-            XCTAssertTrue(WinogradConv2d.applies(input: [k.n, k.c, k.h, k.w], weight: [k.o, k.c, 3, 3], stride: 1, padding: k.padding, groups: 1))
+            XCTAssertTrue(ConvPlan.machine.usesWinograd(input: [k.n, k.c, k.h, k.w], weight: [k.o, k.c, 3, 3], stride: 1, padding: k.padding, groups: 1))
             let plan = WinogradConv2d(batch: k.n, channels: k.c, height: k.h, width: k.w, outChannels: k.o, groups: 1, padding: k.padding)
             XCTAssertTrue(plan.usesFusedKernel)
             XCTAssertEqual(plan.usesFusedInputGradient, k.padding <= 2, "the adjoint conv has padding 2 - p")
@@ -81,10 +76,10 @@ final class FusedWinogradTests: XCTestCase {
         for (i, k) in cases.enumerated() {
             for bias in [true, false] {
                 let seed = UInt64(10 * i + (bias ? 0 : 5))
-                let im2col = on(.im2col) { plain(k, bias: bias, seed: seed) }
-                let gemm = on(.gemmWinograd) { plain(k, bias: bias, seed: seed) }
+                let im2col = plain(k, bias: bias, seed: seed, on: plan(.im2col))
+                let gemm = plain(k, bias: bias, seed: seed, on: plan(.gemmWinograd))
                 for avx2 in [true, false] {
-                    let fused = on(.fused, avx2: avx2) { plain(k, bias: bias, seed: seed) }
+                    let fused = plain(k, bias: bias, seed: seed, on: plan(.fused, avx2: avx2))
                     for (j, what) in ["output", "x gradient", "weight gradient", "bias gradient"].prefix(fused.count).enumerated() {
                         let label = "case \(i) bias \(bias) avx2 \(avx2): \(what)"
                         assertClose(fused[j], im2col[j], label + " vs im2col")
@@ -99,10 +94,10 @@ final class FusedWinogradTests: XCTestCase {
         for (i, k) in cases.enumerated() {
             for outScale in [true, false] {
                 let seed = UInt64(100 + 10 * i + (outScale ? 0 : 5))
-                let im2col = on(.im2col) { scaled(k, outScale: outScale, seed: seed) }
-                let gemm = on(.gemmWinograd) { scaled(k, outScale: outScale, seed: seed) }
+                let im2col = scaled(k, outScale: outScale, seed: seed, on: plan(.im2col))
+                let gemm = scaled(k, outScale: outScale, seed: seed, on: plan(.gemmWinograd))
                 for avx2 in [true, false] {
-                    let fused = on(.fused, avx2: avx2) { scaled(k, outScale: outScale, seed: seed) }
+                    let fused = scaled(k, outScale: outScale, seed: seed, on: plan(.fused, avx2: avx2))
                     for (j, what) in ["output", "x gradient", "weight gradient", "in-scale gradient", "out-scale gradient"].prefix(fused.count).enumerated() {
                         let label = "case \(i) outScale \(outScale) avx2 \(avx2): \(what)"
                         assertClose(fused[j], im2col[j], label + " vs im2col")
@@ -115,13 +110,12 @@ final class FusedWinogradTests: XCTestCase {
 
     /// The two copies of the C kernels differ only in rounding (FMA), never by more than the bar.
     func testBothKernelCopiesAreUsable() throws {
-        let generic = KernelVariant.select(avx2: false)
-        XCTAssertFalse(generic)
-        defer { KernelVariant.select(avx2: nil) }
-        guard KernelVariant.select(avx2: true) else { throw XCTSkip("this CPU has no AVX2+FMA: only the generic copy runs") }
+        XCTAssertEqual(ConvPlan(isa: .generic).isa, .generic)
+        guard ConvPlan.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2+FMA: only the generic copy runs") }
+        XCTAssertEqual(ConvPlan(isa: .avx2).isa, .avx2)
         let k = cases[3]
-        let a = on(.fused, avx2: true) { plain(k, bias: true, seed: 3) }
-        let b = on(.fused, avx2: false) { plain(k, bias: true, seed: 3) }
+        let a = plain(k, bias: true, seed: 3, on: plan(.fused, avx2: true))
+        let b = plain(k, bias: true, seed: 3, on: plan(.fused, avx2: false))
         XCTAssertNotEqual(a[0], b[0], "the AVX2 copy should use FMA, so some roundings differ")
         for j in 0..<a.count { assertClose(a[j], b[j], "AVX2 vs generic, result \(j)") }
     }
@@ -133,13 +127,13 @@ final class FusedWinogradTests: XCTestCase {
         defer { Threads.set(saved) }
         let k = Case(n: 2, c: 8, o: 8, h: 40, w: 37, padding: 1)
         XCTAssertGreaterThan((k.h / 4) * (k.w / 4), FusedWinogradConv2d.unitTiles)
-        let plan = FusedWinogradConv2d(batch: k.n, channels: k.c, height: k.h, width: k.w, outChannels: k.o, padding: k.padding)
-        XCTAssertGreaterThan(plan.filterGradientUnits, 1, "several filter-gradient partials per sample")
+        let fused = FusedWinogradConv2d(batch: k.n, channels: k.c, height: k.h, width: k.w, outChannels: k.o, padding: k.padding)
+        XCTAssertGreaterThan(fused.filterGradientUnits, 1, "several filter-gradient partials per sample")
         for avx2 in [true, false] {
             Threads.set(1)
-            let one = on(.fused, avx2: avx2) { scaled(k, outScale: true, seed: 7) + plain(k, bias: true, seed: 8) }
+            let one = scaled(k, outScale: true, seed: 7, on: plan(.fused, avx2: avx2)) + plain(k, bias: true, seed: 8, on: plan(.fused, avx2: avx2))
             Threads.set(2)
-            let two = on(.fused, avx2: avx2) { scaled(k, outScale: true, seed: 7) + plain(k, bias: true, seed: 8) }
+            let two = scaled(k, outScale: true, seed: 7, on: plan(.fused, avx2: avx2)) + plain(k, bias: true, seed: 8, on: plan(.fused, avx2: avx2))
             XCTAssertEqual(one, two, "avx2 \(avx2)")
         }
     }
@@ -147,8 +141,9 @@ final class FusedWinogradTests: XCTestCase {
     func testFiniteDifferenceGradients() {
         let x = rand([1, 8, 17, 18], seed: 20), w = rand([8, 8, 3, 3], seed: 21)
         let s = rand([1, 8], seed: 22), d = rand([1, 8], seed: 23), r = rand([1, 8, 15, 16], seed: 24)
-        XCTAssertTrue(WinogradConv2d.applies(input: x.shape, weight: w.shape, stride: 1, padding: 0, groups: 1))
-        let f = { self.on(.fused) { (x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: 0) * r).sum() } }
+        XCTAssertTrue(ConvPlan.machine.usesWinograd(input: x.shape, weight: w.shape, stride: 1, padding: 0, groups: 1))
+        let fused = plan(.fused)
+        let f = { (x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: 0, plan: fused) * r).sum() }
         let linear = GradientCheck.check([x, w], step: 0.25, maxElements: 48, f)
         XCTAssertLessThan(linear.maxError, 3e-3, linear.description)
         let scales = GradientCheck.check([s, d], step: 0.05, maxElements: 16, f)

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Engine
 
-/// The Winograd F(4×4, 3×3) conv path against the im2col path (same op, `Conv2dAlgorithm.winograd` off),
+/// The Winograd F(4×4, 3×3) conv path against the im2col path (same op, `ConvPlan(winograd: false)`),
 /// by finite differences, across block boundaries, and for thread-count invariance.
 /// PyTorch comparisons of the same path are in `ConvFixtureTests.testWinogradConv2dMatchesTorch`.
 final class WinogradConvTests: XCTestCase {
@@ -19,15 +19,12 @@ final class WinogradConvTests: XCTestCase {
         return Tensor.randn(shape, using: &rng)
     }
 
-    /// Output and the gradients of sum(out · r) for x, weight and bias.
-    func run(_ k: Case, seed: UInt64, winograd: Bool) -> [[Float]] {
-        let saved = Conv2dAlgorithm.winograd
-        Conv2dAlgorithm.winograd = winograd
-        defer { Conv2dAlgorithm.winograd = saved }
+    /// Output and the gradients of sum(out · r) for x, weight and bias, with the kernels of `plan`.
+    func run(_ k: Case, seed: UInt64, plan: ConvPlan) -> [[Float]] {
         let x = rand([k.n, k.c, k.h, k.w], seed: seed), w = rand([k.o, k.c / k.groups, 3, 3], seed: seed + 1)
         let b = rand([k.o], seed: seed + 2)
         for t in [x, w, b] { t.requiresGrad = true }
-        let out = x.conv2d(weight: w, bias: b, padding: k.padding, groups: k.groups)
+        let out = x.conv2d(weight: w, bias: b, padding: k.padding, groups: k.groups, plan: plan)
         (out * rand(out.shape, seed: seed + 3)).sum().backward()
         return [out.array, x.grad!.array, w.grad!.array, b.grad!.array]
     }
@@ -41,17 +38,15 @@ final class WinogradConvTests: XCTestCase {
     }
 
     func testMatchesIm2colInOneAndManyBlocks() {
-        let savedBudget = WinogradConv2d.blockBudget, savedFused = FusedWinogradConv2d.maxChannels
-        defer { WinogradConv2d.blockBudget = savedBudget; FusedWinogradConv2d.maxChannels = savedFused }
-        FusedWinogradConv2d.maxChannels = 0 // the GEMM path's blocks (the fused kernel: `FusedWinogradTests`)
         for (i, k) in cases.enumerated() {
-            XCTAssertTrue(WinogradConv2d.applies(input: [k.n, k.c, k.h, k.w], weight: [k.o, k.c / k.groups, 3, 3],
-                                                 stride: 1, padding: k.padding, groups: k.groups), "case \(i) must take the Winograd path")
-            let reference = run(k, seed: UInt64(100 * i), winograd: false)
+            XCTAssertTrue(ConvPlan.machine.usesWinograd(input: [k.n, k.c, k.h, k.w], weight: [k.o, k.c / k.groups, 3, 3],
+                                                        stride: 1, padding: k.padding, groups: k.groups), "case \(i) must take the Winograd path")
+            let reference = run(k, seed: UInt64(100 * i), plan: ConvPlan(winograd: false))
             // The default budget holds every tile in one block; the small one forces blocks of 8 tiles.
-            for budget in [savedBudget, 1] {
-                WinogradConv2d.blockBudget = budget
-                let ours = run(k, seed: UInt64(100 * i), winograd: true)
+            for budget in [ConvPlan.machine.winogradBlockBudget, 1] {
+                // The GEMM path's blocks (the fused kernel: `FusedWinogradTests`).
+                let plan = ConvPlan(fusedWinogradMaxChannels: 0, winogradBlockBudget: budget)
+                let ours = run(k, seed: UInt64(100 * i), plan: plan)
                 for (j, what) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
                     assertClose(ours[j], reference[j], "case \(i) budget \(budget): \(what)")
                 }
@@ -61,7 +56,7 @@ final class WinogradConvTests: XCTestCase {
 
     func testFiniteDifferenceGradients() {
         let x = rand([1, 8, 13, 14], seed: 7), w = rand([8, 8, 3, 3], seed: 8), b = rand([8], seed: 9)
-        XCTAssertTrue(WinogradConv2d.applies(input: x.shape, weight: w.shape, stride: 1, padding: 1, groups: 1))
+        XCTAssertTrue(ConvPlan.machine.usesWinograd(input: x.shape, weight: w.shape, stride: 1, padding: 1, groups: 1))
         let r = rand([1, 8, 13, 14], seed: 10)
         // The conv is linear in each input, so a large step loses nothing to curvature and keeps
         // float32 rounding of the 1,456-term sum small relative to the difference.
@@ -74,51 +69,48 @@ final class WinogradConvTests: XCTestCase {
         defer { Threads.set(saved) }
         let k = cases[2]
         Threads.set(1)
-        let one = run(k, seed: 5, winograd: true)
+        let one = run(k, seed: 5, plan: .machine)
         Threads.set(3)
-        let three = run(k, seed: 5, winograd: true)
+        let three = run(k, seed: 5, plan: .machine)
         XCTAssertEqual(one, three)
     }
 
     /// Fewer than 16 tiles or 8 channels: the transforms would cost more than the multiplies saved.
     func testSmallConvolutionsStayOnIm2col() {
-        XCTAssertFalse(WinogradConv2d.applies(input: [1, 8, 8, 8], weight: [8, 8, 3, 3], stride: 1, padding: 1, groups: 1))
-        XCTAssertFalse(WinogradConv2d.applies(input: [1, 4, 32, 32], weight: [8, 4, 3, 3], stride: 1, padding: 1, groups: 1))
-        XCTAssertFalse(WinogradConv2d.applies(input: [1, 8, 32, 32], weight: [8, 8, 3, 3], stride: 2, padding: 1, groups: 1))
-        XCTAssertFalse(WinogradConv2d.applies(input: [1, 8, 32, 32], weight: [8, 8, 5, 5], stride: 1, padding: 2, groups: 1))
+        let plan = ConvPlan.machine
+        XCTAssertFalse(plan.usesWinograd(input: [1, 8, 8, 8], weight: [8, 8, 3, 3], stride: 1, padding: 1, groups: 1))
+        XCTAssertFalse(plan.usesWinograd(input: [1, 4, 32, 32], weight: [8, 4, 3, 3], stride: 1, padding: 1, groups: 1))
+        XCTAssertFalse(plan.usesWinograd(input: [1, 8, 32, 32], weight: [8, 8, 3, 3], stride: 2, padding: 1, groups: 1))
+        XCTAssertFalse(plan.usesWinograd(input: [1, 8, 32, 32], weight: [8, 8, 5, 5], stride: 1, padding: 2, groups: 1))
+        XCTAssertTrue(plan.usesWinograd(input: [1, 8, 32, 32], weight: [8, 8, 3, 3], stride: 1, padding: 1, groups: 1))
+        XCTAssertFalse(ConvPlan(winograd: false).usesWinograd(input: [1, 8, 32, 32], weight: [8, 8, 3, 3], stride: 1, padding: 1, groups: 1))
     }
 
     // MARK: scaledConv2d (the fused modulated conv)
 
     /// Output and the gradients of sum(out · r) w.r.t. x, weight, inScale, outScale: fused vs the three
     /// plain ops on the im2col path.
-    func runScaled(fused: Bool, n: Int, c: Int, o: Int, size: Int, seed: UInt64) -> [[Float]] {
-        let saved = Conv2dAlgorithm.winograd
-        defer { Conv2dAlgorithm.winograd = saved }
+    func runScaled(fused plan: ConvPlan?, n: Int, c: Int, o: Int, size: Int, seed: UInt64) -> [[Float]] {
         let x = rand([n, c, size, size + 3], seed: seed), w = rand([o, c, 3, 3], seed: seed + 1)
         let s = rand([n, c], seed: seed + 2), d = rand([n, o], seed: seed + 3)
         for t in [x, w, s, d] { t.requiresGrad = true }
         let out: Tensor
-        if fused {
-            Conv2dAlgorithm.winograd = true
-            out = x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: 1)
+        if let plan {
+            out = x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: 1, plan: plan)
         } else {
-            Conv2dAlgorithm.winograd = false
-            out = x.scaledPerChannel(s).conv2d(weight: w, padding: 1).scaledPerChannel(d)
+            out = x.scaledPerChannel(s).conv2d(weight: w, padding: 1, plan: ConvPlan(winograd: false)).scaledPerChannel(d)
         }
         (out * rand(out.shape, seed: seed + 4)).sum().backward()
         return [out.array, x.grad!.array, w.grad!.array, s.grad!.array, d.grad!.array]
     }
 
     func testScaledConvMatchesUnfusedOps() {
-        let savedBudget = WinogradConv2d.blockBudget, savedFused = FusedWinogradConv2d.maxChannels
-        defer { WinogradConv2d.blockBudget = savedBudget; FusedWinogradConv2d.maxChannels = savedFused }
-        FusedWinogradConv2d.maxChannels = 0 // the GEMM path's blocks (the fused kernel: `FusedWinogradTests`)
-        XCTAssertTrue(WinogradConv2d.applies(input: [3, 8, 13, 16], weight: [12, 8, 3, 3], stride: 1, padding: 1, groups: 1))
-        let reference = runScaled(fused: false, n: 3, c: 8, o: 12, size: 13, seed: 40)
-        for budget in [savedBudget, 1] {
-            WinogradConv2d.blockBudget = budget
-            let ours = runScaled(fused: true, n: 3, c: 8, o: 12, size: 13, seed: 40)
+        XCTAssertTrue(ConvPlan.machine.usesWinograd(input: [3, 8, 13, 16], weight: [12, 8, 3, 3], stride: 1, padding: 1, groups: 1))
+        let reference = runScaled(fused: nil, n: 3, c: 8, o: 12, size: 13, seed: 40)
+        for budget in [ConvPlan.machine.winogradBlockBudget, 1] {
+            // The GEMM path's blocks (the fused kernel: `FusedWinogradTests`).
+            let plan = ConvPlan(fusedWinogradMaxChannels: 0, winogradBlockBudget: budget)
+            let ours = runScaled(fused: plan, n: 3, c: 8, o: 12, size: 13, seed: 40)
             for (j, what) in ["output", "x gradient", "weight gradient", "in-scale gradient", "out-scale gradient"].enumerated() {
                 assertClose(ours[j], reference[j], "budget \(budget): \(what)")
             }
@@ -149,30 +141,25 @@ final class WinogradConvTests: XCTestCase {
 
     // MARK: scaledConvTranspose2d (polyphase Winograd)
 
-    func runScaledTransposed(fused: Bool, n: Int, c: Int, o: Int, h: Int, w: Int, seed: UInt64) -> [[Float]] {
-        let saved = Conv2dAlgorithm.winograd
-        defer { Conv2dAlgorithm.winograd = saved }
+    func runScaledTransposed(plan: ConvPlan, n: Int, c: Int, o: Int, h: Int, w: Int, seed: UInt64) -> [[Float]] {
         let x = rand([n, c, h, w], seed: seed), weight = rand([o, c, 3, 3], seed: seed + 1)
         let s = rand([n, c], seed: seed + 2), d = rand([n, o], seed: seed + 3)
         for t in [x, weight, s, d] { t.requiresGrad = true }
-        Conv2dAlgorithm.winograd = fused
-        let out = x.scaledConvTranspose2d(weight: weight, inScale: s, outScale: d)
+        let out = x.scaledConvTranspose2d(weight: weight, inScale: s, outScale: d, plan: plan)
         XCTAssertEqual(out.shape, [n, o, 2 * h + 1, 2 * w + 1])
         (out * rand(out.shape, seed: seed + 4)).sum().backward()
         return [out.array, x.grad!.array, weight.grad!.array, s.grad!.array, d.grad!.array]
     }
 
     func testScaledTransposedConvMatchesPlainOps() {
-        let savedBudget = WinogradConv2d.blockBudget
-        defer { WinogradConv2d.blockBudget = savedBudget }
         // 13×18: partial tiles on both edges; 16×16: whole tiles plus the extra output row and column.
         // 9×70: rows of 18 tiles, so whole groups of eight are gathered and scattered as vectors.
         for (k, (h, w)) in [(13, 18), (16, 16), (9, 70)].enumerated() {
-            XCTAssertTrue(WinogradTransposedConv2d.applies(input: [2, 8, h, w], weight: [12, 8, 3, 3]))
-            let reference = runScaledTransposed(fused: false, n: 2, c: 8, o: 12, h: h, w: w, seed: UInt64(80 + 10 * k))
-            for budget in [savedBudget, 1] {
-                WinogradConv2d.blockBudget = budget
-                let ours = runScaledTransposed(fused: true, n: 2, c: 8, o: 12, h: h, w: w, seed: UInt64(80 + 10 * k))
+            XCTAssertTrue(ConvPlan.machine.usesPolyphaseWinograd(input: [2, 8, h, w], weight: [12, 8, 3, 3]))
+            let reference = runScaledTransposed(plan: ConvPlan(winograd: false), n: 2, c: 8, o: 12, h: h, w: w, seed: UInt64(80 + 10 * k))
+            for budget in [ConvPlan.machine.winogradBlockBudget, 1] {
+                let ours = runScaledTransposed(plan: ConvPlan(winogradBlockBudget: budget), n: 2, c: 8, o: 12, h: h, w: w,
+                                               seed: UInt64(80 + 10 * k))
                 for (j, what) in ["output", "x gradient", "weight gradient", "in-scale gradient", "out-scale gradient"].enumerated() {
                     assertClose(ours[j], reference[j], "\(h)x\(w) budget \(budget): \(what)")
                 }
@@ -183,7 +170,7 @@ final class WinogradConvTests: XCTestCase {
     func testScaledTransposedConvFiniteDifferences() {
         let x = rand([1, 8, 13, 12], seed: 90), w = rand([8, 8, 3, 3], seed: 91)
         let s = rand([1, 8], seed: 92), d = rand([1, 8], seed: 93), r = rand([1, 8, 27, 25], seed: 94)
-        XCTAssertTrue(WinogradTransposedConv2d.applies(input: x.shape, weight: w.shape))
+        XCTAssertTrue(ConvPlan.machine.usesPolyphaseWinograd(input: x.shape, weight: w.shape))
         let f = { (x.scaledConvTranspose2d(weight: w, inScale: s, outScale: d) * r).sum() }
         let linear = GradientCheck.check([x, w], step: 0.25, maxElements: 48, f)
         XCTAssertLessThan(linear.maxError, 3e-3, linear.description)
@@ -195,9 +182,9 @@ final class WinogradConvTests: XCTestCase {
         let saved = Threads.count
         defer { Threads.set(saved) }
         Threads.set(1)
-        let one = runScaledTransposed(fused: true, n: 2, c: 8, o: 12, h: 13, w: 18, seed: 7)
+        let one = runScaledTransposed(plan: .machine, n: 2, c: 8, o: 12, h: 13, w: 18, seed: 7)
         Threads.set(3)
-        let three = runScaledTransposed(fused: true, n: 2, c: 8, o: 12, h: 13, w: 18, seed: 7)
+        let three = runScaledTransposed(plan: .machine, n: 2, c: 8, o: 12, h: 13, w: 18, seed: 7)
         XCTAssertEqual(one, three)
     }
 }

@@ -11,13 +11,11 @@ final class WinogradInputGradientContractTests: XCTestCase {
     }
 
     func testOverwritesOrAddsAsFlagged() {
-        let savedMax = FusedWinogradConv2d.maxChannels
-        defer { FusedWinogradConv2d.maxChannels = savedMax }
-        FusedWinogradConv2d.maxChannels = 128
+        let fusedUpTo128 = ConvPlan(fusedWinogradMaxChannels: 128)
         let plans = [
-            WinogradConv2d(batch: 2, channels: 8, height: 13, width: 14, outChannels: 12, groups: 1, padding: 1),
-            WinogradConv2d(batch: 1, channels: 8, height: 11, width: 12, outChannels: 8, groups: 1, padding: 3),
-            WinogradConv2d(batch: 2, channels: 16, height: 13, width: 14, outChannels: 16, groups: 2, padding: 1),
+            WinogradConv2d(batch: 2, channels: 8, height: 13, width: 14, outChannels: 12, groups: 1, padding: 1, plan: fusedUpTo128),
+            WinogradConv2d(batch: 1, channels: 8, height: 11, width: 12, outChannels: 8, groups: 1, padding: 3, plan: fusedUpTo128),
+            WinogradConv2d(batch: 2, channels: 16, height: 13, width: 14, outChannels: 16, groups: 2, padding: 1, plan: fusedUpTo128),
         ]
         XCTAssertEqual(plans.map(\.usesFusedInputGradient), [true, false, false])
         for (i, plan) in plans.enumerated() {

@@ -89,17 +89,15 @@ final class StyleGAN2ParityTests: XCTestCase {
     }
 
     /// The automatic form with every upsampling conv as phase filters (off by default; see
-    /// `ModulatedConv2d.phaseFilterMaxChannels`).
+    /// `ConvPlan.phaseFilterMaxChannels`).
     func testGradientsOfWPlusLossWithPhaseFilters() throws {
-        let saved = ModulatedConv2d.phaseFilterMaxChannels
-        ModulatedConv2d.phaseFilterMaxChannels = .max
-        defer { ModulatedConv2d.phaseFilterMaxChannels = saved }
-        try checkGradientsOfWPlusLoss(form: .automatic)
+        try checkGradientsOfWPlusLoss(form: .automatic, plan: ConvPlan(phaseFilterMaxChannels: .max))
     }
 
-    func checkGradientsOfWPlusLoss(form: ModulationForm) throws {
+    func checkGradientsOfWPlusLoss(form: ModulationForm, plan: ConvPlan = .machine) throws {
         let g = try generator()
         g.modulationForm = form
+        g.convPlan = plan
         g.setRequiresGrad(true)
         let wplus = try npy("wplus.npy")
         wplus.requiresGrad = true

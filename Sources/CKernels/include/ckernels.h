@@ -25,6 +25,7 @@ typedef struct nada_wino_conv {
     const float *out_scale;                  // [out_channels] or NULL
     const float *bias;                       // [out_channels] or NULL
     const float *dot_with;                   // [out_channels][out_height][out_width] or NULL (see below)
+    int avx2;                                // 1: run the AVX2+FMA copy (only where nada_cpu_has_avx2), 0: generic
 } nada_wino_conv;
 
 /// Transformed filters U for `nada_wino_conv_tiles`: 36 * in * out floats, layout [36][in][out].
@@ -54,10 +55,10 @@ void nada_wino_filter_gradient_tiles(const nada_wino_conv *conv, const float *x,
 /// Floats of scratch one `nada_wino_filter_gradient_tiles` call needs (one buffer per thread).
 size_t nada_wino_filter_gradient_scratch_floats(int channels, int out_channels);
 
-/// Which copy of the kernels runs: 1 = AVX2+FMA, 0 = generic. `want` = 1 or 0 selects that copy
-/// (1 only where the CPU has AVX2 and FMA), -1 restores the default (AVX2 when available, unless the
-/// environment variable NADA_KERNELS=generic). Returns the copy now in use.
-int nada_kernels_select(int want);
+/// 1 when the CPU has AVX2 and FMA and the AVX2+FMA copy of the kernels was built (x86-64), else 0.
+/// The caller picks the copy per call (the `avx2` field of the conv structs; the Swift `ConvPlan`):
+/// nothing here is process-wide state.
+int nada_cpu_has_avx2(void);
 
 #endif
 
@@ -65,9 +66,6 @@ int nada_kernels_select(int want);
 // (own include guard: this section is kept at the end of the file, after the main guard)
 #ifndef NADA_CKERNELS_POLY_H
 #define NADA_CKERNELS_POLY_H
-
-/// The copy of the kernels in use (1 = AVX2+FMA, 0 = generic), as chosen by `nada_kernels_select`.
-int nada_kernels_selected(void);
 
 /// One sample of a stride-2, 3x3, unpadded transposed convolution with optional per-channel scales:
 /// y[o] = out_scale[o] * sum_c convTranspose(x[c] * in_scale[c], w[o, c]), y [out_channels][2H+1][2W+1]
@@ -79,6 +77,7 @@ typedef struct nada_poly_conv {
     int out_channels;
     const float *in_scale;       // [channels] or NULL
     const float *out_scale;      // [out_channels] or NULL
+    int avx2;                    // 1: run the AVX2+FMA copy (only where nada_cpu_has_avx2), 0: generic
 } nada_poly_conv;
 
 /// Transformed filters for `nada_poly_conv_tiles`: 36 * in * out floats, layout [36][in][out], from

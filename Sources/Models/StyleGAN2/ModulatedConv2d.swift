@@ -69,15 +69,6 @@ struct ModulatedConv2d {
         return transposed ? w.reshaped([inChannels, outChannels, k, k]) : w.reshaped([outChannels, inChannels, k, k])
     }
 
-    /// Upsampling convs with at most this many input channels run as phase filters (one stride-1 conv
-    /// with 4·out channels, `transposedConvBlurPhases`) instead of the polyphase transposed conv + blur.
-    /// The phase form does 144 instead of 81 products per input tile but skips the 2H+1 intermediate and
-    /// the blur pass. With the GEMM-based Winograd it won at 64 channels (1024 batch 1 forward 1.92 →
-    /// 1.81 s); now that both forms have fused C kernels the polyphase one is as fast or faster
-    /// (forward 1.49 / 1.52 s without phase filters vs 1.55 / 1.59 s with them at 64; forward+backward
-    /// equal within noise), so it is off by default. Kept, tested, for CPUs where the balance differs.
-    nonisolated(unsafe) static var phaseFilterMaxChannels = 0
-
     /// Style s = modulation(w): [B, in].
     func style(_ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor { modulation(w, t) }
 
@@ -94,17 +85,20 @@ struct ModulatedConv2d {
         return (s.square().linear(weight: q) + 1e-8).rsqrt()
     }
 
-    func callAsFunction(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm = .automatic) -> Tensor {
-        convolve(x, w, t, form: form, bias: nil).out
+    func callAsFunction(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm = .automatic,
+                        plan: ConvPlan = .machine) -> Tensor {
+        convolve(x, w, t, form: form, plan: plan, bias: nil).out
     }
 
     /// The modulated conv, plus `bias` [out] per channel when the conv itself can add it (the grouped,
     /// non-upsampling conv: no extra full-size tensor is kept for backward). `biasAdded` says whether it did.
-    func convolve(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm, bias: Tensor?) -> (out: Tensor, biasAdded: Bool) {
-        if form == .automatic && kernelSize == 3 { return (forwardFused(x, w, t), false) }
+    /// `plan` picks the engine's kernels (and whether upsampling runs as phase filters).
+    func convolve(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, form: ModulationForm, plan: ConvPlan = .machine,
+                  bias: Tensor?) -> (out: Tensor, biasAdded: Bool) {
+        if form == .automatic && kernelSize == 3 { return (forwardFused(x, w, t, plan: plan), false) }
         switch form == .automatic ? resolvedForm(inputHeight: x.shape[2], inputWidth: x.shape[3]) : form {
-        case .activations: return (forwardModulatingActivations(x, w, t), false)
-        case .grouped, .automatic: return forwardGrouped(x, w, t, bias: upsample ? nil : bias)
+        case .activations: return (forwardModulatingActivations(x, w, t, plan: plan), false)
+        case .grouped, .automatic: return forwardGrouped(x, w, t, plan: plan, bias: upsample ? nil : bias)
         }
     }
 
@@ -119,26 +113,28 @@ struct ModulatedConv2d {
     /// The activation form as one engine op (`scaledConv2d`, or `scaledConvTranspose2d` + blur when
     /// upsampling): style and demodulation are applied inside the Winograd transforms, all samples share
     /// the transformed weight, and only x is kept for backward.
-    private func forwardFused(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
+    /// Upsampling convs run as phase filters where `plan.usesPhaseFilters` (off by default; see
+    /// `ConvPlan.phaseFilterMaxChannels`).
+    private func forwardFused(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, plan: ConvPlan) -> Tensor {
         let s = style(w, t)
         let weight = scaledWeight(t)
         let d = demodulate ? demodulation(style: s, rawWeight: rawWeight(t)) : nil
         if upsample {
             let k = blur!.kernel(t)
-            if k.shape == [4, 4], blur!.pad == (1, 1), inChannels <= Self.phaseFilterMaxChannels {
+            if k.shape == [4, 4], blur!.pad == (1, 1), plan.usesPhaseFilters(inChannels: inChannels) {
                 // The transposed conv and the blur as one stride-1 conv with a filter per output phase.
                 let batch = x.shape[0]
                 let phases = weight.transposedConvBlurPhases(blur: k)
                 let d4 = d.map { $0.reshaped([batch, outChannels, 1]).expanded(to: [batch, outChannels, 4]).reshaped([batch, 4 * outChannels]) }
-                return x.scaledConv2d(weight: phases, inScale: s, outScale: d4, padding: 1).pixelShuffle(2)
+                return x.scaledConv2d(weight: phases, inScale: s, outScale: d4, padding: 1, plan: plan).pixelShuffle(2)
             }
             // Stride-2 transposed conv to 2H+1, then the blur brings it to 2H.
-            return blur!(x.scaledConvTranspose2d(weight: weight, inScale: s, outScale: d), t)
+            return blur!(x.scaledConvTranspose2d(weight: weight, inScale: s, outScale: d, plan: plan), t)
         }
-        return x.scaledConv2d(weight: weight, inScale: s, outScale: d, padding: kernelSize / 2)
+        return x.scaledConv2d(weight: weight, inScale: s, outScale: d, padding: kernelSize / 2, plan: plan)
     }
 
-    private func forwardModulatingActivations(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors) -> Tensor {
+    private func forwardModulatingActivations(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, plan: ConvPlan) -> Tensor {
         let s = style(w, t)
         // conv_transpose2d takes [in, out, k, k]: the scaled weight is built in that layout.
         let weight = scaledWeight(t, transposed: upsample)
@@ -146,10 +142,10 @@ struct ModulatedConv2d {
         var out: Tensor
         if upsample {
             // Stride 2 gives 2H+1, the blur brings it to 2H.
-            out = xs.convTranspose2d(weight: weight, stride: 2, padding: 0)
+            out = xs.convTranspose2d(weight: weight, stride: 2, padding: 0, plan: plan)
             out = blur!(out, t)
         } else {
-            out = xs.conv2d(weight: weight, padding: kernelSize / 2)
+            out = xs.conv2d(weight: weight, padding: kernelSize / 2, plan: plan)
         }
         if demodulate { out = out.scaledPerChannel(demodulation(style: s, rawWeight: rawWeight(t))) }
         return out
@@ -158,7 +154,7 @@ struct ModulatedConv2d {
     /// rosinality's fused path: per-sample weights scale·W·s·d, then one conv with groups = B.
     /// The weights come from one fused op (`modulatedWeights`) straight from the stored W, in the layout
     /// the conv wants, and d comes from the cheap matmul form.
-    private func forwardGrouped(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, bias: Tensor?) -> (out: Tensor, biasAdded: Bool) {
+    private func forwardGrouped(_ x: Tensor, _ w: Tensor, _ t: StyleGAN2Tensors, plan: ConvPlan, bias: Tensor?) -> (out: Tensor, biasAdded: Bool) {
         let batch = x.shape[0], h = x.shape[2], wd = x.shape[3]
         let k = kernelSize, cin = inChannels, cout = outChannels
         let s = style(w, t)
@@ -168,7 +164,7 @@ struct ModulatedConv2d {
         if upsample {
             // conv_transpose2d layout per sample: [in, out, k, k]: W read transposed, rows scaled by s, columns by d.
             let wb = raw.modulatedWeights(rows: s, columns: d, gain: scale, transposed: true) // [B, in, out, k²]
-            var out = xg.convTranspose2d(weight: wb.reshaped([batch * cin, cout, k, k]), stride: 2, padding: 0, groups: batch)
+            var out = xg.convTranspose2d(weight: wb.reshaped([batch * cin, cout, k, k]), stride: 2, padding: 0, groups: batch, plan: plan)
             out = out.reshaped([batch, cout, out.shape[2], out.shape[3]])
             return (blur!(out, t), false)
         }
@@ -176,7 +172,7 @@ struct ModulatedConv2d {
         let wb = raw.modulatedWeights(rows: d, columns: s, gain: scale) // [B, out, in, k²]
         // The grouped conv has B·out output channels: the bias is repeated per sample.
         let groupBias = bias.map { $0.reshaped([1, cout]).expanded(to: [batch, cout]).reshaped([batch * cout]) }
-        let out = xg.conv2d(weight: wb.reshaped([batch * cout, cin, k, k]), bias: groupBias, padding: k / 2, groups: batch)
+        let out = xg.conv2d(weight: wb.reshaped([batch * cout, cin, k, k]), bias: groupBias, padding: k / 2, groups: batch, plan: plan)
         return (out.reshaped([batch, cout, h, wd]), bias != nil)
     }
 }

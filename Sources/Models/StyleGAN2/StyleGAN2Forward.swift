@@ -111,17 +111,17 @@ extension StyleGAN2Generator {
     /// w[1] drives both to_rgb1 and convs[0]; to_rgbs[k] shares w[2k+3] with convs[2k+2].
     func synthesis(_ w: [Tensor], noise: [Tensor]) -> Tensor {
         let t = tensors
-        let form = modulationForm
+        let form = modulationForm, plan = convPlan
         let clamp = convClamp
         let batch = w[0].shape[0]
         let constant = t.parameter("input.input")
         var out = constant.expanded(to: [batch] + Array(constant.shape.dropFirst()))
-        out = conv1(out, w[0], noise: noise[0], t, form: form, clamp: clamp)
+        out = conv1(out, w[0], noise: noise[0], t, form: form, plan: plan, clamp: clamp)
         var skip = toRGB1(out, w[1], skip: nil, t, clamp: clamp)
         var i = 1
         for k in 0..<toRGBs.count {
-            out = convs[2 * k](out, w[i], noise: noise[2 * k + 1], t, form: form, clamp: clamp)
-            out = convs[2 * k + 1](out, w[i + 1], noise: noise[2 * k + 2], t, form: form, clamp: clamp)
+            out = convs[2 * k](out, w[i], noise: noise[2 * k + 1], t, form: form, plan: plan, clamp: clamp)
+            out = convs[2 * k + 1](out, w[i + 1], noise: noise[2 * k + 2], t, form: form, plan: plan, clamp: clamp)
             skip = toRGBs[k](out, w[i + 2], skip: skip, t, clamp: clamp)
             i += 2
         }

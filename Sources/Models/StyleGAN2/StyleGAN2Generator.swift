@@ -27,6 +27,8 @@ public final class StyleGAN2Generator {
     /// output (before the skip is added) is clamped to ±convClamp, as stylegan2-ada does. nil (rosinality
     /// generators) clamps nothing. Gradients are zero where the clamp bites.
     public var convClamp: Float?
+    /// The engine's kernel choices for the styled 3×3 convs (`ConvPlan`); tests and benchmarks set their own.
+    public var convPlan: ConvPlan = .machine
 
     let mapping: MappingNetwork
     let conv1: StyledConv
@@ -141,6 +143,7 @@ public final class StyleGAN2Generator {
         g.latentAverage = latentAverage?.copy()
         g.modulationForm = modulationForm
         g.convClamp = convClamp
+        g.convPlan = convPlan
         return g
     }
 

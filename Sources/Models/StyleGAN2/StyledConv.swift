@@ -15,10 +15,10 @@ struct StyledConv {
     }
 
     func callAsFunction(_ x: Tensor, _ w: Tensor, noise n: Tensor, _ t: StyleGAN2Tensors,
-                        form: ModulationForm = .automatic, clamp: Float? = nil) -> Tensor {
+                        form: ModulationForm = .automatic, plan: ConvPlan = .machine, clamp: Float? = nil) -> Tensor {
         let bias = t.parameter(name + ".activate.bias")
         // Noise, bias and activation in one fused pass that keeps only its output for backward.
-        let out = conv.convolve(x, w, t, form: form, bias: nil).out
+        let out = conv.convolve(x, w, t, form: form, plan: plan, bias: nil).out
         let y = noise.addingNoiseBiasAndActivation(out, noise: n, bias: bias, t)
         // NVlabs conv_clamp comes after the activation gain (bias_act's order).
         return clamp.map { y.clamped(-$0, $0) } ?? y

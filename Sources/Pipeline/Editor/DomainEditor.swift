@@ -113,7 +113,8 @@ public final class DomainEditor: PhotoProcessor {
     func render(_ aligned: RGBImage, alignment: [String: String], faceIndex: Int, job: ProcessingJob, exif: EXIFInfo?) throws {
         let input = try ImageTensors.encoderInput(aligned)
 
-        // One photo's arithmetic at a time; see the type's comment.
+        // One photo's arithmetic at a time (memory, cores; see the type's comment), which also guards the
+        // inverter's cached average image. `Autograd.noGrad` is per thread: the lock is not needed for it.
         var rendered: [(OutputTarget, RGBImage, RGBImage?)] = []
         try computeLock.withLock {
             let result = try inverter.invert(input, iterations: settings.iterations, reconstruct: settings.compare)
