@@ -84,6 +84,11 @@ for target in "${targets[@]}"; do
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
     line="$target: ${execs:-?} executions (${rate:-?}/s), corpus $(ls "$root/fuzz/corpus/$target" | wc -l) files, exit $rc"
     [ $rc -eq 0 ] || { line="$line -- FAILED, see $log and $artifacts/"; status=1; }
+    # A fuzz/.build made before the coverage flags above keeps uninstrumented Swift objects (seen once: SwiftPM
+    # did not recompile the dependency's modules); libFuzzer then runs blind.
+    if grep -q "no interesting inputs were found" "$log"; then
+        line="$line -- NO COVERAGE: the Swift code is not instrumented; rm -rf fuzz/.build and run again"; status=1
+    fi
     summary+=("$line")
 done
 printf '%s\n' "${summary[@]}"
