@@ -17,6 +17,8 @@ let package = Package(
     products: [
         .executable(name: "nada-edit", targets: ["nada-edit"]),
         .executable(name: "nada-bench", targets: ["nada-bench"]),
+        // For the libFuzzer package in fuzz/, which depends on this one by path (issue 18).
+        .library(name: "NadaEditLibraries", targets: ["Formats", "Imaging", "Models", "DurableIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
