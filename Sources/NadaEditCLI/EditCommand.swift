@@ -19,6 +19,7 @@ public struct Edit: ParsableCommand {
 
     @OptionGroup public var common: CommonOptions
     @OptionGroup public var editor: EditorOptions
+    @OptionGroup public var sharding: ShardOptions
 
     @Option(name: .customLong("domain"), help: ArgumentHelp("A domain to edit with (repeat for several).", valueName: "NAME"))
     public var domains: [String] = []
@@ -60,8 +61,9 @@ public struct Edit: ParsableCommand {
     public func run() throws {
         common.applyThreads()
         let processor = try editor.makeEditor(store: common.store, domains: domains)
-        let options = BatchOptions(outputDirectory: output, domains: domains, format: format.flatMap(ImageFormat.init(userName:)),
+        var options = BatchOptions(outputDirectory: output, domains: domains, format: format.flatMap(ImageFormat.init(userName:)),
                                    overwrite: overwrite, recursive: recursive, followSymlinks: followSymlinks, jobs: jobs)
+        options.shard = try sharding.resolve()
         let runner = BatchRunner(options: options, processor: processor)
         runner.log = printError
         let summary = try runner.run(inputs: inputs)

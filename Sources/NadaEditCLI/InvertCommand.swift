@@ -20,6 +20,7 @@ public struct Invert: ParsableCommand {
     )
 
     @OptionGroup public var common: CommonOptions
+    @OptionGroup public var sharding: ShardOptions
 
     @Option(name: .long, help: ArgumentHelp("Encoder checkpoint (pSp, e4e or ReStyle; official layout).", valueName: "FILE"))
     public var encoder: String
@@ -60,6 +61,9 @@ public struct Invert: ParsableCommand {
         if images.isEmpty { throw ValidationError("give at least one IMAGE") }
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
         if maxPixels < 0 { throw ValidationError("--max-pixels must be 0 (no limit) or positive") }
+        if try sharding.resolve() != nil && output.lowercased().hasSuffix(".npy") {
+            throw ValidationError("with a shard, --output must be a folder (one <stem>.npy per photo): several shards cannot share one \(output)")
+        }
     }
 
     public func run() throws {
@@ -77,7 +81,14 @@ public struct Invert: ParsableCommand {
         var codes: [Tensor] = []
         var failed: [(String, String)] = []
         var stemsUsed = Set<String>()
+        let shard = try sharding.resolve()
+        var otherShards = 0
         for path in images {
+            // A shard takes the photos whose content falls in it (an unreadable one: by its path, so one shard reports it).
+            if let shard {
+                let sha = try? FileDigest.sha256Hex(ofFileAt: path)
+                if !shard.contains(sha256: sha ?? FileDigest.sha256Hex(of: Data(path.utf8))) { otherShards += 1; continue }
+            }
             do {
                 let photo = try loadImage(path: path, options: decodeOptions)
                 let (aligned, _) = try aligner.align(photo)
@@ -105,7 +116,8 @@ public struct Invert: ParsableCommand {
             }
         }
         if single && !codes.isEmpty { try write(Tensor.concat(codes, axis: 0), to: output) }
-        print("done \(images.count - failed.count), failed \(failed.count)")
+        print("done \(images.count - otherShards - failed.count), failed \(failed.count)"
+              + (shard.map { "; shard \($0) (\(otherShards) photo(s) left to other shards)" } ?? ""))
         if !failed.isEmpty { throw ExitCode(1) }
     }
 

@@ -12,6 +12,7 @@ public struct Watch: ParsableCommand {
 
     @OptionGroup public var common: CommonOptions
     @OptionGroup public var editor: EditorOptions
+    @OptionGroup public var sharding: ShardOptions
 
     @Argument(help: ArgumentHelp("The folder to watch (its sub-folders are not watched).", valueName: "INPUT_DIR"))
     public var inputDirectory: String
@@ -71,6 +72,7 @@ public struct Watch: ParsableCommand {
         options.retryFailed = retryFailed
         options.followSymlinks = followSymlinks
         options.handleSignals = true
+        options.shard = try sharding.resolve()
 
         let processor = try makeProcessor(store: common.store, domains: domains, format: options.format)
         let watcher = Watcher(options: options, processor: processor)
