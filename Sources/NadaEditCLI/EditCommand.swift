@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterQueue
 import Foundation
 import Imaging
 import Pipeline
@@ -48,11 +49,18 @@ public struct Edit: ParsableCommand {
     @Flag(name: .customLong("skip-existing"), help: "Skip photos whose outputs exist (the default; stated for scripts).")
     public var skipExisting = false
 
+    @Option(name: .long, help: ArgumentHelp("Work from a PostgreSQL queue shared with other workers: enqueue the INPUTs (may be none), then claim photos until none is left (see `nada-edit queue`).", valueName: "URL"))
+    public var queue: String?
+
     public init() {}
 
     public func validate() throws {
         if domains.isEmpty { throw ValidationError("give at least one --domain NAME (see `nada-edit domains list`)") }
-        if inputs.isEmpty { throw ValidationError("give at least one photo or folder to edit") }
+        if inputs.isEmpty && queue == nil { throw ValidationError("give at least one photo or folder to edit") }
+        if queue != nil && (sharding.shard != nil || sharding.shardCount != nil) {
+            throw ValidationError("--queue and --shard split the work in two different ways; give one of them")
+        }
+        if let queue { do { _ = try QueueURL(queue) } catch { throw ValidationError("\(error)") } }
         if overwrite && skipExisting { throw ValidationError("--overwrite and --skip-existing contradict each other") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if let format, ImageFormat(userName: format) == nil { throw ValidationError("--format must be jpg or png, not '\(format)'") }
@@ -63,6 +71,7 @@ public struct Edit: ParsableCommand {
         let processor = try editor.makeEditor(store: common.store, domains: domains)
         var options = BatchOptions(outputDirectory: output, domains: domains, format: format.flatMap(ImageFormat.init(userName:)),
                                    overwrite: overwrite, recursive: recursive, followSymlinks: followSymlinks, jobs: jobs)
+        if let queue { return try runQueueWorker(url: queue, options: options, processor: processor) }
         options.shard = try sharding.resolve()
         let runner = BatchRunner(options: options, processor: processor)
         runner.log = printError

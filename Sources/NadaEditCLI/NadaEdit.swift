@@ -8,7 +8,7 @@ public struct NadaEdit: ParsableCommand {
         abstract: "StyleGAN-NADA on the CPU: train generator domains from text and edit photos with them.",
         version: version,
         subcommands: [Edit.self, Train.self, Invert.self, Generate.self, Watch.self, Embed.self, Tokenize.self,
-                      Models.self, Domains.self, Provenance.self, Status.self],
+                      Models.self, Domains.self, Provenance.self, Status.self, Queue.self],
         defaultSubcommand: Edit.self
     )
     public init() {}

@@ -75,7 +75,8 @@ public final class BatchRunner {
         guard !options.domains.isEmpty else { throw PipelineError.invalidArgument("no domain given (use --domain NAME)") }
         for domain in options.domains { try ModelStore.validateName(domain) }
         try FileOps.createDirectory(options.outputDirectory)
-        AtomicFile.removeStaleTemporaries(in: options.outputDirectory)   // a run killed mid-write left these
+        if options.shard == nil { AtomicFile.removeStaleTemporaries(in: options.outputDirectory) }   // a run killed mid-write left these
+        else { SharedFolder.removeAbandonedTemporaries(in: options.outputDirectory) }   // other machines' pids mean nothing here
         let outputFolder = URL(fileURLWithPath: options.outputDirectory).resolvingSymlinksInPath().path
         let domains = options.domains
         let scan = InputScan.expand(inputs, recursive: options.recursive, followSymlinkedFolders: options.followSymlinks) { path in

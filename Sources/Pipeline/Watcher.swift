@@ -358,6 +358,8 @@ public final class Watcher {
 
     /// Temporary outputs left by a process that died mid-write (its pid is gone, or it was us).
     private func removeStaleTemporaries() {
+        // Sharded watchers share the folder with other machines, whose pids mean nothing here: age decides.
+        if options.shard != nil { SharedFolder.removeAbandonedTemporaries(in: options.outputDirectory); return }
         AtomicFile.removeStaleTemporaries(in: options.outputDirectory)
     }
 }

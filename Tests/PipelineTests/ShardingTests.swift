@@ -1,4 +1,5 @@
 import ArgumentParser
+import DurableIO
 import XCTest
 @testable import NadaEditCLI
 @testable import Pipeline
@@ -182,6 +183,26 @@ final class ShardingTests: XCTestCase {
         }
         options.shard = try Shard(index: 2, count: 3)   // another shard runs beside it
         XCTAssertNoThrow(try BatchRunner(options: options, processor: FakeProcessor()).run(inputs: [dir + "/in"]))
+    }
+
+    /// On a shared folder a pid in a temporary's name means nothing (another machine's live worker, or another
+    /// worker in this process): a sharded run leaves fresh temporaries alone and removes only old ones.
+    func testShardedRunsRemoveOnlyOldTemporaries() throws {
+        let out = dir + "/out"
+        try FileOps.createDirectory(out)
+        _ = try makePhotos(2, in: dir + "/in")
+        let otherMachine = out + "/" + AtomicFile.temporaryPrefix + "999999-x-a.sketch.jpg"   // no such pid here
+        let ours = out + "/" + AtomicFile.temporaryPrefix + "\(getpid())-y-b.sketch.jpg"
+        let old = out + "/" + AtomicFile.temporaryPrefix + "999998-z-c.sketch.jpg"
+        for path in [otherMachine, ours, old] { try Data("partial".utf8).write(to: URL(fileURLWithPath: path)) }
+        var times = [timespec(tv_sec: time(nil) - 7200, tv_nsec: 0), timespec(tv_sec: time(nil) - 7200, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, old, &times, 0), 0)
+        var options = BatchOptions(outputDirectory: out, domains: ["sketch"])
+        options.shard = try Shard(index: 0, count: 1)
+        _ = try BatchRunner(options: options, processor: FakeProcessor()).run(inputs: [dir + "/in"])
+        XCTAssertTrue(FileOps.exists(otherMachine))
+        XCTAssertTrue(FileOps.exists(ours))
+        XCTAssertFalse(FileOps.exists(old))
     }
 
     func testThreeWatchersShareAFolderAndEditEveryPhotoOnce() throws {
