@@ -1,4 +1,5 @@
 import ArgumentParser
+import Imaging
 import XCTest
 @testable import ClusterQueue
 @testable import NadaEditCLI
@@ -62,6 +63,22 @@ final class QueueTests: XCTestCase {
             XCTAssertTrue(Edit.message(for: $0).contains("--queue and --shard"), Edit.message(for: $0))
         }
         XCTAssertNoThrow(try Edit.parseAsRoot(["--domain", "d", "--queue", "postgres://h/db"]), "a queue worker needs no inputs of its own")
+    }
+
+    /// The default recogniser reads the output's embedded provenance: this input's SHA-256 and this domain.
+    func testOutputsAreRecognisedByTheirProvenance() throws {
+        let sha = String(repeating: "ab", count: 32)
+        for format in [OutputFormat.png, .jpeg(quality: 90)] {
+            let provenance = Provenance(toolVersion: "test", inputSHA256: sha, domain: "sketch")
+            let path = dir + "/x.sketch" + (format == .png ? ".png" : ".jpg")
+            try Data(try encodeImage(RGBImage(width: 8, height: 8, fill: (10, 20, 30)), format: format, provenance: provenance))
+                .write(to: URL(fileURLWithPath: path))
+            XCTAssertTrue(QueueWorker.provenanceMatches(path, sha, "sketch"))
+            XCTAssertFalse(QueueWorker.provenanceMatches(path, sha, "pixar"), "another domain")
+            XCTAssertFalse(QueueWorker.provenanceMatches(path, String(repeating: "cd", count: 32), "sketch"), "another input")
+        }
+        try Data("not an image".utf8).write(to: URL(fileURLWithPath: dir + "/junk.sketch.jpg"))
+        XCTAssertFalse(QueueWorker.provenanceMatches(dir + "/junk.sketch.jpg", sha, "sketch"))
     }
 
     // MARK: with a server
