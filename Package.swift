@@ -60,6 +60,9 @@ let package = Package(
         ]),
         .executableTarget(name: "nada-edit", dependencies: ["NadaEditCLI"]),
         .executableTarget(name: "nada-bench", dependencies: ["Engine", "Models", "Training"], swiftSettings: fastMath),
+        // Claim/complete throughput of the PostgreSQL work queue (issue 19); apart from nada-bench so that the numeric
+        // benchmarks do not link postgres-nio.
+        .executableTarget(name: "nada-queue-bench", dependencies: ["ClusterQueue", "Pipeline"]),
 
         // Fixture access and tolerance checks shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Engine", "Formats"], path: "Tests/TestSupport"),

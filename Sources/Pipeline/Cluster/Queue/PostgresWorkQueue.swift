@@ -240,6 +240,17 @@ public final class PostgresWorkQueue: WorkQueue {
         try run { [connection] in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger) }
     }
 
+    /// Creates / drops a database on the same server (the benchmark's scratch database). Names are plain identifiers.
+    public func createDatabase(_ name: String) throws { try execute("CREATE DATABASE \(try Self.identifier(name))") }
+    public func dropDatabase(_ name: String) throws { try execute("DROP DATABASE IF EXISTS \(try Self.identifier(name)) WITH (FORCE)") }
+
+    static func identifier(_ name: String) throws -> String {
+        guard name.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {
+            throw PipelineError.invalidArgument("'\(name)' is not a plain database name (a-z, 0-9, _)")
+        }
+        return name
+    }
+
     // MARK: queue status / retry-failed
 
     public struct Snapshot {
