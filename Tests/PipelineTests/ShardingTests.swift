@@ -170,6 +170,37 @@ final class ShardingTests: XCTestCase {
         }
     }
 
+    /// A name another worker claimed after this one read the ledgers (its `started` entry comes before its file) is
+    /// planned around; an old output no ledger knows (a run without --shard) is skipped as before.
+    func testPlanningSeesOutputsOfWorkersThatStartedLaterAndSkipsOldUnrecordedOutputs() throws {
+        let out = dir + "/out"
+        try FileOps.createDirectory(out)
+        let batch = try ShardedBatch(shard: try Shard(index: 0, count: 2), outputDirectory: out)
+        let mine = String(repeating: "0", count: 64), theirs = String(repeating: "1", count: 64)
+        func target(_ name: String) -> OutputTarget {
+            OutputTarget(domain: "sketch", finalPath: out + "/" + name, writePath: out + "/.tmp-" + name, format: .jpeg)
+        }
+        let planner: (Set<String>) -> [OutputTarget] = { avoid in
+            [target(OutputCommit.alternatives(of: out + "/x.sketch.jpg", domainSuffix: "sketch", sha: mine)
+                .first { !avoid.contains($0) }!.components(separatedBy: "/").last!)]
+        }
+        // The other worker: `started` naming x.sketch.jpg, then the file.
+        try Ledger(path: out + "/nada-edit-ledger.shard-1-of-2.jsonl").append(
+            LedgerEntry(inputSHA256: theirs, input: "/b/x.jpg", state: .started, domains: ["sketch"], outputs: [out + "/x.sketch.jpg"]))
+        try Data("theirs".utf8).write(to: URL(fileURLWithPath: out + "/x.sketch.jpg"))
+        let planned = batch.plan(sha: mine, claimed: [], planner)
+        XCTAssertEqual(planned.map(\.finalPath), [out + "/x-00000000.sketch.jpg"])
+        XCTAssertEqual(batch.needed(planned, sha: mine).count, 1)
+
+        // An output of an old unsharded run, unknown to every ledger: kept and the photo skipped.
+        try Data("old".utf8).write(to: URL(fileURLWithPath: out + "/y.sketch.jpg"))
+        var times = [timespec(tv_sec: time(nil) - 86400, tv_nsec: 0), timespec(tv_sec: time(nil) - 86400, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, out + "/y.sketch.jpg", &times, 0), 0)
+        let old = batch.plan(sha: mine, claimed: []) { _ in [target("y.sketch.jpg")] }
+        XCTAssertEqual(old.map(\.finalPath), [out + "/y.sketch.jpg"])
+        XCTAssertEqual(batch.needed(old, sha: mine), [])
+    }
+
     func testASecondWorkerOnTheSameShardStopsAtOnce() throws {
         let out = dir + "/out"
         try FileOps.createDirectory(out)

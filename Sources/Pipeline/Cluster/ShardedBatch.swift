@@ -13,12 +13,19 @@ final class ShardedBatch {
     private var doneByContent = [String: Set<String>]()
     private var outputsByContent = [String: Set<String>]()
     private var allRecordedOutputs = Set<String>()
+    /// When the ledgers were last read (taken before reading).
+    private var readAt = Date.distantPast
     let warnings: [String]
+
+    /// Clock difference allowed between machines writing one folder (NFS timestamps come from the client's clock or
+    /// the server's): an existing output modified later than `readAt` minus this makes the ledgers be read again.
+    static let clockSkew: TimeInterval = 300
 
     init(shard: Shard, outputDirectory: String) throws {
         self.shard = shard
         self.outputDirectory = outputDirectory
         folderLock = try FolderLock(path: (outputDirectory as NSString).appendingPathComponent(Ledger.lockName(prefix: "batch", shard: shard)))
+        let readAt = Date()
         let folder = try LedgerFolder(folder: outputDirectory)
         var warnings = [String]()
         let others = folder.otherShardCounts(than: shard.count)
@@ -28,10 +35,11 @@ final class ShardedBatch {
         ledger = try Ledger(path: (outputDirectory as NSString).appendingPathComponent(Ledger.fileName(for: shard)))
         if ledger.unreadableLines > 0 { warnings.append("ledger: ignored \(ledger.unreadableLines) unreadable line(s) (torn by a crash?)") }
         self.warnings = warnings
-        read(folder)
+        read(folder, at: readAt)
     }
 
-    private func read(_ folder: LedgerFolder) {
+    private func read(_ folder: LedgerFolder, at time: Date) {
+        readAt = time
         doneByContent = folder.doneDomains()
         outputsByContent = folder.outputsByContent()
         allRecordedOutputs = outputsByContent.values.reduce(into: Set<String>()) { $0.formUnion($1) }
@@ -41,14 +49,29 @@ final class ShardedBatch {
     /// content's ledger entry holds. An existing output that no ledger knows may belong to a worker that started
     /// after the ledgers were read (each writes `started` with its planned names before the file can exist), so
     /// the ledgers are read again before such a file is taken for the output of an earlier run without `--shard`.
+    /// Cost: hash look-ups per planned name; `claimed` is copied only for a photo whose name another content holds,
+    /// and the ledgers are re-read only for files newer than the last reading (not for every output of an old run).
     func plan(sha: String, claimed: Set<String>, _ planned: (Set<String>) -> [OutputTarget]) -> [OutputTarget] {
-        var targets = planned(claimed.union(outputsOfOthers(than: sha)))
-        if targets.contains(where: { !allRecordedOutputs.contains($0.finalPath) && FileOps.exists($0.finalPath) }),
-           let folder = try? LedgerFolder(folder: outputDirectory) {
-            read(folder)
-            targets = planned(claimed.union(outputsOfOthers(than: sha)))
+        var avoid = claimed   // copy-on-write: shared with the caller's set unless a name must be added
+        var targets = planned(avoid)
+        if targets.contains(where: { !allRecordedOutputs.contains($0.finalPath) && isNewer($0.finalPath) }) {
+            let time = Date()
+            if let folder = try? LedgerFolder(folder: outputDirectory) { read(folder, at: time) }
+        }
+        let own = outputsByContent[sha] ?? []
+        // Each pass adds one name held by another content; `planned` then moves to the next alternative.
+        while let taken = targets.first(where: { allRecordedOutputs.contains($0.finalPath) && !own.contains($0.finalPath) })?.finalPath,
+              !avoid.contains(taken) {
+            avoid.insert(taken)
+            targets = planned(avoid)
         }
         return targets
+    }
+
+    /// Whether `path` exists and was modified after the ledgers were last read (allowing for clock skew).
+    private func isNewer(_ path: String) -> Bool {
+        guard let stat = FileOps.sizeAndMTime(path) else { return false }
+        return Double(stat.mtimeNanos) / 1e9 > readAt.timeIntervalSince1970 - ShardedBatch.clockSkew
     }
 
     /// Whether this worker takes a photo of this content.
@@ -58,8 +81,6 @@ final class ShardedBatch {
     /// so exactly one worker reports it.
     func owns(unreadablePath path: String) -> Bool { shard.contains(sha256: FileDigest.sha256Hex(of: Data(path.utf8))) }
 
-    /// Names other contents have planned or written (in any worker's ledger): planned around, never replaced.
-    func outputsOfOthers(than sha: String) -> Set<String> { allRecordedOutputs.subtracting(outputsByContent[sha] ?? []) }
 
     /// Names this content itself planned in an interrupted attempt: replaced if they exist.
     func ownOutputs(_ sha: String) -> Set<String> { outputsByContent[sha] ?? [] }
