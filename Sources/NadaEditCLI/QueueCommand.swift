@@ -64,6 +64,7 @@ extension Edit {
         let queue = try PostgresWorkQueue(url: try QueueURL(url))
         let worker = QueueWorker(options: options, queue: queue, processor: processor)
         worker.log = printError
+        worker.handleSignals = true
         printError("worker \(worker.workerID) on \(queue.url)")
         let summary = try worker.run(inputs: inputs)
         print(summary.report())

@@ -125,30 +125,27 @@ final class QueueTests: XCTestCase {
         processors.forEach { $0.delay = 0.002 }
         // w0 dies mid-photo (its 10th), before anything is renamed; w1 dies on its 10th photo after renaming the
         // output into place, before the queue records it.
-        var w0Count = 0, w1Count = 0
-        processors[0].duringProcess = { _ in w0Count += 1; if w0Count == 10 { workers[0].abandon() } }
-        workers[1].afterOutputsCommitted = { _ in w1Count += 1; if w1Count == 10 { workers[1].abandon() } }
+        let state = Shared()
+        processors[0].duringProcess = { _ in if state.count(0) == 10 { workers[0].abandon() } }
+        workers[1].afterOutputsCommitted = { _ in if state.count(1) == 10 { workers[1].abandon() } }
 
-        var summaries = [QueueSummary?](repeating: nil, count: 5)
-        let lock = NSLock()
         let group = DispatchGroup()
         func start(_ i: Int) {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                let summary = try? workers[i].run(inputs: [inbox])
-                lock.withLock { summaries[i] = summary }
+                state.finish(i, try? workers[i].run(inputs: [inbox]))
             }
         }
         for i in 0..<4 { start(i) }
         // The new worker joins once both are dead.
         let deadline = Date().addingTimeInterval(60)
-        while (w0Count < 10 || w1Count < 10) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        XCTAssertTrue(w0Count >= 10 && w1Count >= 10, "both workers reached the photo they die on")
+        while (state.counts[0] < 10 || state.counts[1] < 10) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertTrue(state.counts[0] >= 10 && state.counts[1] >= 10, "both workers reached the photo they die on")
         start(4)
         XCTAssertEqual(group.wait(timeout: .now() + 120), .success, "workers finished")
 
-        let all = try summaries.enumerated().map { try XCTUnwrap($0.element, "worker \($0.offset) threw") }
+        let all = try state.summaries.enumerated().map { try XCTUnwrap($0.element, "worker \($0.offset) threw") }
         // The dead ones never recorded their last photo.
         XCTAssertEqual(all[0].processed.count, 9)
         XCTAssertEqual(all[1].processed.count, 9)
@@ -237,4 +234,16 @@ final class QueueTests: XCTestCase {
 extension QueueURL {
     /// The URL as a worker would be given it (tests use trust authentication: no password).
     var asArgument: String { "postgres://\(user)@\(host):\(port)/\(database)" + (socketDirectory.map { "?host=\($0)" } ?? "") }
+}
+
+/// Counters and results written by the worker threads of a test, read by the test's thread.
+private final class Shared: @unchecked Sendable {   // every access holds `lock`
+    private let lock = NSLock()
+    private var _counts = [Int](repeating: 0, count: 5)
+    private var _summaries = [QueueSummary?](repeating: nil, count: 5)
+    var counts: [Int] { lock.withLock { _counts } }
+    var summaries: [QueueSummary?] { lock.withLock { _summaries } }
+    /// Counts one more event of worker `i`; returns the new count.
+    func count(_ i: Int) -> Int { lock.withLock { _counts[i] += 1; return _counts[i] } }
+    func finish(_ i: Int, _ summary: QueueSummary?) { lock.withLock { _summaries[i] = summary } }
 }

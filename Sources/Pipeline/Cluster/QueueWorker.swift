@@ -46,6 +46,8 @@ public final class QueueWorker {
     /// Seconds between claim attempts while other workers hold every unfinished photo.
     public var idlePoll: TimeInterval = 1
     public var log: (String) -> Void = { _ in }
+    /// SIGINT/SIGTERM stop the worker after the photo in hand (the CLI turns this on); its lease is not needed again.
+    public var handleSignals = false
     /// Whether an existing file is this content's output for this domain: by default its embedded provenance.
     public var recognise: (_ path: String, _ sha256: String, _ domain: String) -> Bool = QueueWorker.provenanceMatches
 
@@ -109,6 +111,8 @@ public final class QueueWorker {
 
         let heartbeat = startHeartbeat()
         defer { heartbeat.cancel() }
+        let trap = handleSignals ? SignalTrap { [weak self] in self?.stop() } : nil
+        defer { trap?.cancel() }
         while !shouldStop {
             let claimed = try queue.claim(worker: workerID, limit: 1, lease: lease)
             guard let photo = claimed.first else {

@@ -62,6 +62,7 @@ public final class PostgresWorkQueue: WorkQueue {
         return "\(error)"
     }
 
+    @discardableResult
     private func run<T>(_ body: @escaping () async throws -> T) throws -> T {
         do { return try blocking(body) }
         catch let error as PSQLError { throw PipelineError.io(path: url.description, problem: PostgresWorkQueue.describe(error)) }
