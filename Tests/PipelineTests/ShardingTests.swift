@@ -261,6 +261,35 @@ final class ShardingTests: XCTestCase {
         XCTAssertEqual(try ClusterStatus(outputDirectory: out, inputs: [inbox]).notDone.count, 0)
     }
 
+    /// `invert --shard I/N` (the real binary, fixture encoder): the two shards together write each photo's code
+    /// once, and each names its shard in the summary.
+    func testInvertShardsSplitThePhotos() throws {
+        let repo = CLIProcessTests.repository
+        try FileOps.createDirectory(dir + "/in")
+        try FileManager.default.copyItem(atPath: repo + "/fixtures/encoders/input_face.png", toPath: dir + "/in/x.png")
+        try FileManager.default.copyItem(atPath: repo + "/fixtures/align/input_face.png", toPath: dir + "/in/y.png")
+        var written = [String: Int]()
+        for i in 0..<2 {
+            let before = Set((try? FileManager.default.contentsOfDirectory(atPath: dir + "/codes")) ?? [])
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLIProcessTests.binary)
+            process.arguments = ["invert", "--encoder", repo + "/fixtures/encoders/e4e.pt", "--align", "center", "in/x.png", "in/y.png",
+                                 "--output", "codes", "--shard", "\(i)/2"]
+            process.currentDirectoryURL = URL(fileURLWithPath: dir)
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            let status = process.terminationStatus
+            XCTAssertEqual(status, 0, output)
+            XCTAssertTrue(output.contains("; shard \(i)/2 ("), output)
+            for name in Set(try FileManager.default.contentsOfDirectory(atPath: dir + "/codes")).subtracting(before) { written[name, default: 0] += 1 }
+        }
+        XCTAssertEqual(written, ["x.npy": 1, "y.npy": 1])
+    }
+
     // MARK: status
 
     func testStatusMergesLedgersWithFailuresAndInputsNotDone() throws {
