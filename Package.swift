@@ -22,6 +22,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The PostgreSQL work queue (issue 19, `--queue postgres://…`); only ClusterQueue links it.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, zlib1g-dev, libexif-dev, libjpeg-dev, libpng-dev, libdlib-dev,
@@ -64,13 +66,22 @@ let package = Package(
         .target(name: "Models", dependencies: ["Engine", "Formats"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["Engine", "Formats", "Models"], swiftSettings: fastMath),
         .target(name: "Imaging", dependencies: ["CImageCodecs", "CEXIF", "CZlib", "CDlibShim", "DurableIO"]),
-        .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "DurableIO", "Video", "CSVGRaster"]),
+        .target(name: "Pipeline", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "DurableIO", "Video", "CSVGRaster"],
+                exclude: ["Cluster/Queue"]),
+        // The work queue on PostgreSQL: its own target so that builds of the numeric targets do not compile
+        // postgres-nio and SwiftNIO (several minutes on two cores).
+        .target(name: "ClusterQueue", dependencies: [
+            "Pipeline", "Imaging", "DurableIO", .product(name: "PostgresNIO", package: "postgres-nio"),
+        ], path: "Sources/Pipeline/Cluster/Queue"),
         .target(name: "NadaEditCLI", dependencies: [
-            "Pipeline", "Engine", "Formats", "Models", "Training", "Imaging", "DurableIO",
+            "Pipeline", "ClusterQueue", "Engine", "Formats", "Models", "Training", "Imaging", "DurableIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "nada-edit", dependencies: ["NadaEditCLI"]),
         .executableTarget(name: "nada-bench", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "Video"], swiftSettings: fastMath),
+        // Claim/complete throughput of the PostgreSQL work queue (issue 19); apart from nada-bench so that the numeric
+        // benchmarks do not link postgres-nio.
+        .executableTarget(name: "nada-queue-bench", dependencies: ["ClusterQueue", "Pipeline"]),
 
         // Fixture access and tolerance checks shared by the test targets.
         .target(name: "TestSupport", dependencies: ["Engine", "Formats", "Models"], path: "Tests/TestSupport"),
@@ -80,6 +91,6 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Engine", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "DurableIO", "Formats"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "NadaEditCLI", "Imaging", "Formats", "Models", "DurableIO"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ClusterQueue", "NadaEditCLI", "Imaging", "Formats", "Models", "DurableIO"]),
     ]
 )

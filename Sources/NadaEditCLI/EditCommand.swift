@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterQueue
 import Foundation
 import Imaging
 import Pipeline
@@ -19,6 +20,7 @@ public struct Edit: ParsableCommand {
 
     @OptionGroup public var common: CommonOptions
     @OptionGroup public var editor: EditorOptions
+    @OptionGroup public var sharding: ShardOptions
 
     @Option(name: .customLong("domain"), help: ArgumentHelp("A domain to edit with (repeat for several), or NAME=W for a blend: --domain sketch=0.6 --domain pixar=0.4 renders one output <stem>.sketch60_pixar40.<ext> from base + Σ W·(domain − base).", valueName: "NAME[=W]"))
     public var domains: [String] = []
@@ -50,11 +52,18 @@ public struct Edit: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Write index.html in the output folder: one row per photo (input | reconstruction | each domain) and the failures with their reasons (default: on when the inputs hold 2 photos or more).")
     public var report: Bool?
 
+    @Option(name: .long, help: ArgumentHelp("Work from a PostgreSQL queue shared with other workers: enqueue the INPUTs (may be none), then claim photos until none is left (see `nada-edit queue`).", valueName: "URL"))
+    public var queue: String?
+
     public init() {}
 
     public func validate() throws {
         if domains.isEmpty { throw ValidationError("give at least one --domain NAME (see `nada-edit domains list`)") }
-        if inputs.isEmpty { throw ValidationError("give at least one photo or folder to edit") }
+        if inputs.isEmpty && queue == nil { throw ValidationError("give at least one photo or folder to edit") }
+        if queue != nil && (sharding.shard != nil || sharding.shardCount != nil) {
+            throw ValidationError("--queue and --shard split the work in two different ways; give one of them")
+        }
+        if let queue { do { _ = try QueueURL(queue) } catch { throw ValidationError("\(error)") } }
         if overwrite && skipExisting { throw ValidationError("--overwrite and --skip-existing contradict each other") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         _ = try EditorOptions.domainSelection(domains)
@@ -67,6 +76,8 @@ public struct Edit: ParsableCommand {
         var options = BatchOptions(outputDirectory: output, domains: try EditorOptions.domainSelection(domains).outputNames, format: format.flatMap(ImageFormat.init(userName:)),
                                    overwrite: overwrite, recursive: recursive, followSymlinks: followSymlinks, jobs: jobs)
         options.report = report
+        if let queue { return try runQueueWorker(url: queue, options: options, processor: processor) }
+        options.shard = try sharding.resolve()
         let runner = BatchRunner(options: options, processor: processor)
         runner.log = printError
         let summary = try runner.run(inputs: inputs)

@@ -17,6 +17,7 @@ public struct Invert: ParsableCommand {
     )
 
     @OptionGroup public var common: CommonOptions
+    @OptionGroup public var sharding: ShardOptions
 
     @Option(name: .long, help: ArgumentHelp("Encoder checkpoint (pSp, e4e or ReStyle; official layout) or a store name.", valueName: "FILE"))
     public var encoder: String
@@ -68,6 +69,9 @@ public struct Invert: ParsableCommand {
             printError("warning: --iterations is deprecated for ReStyle steps; use --restyle-steps (it will be removed in the next release)")
         }
         if maxPixels < 0 { throw ValidationError("--max-pixels must be 0 (no limit) or positive") }
+        if try sharding.resolve() != nil && output.lowercased().hasSuffix(".npy") {
+            throw ValidationError("with a shard, --output must be a folder (one <stem>.npy per photo): several shards cannot share one \(output)")
+        }
     }
 
     public func run() throws {
@@ -82,6 +86,7 @@ public struct Invert: ParsableCommand {
         options.reconstructionFolder = reconstructions
         options.overwrite = overwrite
         options.decodeOptions = DecodeOptions(maxPixels: maxPixels, minimumSide: aligner.decodeMinimumSide)
+        options.shard = try sharding.resolve()
         let run = InversionRun(inverter: inverter, aligner: aligner)
         run.log = printError
         let summary = try run.run(images: images, options: options)

@@ -8,7 +8,8 @@ public struct NadaEdit: ParsableCommand {
         abstract: "StyleGAN-NADA on the CPU: train generator domains from text and edit photos with them.",
         version: version,
         subcommands: [Edit.self, Train.self, Invert.self, Generate.self, Watch.self, Demo.self, Embed.self, Tokenize.self,
-                      Models.self, Domains.self, Directions.self, VideoCommand.self, Provenance.self],
+                      Models.self, Domains.self, Directions.self, VideoCommand.self, Provenance.self,
+                      Status.self, Queue.self],
         defaultSubcommand: Edit.self
     )
     public init() {}

@@ -12,6 +12,7 @@ public struct Watch: ParsableCommand {
 
     @OptionGroup public var common: CommonOptions
     @OptionGroup public var editor: EditorOptions
+    @OptionGroup public var sharding: ShardOptions
 
     @Argument(help: ArgumentHelp("The folder to watch (its sub-folders are not watched).", valueName: "INPUT_DIR"))
     public var inputDirectory: String
@@ -76,6 +77,7 @@ public struct Watch: ParsableCommand {
         options.followSymlinks = followSymlinks
         options.report = report
         options.handleSignals = true
+        options.shard = try sharding.resolve()
 
         let processor = try makeProcessor(store: common.store, domains: domains, format: options.format)
         let watcher = Watcher(options: options, processor: processor)

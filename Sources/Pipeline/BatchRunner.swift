@@ -20,6 +20,8 @@ public struct BatchOptions {
     public var jobs: Int
     /// Write `index.html` (see `BatchReport`) at the end of the run: nil = when the inputs hold 2 photos or more.
     public var report: Bool? = nil
+    /// Take only the photos whose content falls in this shard, with this shard's own ledger and lock (issue 19).
+    public var shard: Shard?
 
     public init(outputDirectory: String, domains: [String], format: ImageFormat? = nil, overwrite: Bool = false,
                 recursive: Bool = false, followSymlinks: Bool = false, jobs: Int = 1) {
@@ -41,12 +43,16 @@ public struct BatchSummary {
     public var notAttempted: [String] = []
     /// The `index.html` written for this run, if any.
     public var reportPath: String?
+    /// The shard this run took, and how many photos it left to the other shards.
+    public var shard: Shard?
+    public var otherShards = 0
 
     /// 0 when nothing failed, 1 when a photo failed, 2 when the run stopped on an error of the output side.
     public var exitStatus: Int32 { stoppedBy != nil ? 2 : (failed.isEmpty ? 0 : 1) }
 
     public func report() -> String {
         var lines = ["processed \(processed.count), skipped \(skipped.count) (outputs exist), failed \(failed.count)"]
+        if let shard { lines[0] += "; shard \(shard) (\(otherShards) photo(s) left to other shards)" }
         lines += FailureReport.lines(failed)
         if let stoppedBy {
             lines.append("stopped: \(stoppedBy)")
@@ -73,7 +79,8 @@ public final class BatchRunner {
         guard !options.domains.isEmpty else { throw PipelineError.invalidArgument("no domain given (use --domain NAME)") }
         for domain in options.domains { try ModelStore.validateName(domain) }
         try FileOps.createDirectory(options.outputDirectory)
-        AtomicFile.removeStaleTemporaries(in: options.outputDirectory)   // a run killed mid-write left these
+        if options.shard == nil { AtomicFile.removeStaleTemporaries(in: options.outputDirectory) }   // a run killed mid-write left these
+        else { SharedFolder.removeAbandonedTemporaries(in: options.outputDirectory) }   // other machines' pids mean nothing here
         let outputFolder = URL(fileURLWithPath: options.outputDirectory).resolvingSymlinksInPath().path
         let domains = options.domains
         // Files whose names are not UTF-8 are read through links in a private folder, removed at the end.
@@ -86,6 +93,12 @@ public final class BatchRunner {
         }
         var summary = BatchSummary()
         summary.failed = scan.rejected
+        let sharded = try options.shard.map { try ShardedBatch(shard: $0, outputDirectory: options.outputDirectory) }
+        if let sharded {
+            summary.shard = sharded.shard
+            sharded.warnings.forEach(log)
+            summary.failed = scan.rejected.filter { sharded.owns(unreadablePath: $0.path) }   // one worker reports each
+        }
 
         // Plan every photo's outputs first: two inputs that would write the same name in this run (x.jpg and
         // x.jpeg, or the same name in two folder inputs) get the `-sha8` name for the later one.
@@ -94,13 +107,22 @@ public final class BatchRunner {
         for image in scan.images {
             var sha: String?
             var targets = plannedTargets(for: image, sha: nil)
-            if targets.contains(where: { claimed.contains($0.finalPath) }) {
+            if let sharded {   // each photo is hashed once, here; `edit` reuses the hash
+                do { sha = try FileDigest.sha256Hex(ofFileAt: image.path) }
+                catch {
+                    if sharded.owns(unreadablePath: image.path) { summary.failed.append((image.displayPath, "cannot be read (\(error))")) }
+                    continue
+                }
+                guard sharded.owns(sha256: sha!) else { summary.otherShards += 1; continue }
+                targets = sharded.plan(sha: sha!, claimed: claimed) { plannedTargets(for: image, sha: sha, avoiding: $0) }
+            } else if targets.contains(where: { claimed.contains($0.finalPath) }) {
                 do { sha = try FileDigest.sha256Hex(ofFileAt: image.path) }
                 catch { summary.failed.append((image.displayPath, "cannot be read (\(error))")); continue }
                 targets = plannedTargets(for: image, sha: sha, avoiding: claimed)
             }
             for t in targets { claimed.insert(t.finalPath) }
-            let needed = options.overwrite ? targets : targets.filter { !FileOps.exists($0.finalPath) }
+            let needed = options.overwrite ? targets
+                : sharded.map { $0.needed(targets, sha: sha!) } ?? targets.filter { !FileOps.exists($0.finalPath) }
             if needed.isEmpty { summary.skipped.append(image.displayPath); continue }
             work.append((image, sha, needed))
         }
@@ -109,7 +131,8 @@ public final class BatchRunner {
         let results = runConcurrently(work.count, jobs: max(1, options.jobs)) { index -> Result<[String], Error>? in
             if stop.isSet { return nil }
             let item = work[index]
-            let result = Result { try self.edit(item.image, sha: item.sha, targets: item.targets) }
+            let result = sharded.map { sharded in Result { try sharded.edit(item.image, sha: item.sha!, targets: item.targets, runner: self) } }
+                ?? Result { try self.edit(item.image, sha: item.sha, targets: item.targets) }
             if case .failure(let error) = result, isEnvironmentalError(error) { stop.set("\(error)") }
             return result
         }
@@ -152,7 +175,8 @@ public final class BatchRunner {
 
     /// Edits one photo; every target is committed (never replacing, unless `--overwrite`) or none is left behind
     /// under a temporary name.
-    func edit(_ image: InputImage, sha knownSHA: String?, targets: [OutputTarget]) throws -> [String] {
+    /// `replaceable`: names of this content's own interrupted attempt (sharded runs), replaced like `--overwrite` would.
+    func edit(_ image: InputImage, sha knownSHA: String?, targets: [OutputTarget], replaceable: Set<String> = []) throws -> [String] {
         defer { for t in targets { OutputCommit.cleanUp(t) } }
         let sha = try knownSHA ?? FileDigest.sha256Hex(ofFileAt: image.path)
         if let folder = targets.first.map({ ($0.finalPath as NSString).deletingLastPathComponent }) { try FileOps.createDirectory(folder) }
@@ -161,7 +185,7 @@ public final class BatchRunner {
                                             displayPath: image.displayPath))
         let overwrite = options.overwrite
         var written = [String]()
-        for t in targets { written += try OutputCommit.commit(t, inputSHA256: sha, replaceable: { _ in overwrite }) }
+        for t in targets { written += try OutputCommit.commit(t, inputSHA256: sha, replaceable: { overwrite || replaceable.contains($0) }) }
         return written
     }
 }

@@ -30,6 +30,9 @@ public struct WatchOptions {
     public var followSymlinks = false
     /// Rewrite `index.html` in the output folder after each photo (see `BatchReport`).
     public var report = true
+    /// Take only photos whose content falls in this shard; the ledger and lock are this shard's own, so several
+    /// watchers (one per shard) can share the folders (issue 19).
+    public var shard: Shard?
 
     public init(inputDirectory: String, outputDirectory: String, domains: [String], format: ImageFormat? = nil,
                 doneDirectory: String? = nil, failedDirectory: String? = nil) {
@@ -47,12 +50,16 @@ public struct WatchSummary {
     public var stopReason = ""
     /// Set when it stopped on an error that is not a photo's (disk full, read-only output, ledger not writable).
     public var fatal: String?
+    /// The shard this watcher took, and how many photos it left to the other shards.
+    public var shard: Shard?
+    public var otherShards = 0
 
     /// 0 after a normal stop (photo failures are recorded, not fatal); 2 when it stopped on an error of its own.
     public var exitStatus: Int32 { fatal == nil ? 0 : 2 }
 
     public func report() -> String {
         var lines = ["processed \(processed.count), already done \(alreadyDone.count), failed \(failed.count)"]
+        if let shard { lines[0] += "; shard \(shard) (\(otherShards) photo(s) left to other shards)" }
         lines += FailureReport.lines(failed)
         if let fatal { lines.append("stopped: \(fatal)") }
         return lines.joined(separator: "\n")

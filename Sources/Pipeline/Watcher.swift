@@ -56,17 +56,21 @@ public final class Watcher {
 
     private var shouldStop: Bool { stopLock.lock(); defer { stopLock.unlock() }; return stopRequested }
 
-    public var ledgerPath: String { (options.outputDirectory as NSString).appendingPathComponent(Ledger.fileName) }
+    public var ledgerPath: String { (options.outputDirectory as NSString).appendingPathComponent(Ledger.fileName(for: options.shard)) }
 
     /// Blocks until stopped (or idle with `exitWhenIdle`). Errors are problems with the setup (folders, lock,
     /// ledger); problems with photos are recorded and the watcher keeps going.
     public func run() throws -> WatchSummary {
         try validateFolders()
         try FileOps.createDirectory(options.outputDirectory)
-        let lock = try FolderLock(path: (options.outputDirectory as NSString).appendingPathComponent(".nada-edit-watch.lock"))
+        let lock = try FolderLock(path: (options.outputDirectory as NSString).appendingPathComponent(Ledger.lockName(prefix: "watch", shard: options.shard)))
         defer { withExtendedLifetime(lock) {} }
         let ledger = try Ledger(path: ledgerPath)
         if ledger.unreadableLines > 0 { log("ledger: ignored \(ledger.unreadableLines) unreadable line(s) (torn by a crash?)") }
+        summary.shard = options.shard
+        if let shard = options.shard, let others = try? LedgerFolder(folder: options.outputDirectory).otherShardCounts(than: shard.count), !others.isEmpty {
+            log("warning: this folder has ledgers of watchers split into \(others.map(String.init).joined(separator: ", ")) shard(s); photos they finished may be done again")
+        }
         removeStaleTemporaries()
         let trap = options.handleSignals ? SignalTrap { [weak self] in self?.stop() } : nil
         defer { trap?.cancel() }
@@ -198,7 +202,14 @@ public final class Watcher {
         settled[name] = (stat.size, stat.mtimeNanos)
         let sha: String
         do { sha = try FileDigest.sha256Hex(ofFileAt: path) }
-        catch { return photoFailed(name, path, sha: nil, taken: stat, reason: "cannot be read (\(error))", retryable: true, ledger: ledger) }
+        catch {
+            if let shard = options.shard, !shard.contains(sha256: FileDigest.sha256Hex(of: Data(path.utf8))) { return }   // one shard reports it
+            return photoFailed(name, path, sha: nil, taken: stat, reason: "cannot be read (\(error))", retryable: true, ledger: ledger)
+        }
+        if let shard = options.shard, !shard.contains(sha256: sha) {   // another watcher's photo (`settled` keeps it from being hashed again)
+            summary.otherShards += 1
+            return
+        }
 
         if !options.retryFailed, let failure = ledger.failure(for: sha) {
             log("\(name): same content as an input that failed before (\(failure.reason ?? "?"))")
@@ -357,6 +368,8 @@ public final class Watcher {
 
     /// Temporary outputs left by a process that died mid-write (its pid is gone, or it was us).
     private func removeStaleTemporaries() {
+        // Sharded watchers share the folder with other machines, whose pids mean nothing here: age decides.
+        if options.shard != nil { SharedFolder.removeAbandonedTemporaries(in: options.outputDirectory); return }
         AtomicFile.removeStaleTemporaries(in: options.outputDirectory)
     }
 }

@@ -120,9 +120,11 @@ final class BatchRunnerTests: XCTestCase {
         let barrier = FakeProcessor()
         barrier.duringProcess = { _ in bothInside.leave(); _ = bothInside.wait(timeout: .now() + 10) }
         var summaries = [BatchSummary?](repeating: nil, count: 2)
+        let summariesLock = NSLock()   // both threads store into one array (ThreadSanitizer flagged the unguarded write)
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             let runner = BatchRunner(options: BatchOptions(outputDirectory: out, domains: ["s"]), processor: barrier)
-            summaries[i] = try? runner.run(inputs: [dir + (i == 0 ? "/A/x.png" : "/B/x.png")])
+            let summary = try? runner.run(inputs: [dir + (i == 0 ? "/A/x.png" : "/B/x.png")])
+            summariesLock.withLock { summaries[i] = summary }
         }
         XCTAssertEqual(summaries.compactMap { $0?.processed.count }, [1, 1])
         let outputs = try FileManager.default.contentsOfDirectory(atPath: out).sorted()

@@ -19,6 +19,8 @@ public final class InversionRun {
         public var reconstructionFolder: String?
         public var overwrite = false
         public var decodeOptions = DecodeOptions()
+        /// Take only the photos whose content falls in this shard (issue 19); needs a folder `output`.
+        public var shard: Shard?
 
         public init(output: String) { self.output = output }
 
@@ -28,8 +30,14 @@ public final class InversionRun {
     public struct Summary {
         public var inverted: [String] = []
         public var failed: [(path: String, reason: String)] = []
+        /// The shard this run took, and how many photos it left to the other shards.
+        public var shard: Shard?
+        public var otherShards = 0
         public var exitStatus: Int32 { failed.isEmpty ? 0 : 1 }
-        public func report() -> String { "done \(inverted.count), failed \(failed.count)" }
+        public func report() -> String {
+            "done \(inverted.count), failed \(failed.count)"
+                + (shard.map { "; shard \($0) (\(otherShards) photo(s) left to other shards)" } ?? "")
+        }
     }
 
     let inverter: Inverter
@@ -45,10 +53,19 @@ public final class InversionRun {
         for folder in [options.alignedFolder, options.reconstructionFolder, options.singleFile ? nil : options.output].compactMap({ $0 }) {
             try FileOps.createDirectory(folder)
         }
+        if options.shard != nil && options.singleFile {
+            throw PipelineError.invalidArgument("with a shard, the output must be a folder (one <stem>.npy per photo): several shards cannot share one \(options.output)")
+        }
         var summary = Summary()
+        summary.shard = options.shard
         var codes: [Tensor] = []
         var stemsUsed = Set<String>()
         for path in images {
+            // A shard takes the photos whose content falls in it (an unreadable one: by its path, so one shard reports it).
+            if let shard = options.shard {
+                let sha = (try? FileDigest.sha256Hex(ofFileAt: path)) ?? FileDigest.sha256Hex(of: Data(path.utf8))
+                if !shard.contains(sha256: sha) { summary.otherShards += 1; continue }
+            }
             do {
                 let photo = try loadImage(path: path, options: options.decodeOptions)
                 let (aligned, _) = try aligner.align(photo)

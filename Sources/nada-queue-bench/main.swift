@@ -1,0 +1,59 @@
+// nada-queue-bench URL [WORKERS] [PHOTOS]: claim/complete throughput of the PostgreSQL work queue (issue 19).
+// WORKERS threads (default 8), each with its own connections as an `edit --queue` worker has, claim one photo at a
+// time and complete it with no editing and no files, until PHOTOS (default 20000) rows are done. It creates a
+// scratch database next to the one in URL and drops it afterwards. A separate target so that nada-bench (the
+// numeric benchmarks) does not link postgres-nio.
+import ClusterQueue
+import Foundation
+import Pipeline
+
+let arguments = CommandLine.arguments.dropFirst()
+guard let text = arguments.first else {
+    FileHandle.standardError.write(Data("usage: nada-queue-bench postgres://USER@HOST/DB [WORKERS=8] [PHOTOS=20000]\n".utf8))
+    exit(64)
+}
+let workers = arguments.dropFirst().first.flatMap(Int.init) ?? 8
+let photos = arguments.dropFirst(2).first.flatMap(Int.init) ?? 20000
+
+do {
+    let base = try QueueURL(text)
+    let admin = try PostgresWorkQueue(url: base, requireSchema: false)
+    let scratch = "nada_queue_bench_\(UInt32.random(in: 0...UInt32.max))"
+    try admin.createDatabase(scratch)
+    defer { try? admin.dropDatabase(scratch) }
+    var url = base
+    url.database = scratch
+    try PostgresWorkQueue(url: url, requireSchema: false).initialise()
+
+    let setup = try PostgresWorkQueue(url: url)
+    let rows = (0..<photos).map { (sha256: FileDigest.sha256Hex(of: Data("bench \($0)".utf8)), input: "/bench/\($0).jpg") }
+    for start in stride(from: 0, to: rows.count, by: 1000) { _ = try setup.enqueue(Array(rows[start..<min(start + 1000, rows.count)])) }
+
+    let queues = try (0..<workers).map { _ in try PostgresWorkQueue(url: url) }
+    let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: workers)
+    counts.initialize(repeating: 0)
+    let started = Date()
+    // One thread per worker (concurrentPerform would run only as many as there are cores; workers mostly wait).
+    let group = DispatchGroup()
+    for w in 0..<workers {
+        group.enter()
+        Thread.detachNewThread {
+            defer { group.leave() }
+            let queue = queues[w]
+            while let photo = try! queue.claim(worker: "bench-\(w)", limit: 1, lease: 60).first {
+                _ = try! queue.complete(worker: "bench-\(w)", sha256: photo.sha256) { [] }
+                counts[w] += 1
+            }
+        }
+    }
+    group.wait()
+    let seconds = Date().timeIntervalSince(started)
+    let done = counts.reduce(0, +)
+    print(String(format: "%d workers: %d claims + completes in %.2f s = %.0f photos/s (%d claim+complete round trips each: %@)",
+                 workers, done, seconds, Double(done) / seconds, done / max(1, workers), counts.map(String.init).joined(separator: " ")))
+    let left = try setup.unfinishedCount()
+    if done != photos || left != 0 { print("ERROR: \(done) of \(photos) completed, \(left) unfinished"); exit(1) }
+} catch {
+    FileHandle.standardError.write(Data("nada-queue-bench: \(error)\n".utf8))
+    exit(1)
+}
