@@ -21,9 +21,20 @@ extension NADATrainer {
         return max(1, min(options.autoLayerBatch, Self.selectionPixelBudget / pixels))
     }
 
+    /// True when the selection cannot change the chosen set: with k ≥ n_latent, top-k is every W+ row whatever
+    /// moved. The README's 1024 recipe (`--auto_layer_k 18`, 18 rows) is this case; its W+ pass was 16.7 of 22.5 s
+    /// per iteration (`nada-bench train`, issue 17), all of it discarded.
+    var selectionChoosesEveryRow: Bool { options.autoLayerK >= frozen.config.nLatent && !alwaysComputeSelection }
+
     func selectLayers() throws -> [String] {
         let d = frozen.config.styleDim, n = frozen.config.nLatent, b = options.autoLayerBatch
         let z = Tensor.randn([b, d], using: &rng)
+        if selectionChoosesEveryRow {
+            // Skip the arithmetic, not the random numbers: the draws below are the ones the W+ pass makes, so a
+            // seeded run stays bit-identical to one that computed it (SelectionChunkingTests checks).
+            for _ in 0..<options.autoLayerIters { _ = noise(for: 1) }
+            return chooseModules(rows: Array(0..<n))
+        }
         let w0 = try Autograd.noGrad { try frozen.mapping(z).reshaped([b, 1, d]).expanded(to: [b, n, d]) }
         let w = w0.copy()
         // The reference unfreezes every layer here; only W's gradient is used, so we skip the weights'.
@@ -33,10 +44,16 @@ extension NADATrainer {
             w.withMutableValues { v in for i in 0..<v.count { v[i] -= 0.01 * g.pointer[i] } }
         }
         let moved = Autograd.noGrad { (w - w0).abs().mean(axis: 2).mean(axis: 0) }
-        let chosen = LayerSelection.topK(moved.array, options.autoLayerK)
+        selectionPasses += 1
+        return chooseModules(rows: LayerSelection.topK(moved.array, options.autoLayerK))
+    }
+
+    /// The modules that W+ `rows` drive become the trainable ones.
+    private func chooseModules(rows chosen: [Int]) -> [String] {
         let modules = chosen.map {
             LayerSelection.module(forLatentIndex: $0, numConvs: numConvs, numToRGBs: numToRGBs, corrected: options.correctedLayerMapping)
         }
+        trainable.setRequiresGrad(false)
         trainable.setRequiresGrad(true) { LayerSelection.belongs($0, to: modules) }
         return modules
     }

@@ -62,6 +62,10 @@ public final class NADATrainer {
     /// Samples per forward/backward in adaptive layer selection; nil picks by image size so the pass fits
     /// in memory (see AdaptiveLayerSelection.swift). Changes only float rounding, never which rows move.
     public var selectionChunk: Int?
+    /// Run the W+ pass even when k ≥ n_latent makes its result known (tests compare both paths).
+    var alwaysComputeSelection = false
+    /// W+ passes run so far (tests check that the k ≥ n_latent case skips them).
+    var selectionPasses = 0
     var rng: SeededRandom
 
     /// Mean latents for truncated samples: each generator has its own (as in the reference).

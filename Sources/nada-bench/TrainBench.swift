@@ -4,14 +4,17 @@ import Models
 import Training
 
 /// `nada-bench train [--sizes 256,1024] [--selection adaptive|phase|both] [--iterations N] [--threads T]
-///  [--selection-chunk N] [--vocab bpe_simple_vocab_16e6.txt.gz]`
+///  [--selection-chunk N] [--auto-layer-k K] [--clip b32[,b16]] [--vocab bpe_simple_vocab_16e6.txt.gz]`
 ///
 /// One StyleGAN-NADA training iteration at real sizes with random weights: config-f generator pair
-/// (frozen + trainable copy), batch 2, CLIP ViT-B/32 at 224, directional loss only, Adam with the
+/// (frozen + trainable copy), batch 2, CLIP ViT-B/32 at 224 (`--clip b32,b16`: ViT-B/32 and ViT-B/16 with weight
+/// 1 each, the README recipe's pair), directional loss only, Adam with the
 /// reference's effective hyperparameters. Each iteration is one `NADATrainer.step()`; its parts are the
 /// trainer's own `StepTimings`:
 ///   select   adaptive layer selection (W+ SGD step against the global loss, batch 8, in chunks of
-///            `--selection-chunk` samples; default: the trainer's choice by image size), 0 when off
+///            `--selection-chunk` samples; default: the trainer's choice by image size), k rows from
+///            `--auto-layer-k` (default: the README recipe's 18 at 1024, 14 at 256; k ≥ n_latent chooses every
+///            row, so the trainer skips the pass), 0 when off
 ///   frozen   mapping + frozen generator forward (not recorded)
 ///   trainF   trainable generator forward (recorded for the chosen modules)
 ///   clip     CLIP preprocessing + encoder forward+backward for both batches and the directional loss,
@@ -27,6 +30,8 @@ func runTrainBench(arguments: [String]) {
     var threads = Threads.count
     var vocab: String?
     var selectionChunk: Int?
+    var autoLayerK: Int?
+    var clipNames = ["b32"]
     var i = 0
     func value(_ name: String) -> String {
         i += 1
@@ -55,6 +60,15 @@ func runTrainBench(arguments: [String]) {
         case "--selection-chunk":
             guard let n = Int(value("--selection-chunk")), n > 0 else { trainBenchFail("--selection-chunk needs a positive integer") }
             selectionChunk = n
+        case "--auto-layer-k":
+            guard let n = Int(value("--auto-layer-k")), n > 0 else { trainBenchFail("--auto-layer-k needs a positive integer") }
+            autoLayerK = n
+        case "--clip":
+            let v = value("--clip")
+            clipNames = v.split(separator: ",").map(String.init)
+            guard !clipNames.isEmpty, clipNames.allSatisfy({ $0 == "b32" || $0 == "b16" }) else {
+                trainBenchFail("--clip: '\(v)' (a list of b32 and b16)")
+            }
         case "--vocab": vocab = value("--vocab")
         case let other: trainBenchFail("unknown argument '\(other)'")
         }
@@ -66,24 +80,29 @@ func runTrainBench(arguments: [String]) {
     if let vocab {
         do { tokenizer = try CLIPTokenizer(bpeData: try Data(contentsOf: URL(fileURLWithPath: vocab)), path: vocab) } catch { trainBenchFail("--vocab \(vocab): \(error)") }
     }
-    print("train: StyleGAN-NADA iteration, config-f random weights, batch 2, CLIP ViT-B/32 random weights, directional loss, "
+    let clipModels = clipNames.map { name in
+        (name: name == "b16" ? "ViT-B/16" : "ViT-B/32", model: CLIPModel.random(config: name == "b16" ? .vitB16 : .vitB32, seed: 1))
+    }
+    print("train: StyleGAN-NADA iteration, config-f random weights, batch 2, CLIP \(clipModels.map(\.name).joined(separator: " + ")) random weights, directional loss, "
           + "\(threads) threads, median of \(iterations) after 1 warm-up, text: \(tokenizer == nil ? "synthetic tokens + random direction" : "tokenizer")")
     print("size selection      iter_s  select   frozen   trainF    clip    genB    adam  peakMB   cpu_s  trained")
-    let clipModel = CLIPModel.random(config: .vitB32, seed: 1)
     for size in sizes {
         let config: StyleGAN2Config
         do { config = try configF(size: size) } catch { trainBenchFail("\(error)") }
         for selection in selections {
             let frozen = StyleGAN2Generator(config: config, seed: 1)
             let trainable = frozen.copy()
-            let clip: CLIPFeatureModel = tokenizer.map { CLIPLossModel(model: clipModel, tokenizer: $0, name: "ViT-B/32") }
-                ?? SyntheticTextCLIP(model: clipModel)
+            let clip: [CLIPFeatureModel] = clipModels.map { c -> CLIPFeatureModel in
+                if let tokenizer { return CLIPLossModel(model: c.model, tokenizer: tokenizer, name: c.name) }
+                return SyntheticTextCLIP(model: c.model)
+            }
             var options = TrainingOptions()
             options.source = "photo"
             options.target = "sketch"
             options.batch = 2
+            options.clipWeights = clip.map { _ in 1 }
             if selection == "adaptive" {
-                options.autoLayerK = size >= 1024 ? 18 : 14 // the README recipe: 18 at 1024, 14 at 256
+                options.autoLayerK = autoLayerK ?? (size >= 1024 ? 18 : 14) // the README recipe: 18 at 1024, 14 at 256
                 options.autoLayerIters = 1
                 options.autoLayerBatch = 8
             } else {
@@ -91,14 +110,16 @@ func runTrainBench(arguments: [String]) {
                 options.phase = .standard
             }
             let trainer: NADATrainer
-            do { trainer = try NADATrainer(frozen: frozen, trainable: trainable, clip: [clip], options: options) } catch {
+            do { trainer = try NADATrainer(frozen: frozen, trainable: trainable, clip: clip, options: options) } catch {
                 trainBenchFail("\(size) \(selection): \(error)")
             }
             trainer.selectionChunk = selectionChunk
             if tokenizer == nil {
                 var r = SeededRandom(seed: 9)
-                let d = Tensor.randn([1, clipModel.config.embedDim], using: &r)
-                trainer.losses[0].setImageDirection(d / d.norm())
+                for (loss, c) in zip(trainer.losses, clipModels) {
+                    let d = Tensor.randn([1, c.model.config.embedDim], using: &r)
+                    loss.setImageDirection(d / d.norm())
+                }
             }
             resetTrainBenchPeak()
             do {

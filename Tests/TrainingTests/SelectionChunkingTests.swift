@@ -28,13 +28,13 @@ final class SelectionChunkingTests: XCTestCase {
         }
     }
 
-    func makeTrainer(selectionBatch: Int, chunk: Int?) throws -> NADATrainer {
+    func makeTrainer(selectionBatch: Int, chunk: Int?, k: Int = 3) throws -> NADATrainer {
         let path = TrainingFixtures.url("stylegan2/generator.pt").path
         let clip = TokenFreeCLIP(try CLIPModel(checkpoint: try loadFile(TrainingFixtures.url("clip/model_state.pt").path)))
         var options = TrainingOptions()
         options.batch = 2
         options.autoLayerIters = 2
-        options.autoLayerK = 3
+        options.autoLayerK = k
         options.autoLayerBatch = selectionBatch
         // Two CLIP models with different weights: the chunks' sums must carry the weights too.
         options.clipWeights = [1, 0.5]
@@ -77,6 +77,33 @@ final class SelectionChunkingTests: XCTestCase {
             let trainable = { (t: NADATrainer) in t.trainable.parameterNames.filter { t.trainable.parameters[$0]!.requiresGrad } }
             XCTAssertEqual(trainable(whole), trainable(chunked))
         }
+    }
+
+    /// Issue 17: with k ≥ n_latent (the README's 1024 recipe) top-k is every row, so the W+ pass is skipped; the
+    /// random numbers it would draw are still drawn, so training is bit-identical to a run that computed it.
+    func testSelectionOfEveryRowIsSkippedAndTrainingStaysBitIdentical() throws {
+        let n = try makeTrainer(selectionBatch: 2, chunk: nil).frozen.config.nLatent
+        for k in [n, n + 4] {
+            let skipped = try makeTrainer(selectionBatch: 3, chunk: nil, k: k)
+            let computed = try makeTrainer(selectionBatch: 3, chunk: nil, k: k)
+            computed.alwaysComputeSelection = true
+            for _ in 0..<2 {
+                let a = try skipped.step(), b = try computed.step()
+                XCTAssertEqual(Set(a.trainedModules), Set(b.trainedModules), "k = \(k)")
+                XCTAssertEqual(a.loss.bitPattern, b.loss.bitPattern, "k = \(k): loss \(a.loss) vs \(b.loss)")
+            }
+            XCTAssertEqual(skipped.selectionPasses, 0, "k = \(k) ≥ n_latent = \(n): no W+ pass")
+            XCTAssertEqual(computed.selectionPasses, 2)
+            for name in skipped.trainable.parameterNames {
+                let x = skipped.trainable.parameters[name]!, y = computed.trainable.parameters[name]!
+                XCTAssertEqual(x.requiresGrad, y.requiresGrad, name)
+                XCTAssertTrue(x.values.elementsEqual(y.values) { $0.bitPattern == $1.bitPattern }, "\(name) differs after 2 steps (k = \(k))")
+            }
+        }
+        // One row fewer than n_latent: the pass runs and chooses.
+        let fewer = try makeTrainer(selectionBatch: 2, chunk: nil, k: n - 1)
+        XCTAssertEqual(try fewer.selectLayers().count, n - 1)
+        XCTAssertEqual(fewer.selectionPasses, 1)
     }
 
     func testStepReportsTimings() throws {
