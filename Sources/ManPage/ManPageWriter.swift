@@ -42,16 +42,15 @@ public enum ManPageWriter {
                 throw ManPageError("man/prose/\(part.file): `required \(key)`: \(path(command)) has no option \(key) of its own")
             }
             out += ".SS " + Roff.quoted(heading(command, root: root)) + "\n"
-            out += try body(of: command.abstract, command.discussion, part: part, entries: own, required: part.required,
+            out += try body(lead: command.abstract.map(Roff.text), command.discussion, part: part, entries: own, required: part.required,
                             groupsNote: ownGroups.filter { !$0.commands.contains([]) }.map(\.title),
                             misplaced: { key in ownGroups.first { $0.members.contains { $0.key == key } }?.file })
         }
 
         if !groups.isEmpty { out += ".SH \"SHARED OPTIONS\"\n" }
         for group in groups {
-            out += ".SS " + Roff.quoted(Roff.text(group.title)) + "\n"
-            out += "Taken by " + takenBy(group.commands, all: [root] + commands) + ".\n"
-            out += try body(of: nil, nil, part: group.part, entries: entries(group.members), required: [], groupsNote: [], misplaced: { _ in nil })
+            out += ".SS " + Roff.quoted(group.title) + "\n"
+            out += try body(lead: "Taken by " + takenBy(group.commands, all: [root] + commands) + ".", nil, part: group.part, entries: entries(group.members), required: [], groupsNote: [], misplaced: { _ in nil })
         }
         out += ensureNewline(prose.end)
         return out
@@ -136,13 +135,15 @@ public enum ManPageWriter {
         var key: String { argument.key }
     }
 
-    static func body(of abstract: String?, _ discussion: String?, part: Prose.Part, entries: [Entry], required: [String],
+    /// `lead` is roff already: the command's abstract, or which commands take a shared group.
+    static func body(lead: String?, _ discussion: String?, part: Prose.Part, entries: [Entry], required: [String],
                      groupsNote: [String], misplaced: (String) -> String?) throws -> String {
         var out = ""
-        if let abstract { out += Roff.text(abstract) + "\n" }
+        if let lead { out += lead + "\n" }
         for paragraph in Roff.paragraphs(discussion ?? "") { out += ".PP\n" + paragraph + "\n" }
         if !part.narrative.isEmpty {
-            if !out.isEmpty && !part.narrative.hasPrefix(".") { out += ".PP\n" }
+            let opensParagraph = [".PP", ".SS", ".TP", ".IP", ".LP", ".P\n"].contains { part.narrative.hasPrefix($0) }
+            if !out.isEmpty && !opensParagraph { out += ".PP\n" }
             out += part.narrative
         }
         for (key, _) in part.options where !entries.contains(where: { $0.key == key }) {
@@ -157,7 +158,7 @@ public enum ManPageWriter {
             if let extra = part.options.first(where: { $0.key == entry.key })?.text { out += extra }
         }
         if !groupsNote.isEmpty {
-            out += ".PP\nAlso takes the " + list(groupsNote.map { "\\fI" + Roff.text($0) + "\\fR" }) + " (see \\fBSHARED OPTIONS\\fR).\n"
+            out += ".PP\nAlso takes the " + list(groupsNote.map { "\\fI" + $0 + "\\fR" }) + " (see \\fBSHARED OPTIONS\\fR).\n"
         }
         out += part.after
         return out

@@ -16,7 +16,7 @@ public struct Prose: Sendable {
         public var after = ""
         /// `required --NAME`: options the command checks itself (ArgumentParser sees a default), shown as required.
         public var required: [String] = []
-        /// Shared groups only: the section title and the option whose commands define the group.
+        /// Shared groups only: the section title (roff, as written) and the option whose commands define the group.
         public var title: String?
         public var anchor: String?
 
