@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "nada-edit", targets: ["nada-edit"]),
         .executable(name: "nada-bench", targets: ["nada-bench"]),
+        .executable(name: "nada-man", targets: ["nada-man"]),
         // For the libFuzzer package in fuzz/, which depends on this one by path (issue 18).
         .library(name: "NadaEditLibraries", targets: ["Formats", "Imaging", "Models", "DurableIO"]),
     ],
@@ -78,6 +79,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "nada-edit", dependencies: ["NadaEditCLI"]),
+        // man/nada-edit.1 from `nada-edit --experimental-dump-help` plus man/prose/ (tools/generate-man.sh);
+        // Foundation only, so that it builds in seconds and the page test can call it directly.
+        .target(name: "ManPage"),
+        .executableTarget(name: "nada-man", dependencies: ["ManPage"]),
         .executableTarget(name: "nada-bench", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "Video"], swiftSettings: fastMath),
         // Claim/complete throughput of the PostgreSQL work queue (issue 19); apart from nada-bench so that the numeric
         // benchmarks do not link postgres-nio.
@@ -91,6 +96,6 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Engine", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "DurableIO", "Formats"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ClusterQueue", "NadaEditCLI", "Imaging", "Formats", "Models", "DurableIO"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ClusterQueue", "NadaEditCLI", "Imaging", "Formats", "Models", "DurableIO", "ManPage"]),
     ]
 )

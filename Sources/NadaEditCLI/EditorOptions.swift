@@ -25,10 +25,10 @@ public struct EditorOptions: ParsableArguments {
     /// --restyle-steps, or the deprecated --iterations when given.
     public var steps: Int { deprecatedIterations ?? restyleSteps }
 
-    @Option(name: .long, help: "How photos are aligned before inversion: ffhq (face landmarks), center (centre square) or none (already aligned). Default: ffhq when a landmark model is found, else center.")
+    @Option(name: .long, help: ArgumentHelp("How photos are aligned before inversion: ffhq (face landmarks), center (centre square) or none (already aligned). Default: ffhq when a landmark model is found, else center.", valueName: "MODE"))
     public var align: AlignmentMode?
 
-    @Option(name: .long, help: "With --align ffhq: edit the largest face, or all faces (face k of a photo is written as <stem>.<domain>.face<k>.<ext>).")
+    @Option(name: .long, help: ArgumentHelp("With --align ffhq: edit the largest face, or all faces (face k of a photo is written as <stem>.<domain>.face<k>.<ext>).", valueName: "WHICH"))
     public var faces: FaceSelection = .largest
 
     @Option(name: .long, help: ArgumentHelp("dlib's shape_predictor_68_face_landmarks.dat (default: $NADA_LANDMARK_MODEL, else landmarks/ in the store, else /usr/share/dlib/ from Debian's libdlib-data).", valueName: "FILE"))

@@ -23,7 +23,7 @@ public struct Embed: ParsableCommand {
         valueName: "FILE"))
     public var vocab: String?
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Texts to embed (tokenized like clip.tokenize, 77 tokens).")
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Texts to embed (tokenized like clip.tokenize, 77 tokens).", valueName: "TEXT"))
     public var text: [String] = []
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Image files to embed (CLIP's resize, center crop and normalization).", valueName: "FILE"))

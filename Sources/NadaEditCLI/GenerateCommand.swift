@@ -30,10 +30,10 @@ public struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("Latent codes: W+ [N, n_latent, style_dim], W or Z [N, style_dim].", valueName: "FILE.npy"))
     public var latents: String?
 
-    @Option(help: "Latent space of --latents (default from the array's rank: 3 -> wplus, 2 -> w; z must be asked for).")
+    @Option(help: ArgumentHelp("Latent space of --latents (default from the array's rank: 3 -> wplus, 2 -> w; z must be asked for).", valueName: "SPACE"))
     public var space: Space?
 
-    @Option(help: "Truncation psi (< 1 pulls codes towards the truncation latent).")
+    @Option(help: ArgumentHelp("Truncation psi (< 1 pulls codes towards the truncation latent).", valueName: "PSI"))
     public var truncation: Float = 1
 
     @Option(name: .customLong("truncation-latent"), help: ArgumentHelp(
@@ -41,13 +41,13 @@ public struct Generate: ParsableCommand {
         valueName: "FILE.npy"))
     public var truncationLatent: String?
 
-    @Option(help: "Noise maps: the checkpoint's stored buffers, or random maps drawn per image from --seed.")
+    @Option(help: ArgumentHelp("Noise maps: the checkpoint's stored buffers, or random maps drawn per image from --seed.", valueName: "MODE"))
     public var noise: NoiseSource = .stored
 
-    @Option(help: "Seed for sampled Z codes, random noise and a computed mean latent.")
+    @Option(help: ArgumentHelp("Seed for sampled Z codes, random noise and a computed mean latent.", valueName: "N"))
     public var seed: UInt64 = 0
 
-    @Option(help: "Without --latents: number of Z codes to sample.")
+    @Option(help: ArgumentHelp("Without --latents: number of Z codes to sample.", valueName: "N"))
     public var count: Int?
 
     @Option(help: ArgumentHelp("Output: FILE.npy, FILE.png / FILE.jpg, or a folder.", valueName: "PATH"))

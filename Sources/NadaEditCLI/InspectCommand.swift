@@ -10,10 +10,10 @@ public struct Inspect: ParsableCommand {
         abstract: "Print a checkpoint's format, tensors (name, dtype, shape) and detected architecture."
     )
 
-    @Argument(help: "A PyTorch checkpoint (.pt/.pth, zip or legacy), TorchScript archive, NVlabs network pickle (.pkl), .safetensors, .npy or .npz file.")
+    @Argument(help: ArgumentHelp("A PyTorch checkpoint (.pt/.pth, zip or legacy), TorchScript archive, NVlabs network pickle (.pkl), .safetensors, .npy or .npz file.", valueName: "FILE"))
     public var file: String
 
-    @Option(name: .long, help: "List at most this many tensors (default: all).")
+    @Option(name: .long, help: ArgumentHelp("List at most this many tensors (default: all).", valueName: "N"))
     public var limit: Int?
 
     public init() {}

@@ -36,7 +36,7 @@ public struct Invert: ParsableCommand {
     /// --restyle-steps, or the deprecated --iterations when given.
     public var steps: Int { deprecatedIterations ?? restyleSteps }
 
-    @Option(name: .long, help: "ffhq: face landmarks and the FFHQ crop; center: centre square crop; none: photos are already aligned (resized to 256 only). Default: ffhq when a landmark model is found, else center.")
+    @Option(name: .long, help: ArgumentHelp("ffhq: face landmarks and the FFHQ crop; center: centre square crop; none: photos are already aligned (resized to 256 only). Default: ffhq when a landmark model is found, else center.", valueName: "MODE"))
     public var align: AlignmentMode?
 
     @Option(name: .long, help: ArgumentHelp("dlib's shape_predictor_68_face_landmarks.dat (default: $NADA_LANDMARK_MODEL, else landmarks/ in the store, else /usr/share/dlib/ from Debian's libdlib-data).", valueName: "FILE"))

@@ -51,7 +51,7 @@ public struct ModelsAdd: ParsableCommand {
         abstract: "Copy a model file into the store and record its SHA-256 (a domain record JSON installs that domain).")
     @OptionGroup public var common: CommonOptions
     @Argument(help: ArgumentHelp("The file to add.", valueName: "FILE")) public var file: String
-    @Option(name: .long, help: ArgumentHelp("generators, encoders, clip, vocab or domains (default: guessed from the file name).", valueName: "KIND"))
+    @Option(name: .long, help: ArgumentHelp("generators, encoders, clip, vocab, landmarks, directions or domains (default: guessed from the file name).", valueName: "KIND"))
     public var kind: String?
     @Option(name: .long, help: ArgumentHelp("Name in the store (default: the file name without its extension).", valueName: "NAME"))
     public var name: String?

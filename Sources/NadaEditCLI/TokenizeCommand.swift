@@ -21,7 +21,7 @@ public struct Tokenize: ParsableCommand {
     @Flag(name: .long, help: "Cut texts longer than the context into 77 ids ending with the end token instead of failing.")
     public var truncate = false
 
-    @Argument(help: "The texts to tokenize.")
+    @Argument(help: ArgumentHelp("The texts to tokenize.", valueName: "TEXT"))
     public var texts: [String]
 
     public init() {}

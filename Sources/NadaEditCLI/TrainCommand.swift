@@ -49,33 +49,33 @@ public struct Train: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Register the result in the model store under this name.", valueName: "NAME"))
     public var domain: String?
 
-    @Option(name: .long, help: "Training iterations.") public var iterations: Int = 300
-    @Option(name: .long, help: "Images per iteration.") public var batch: Int = 2
-    @Option(name: .long, help: "Adam learning rate (the reference scales it by 0.8).") public var lr: Double = 0.002
-    @Option(name: .customLong("auto-layer-k"), help: "Layers trained per iteration by adaptive selection.") public var autoLayerK: Int = 1
-    @Option(name: .customLong("auto-layer-iters"), help: "W+ steps of adaptive selection (0 = use --phase).") public var autoLayerIters: Int = 1
-    @Option(name: .customLong("auto-layer-batch"), help: "Samples used by adaptive selection.") public var autoLayerBatch: Int = 8
+    @Option(name: .long, help: ArgumentHelp("Training iterations.", valueName: "N")) public var iterations: Int = 300
+    @Option(name: .long, help: ArgumentHelp("Images per iteration.", valueName: "N")) public var batch: Int = 2
+    @Option(name: .long, help: ArgumentHelp("Adam learning rate (the reference scales it by 0.8).", valueName: "RATE")) public var lr: Double = 0.002
+    @Option(name: .customLong("auto-layer-k"), help: ArgumentHelp("Layers trained per iteration by adaptive selection.", valueName: "K")) public var autoLayerK: Int = 1
+    @Option(name: .customLong("auto-layer-iters"), help: ArgumentHelp("W+ steps of adaptive selection (0 = use --phase).", valueName: "N")) public var autoLayerIters: Int = 1
+    @Option(name: .customLong("auto-layer-batch"), help: ArgumentHelp("Samples used by adaptive selection.", valueName: "N")) public var autoLayerBatch: Int = 8
     @Flag(name: .customLong("corrected-layer-mapping"), help: "Map W+ rows to the layers they really drive (the reference is off by one).")
     public var correctedLayerMapping = false
-    @Option(name: .long, help: "Fixed layer set when adaptive selection is off: texture, shape, no_fine, shape_expanded, all, default.")
+    @Option(name: .long, help: ArgumentHelp("Fixed layer set when adaptive selection is off: texture, shape, no_fine, shape_expanded, all, default.", valueName: "SET"))
     public var phase: TrainingPhase = .standard
-    @Option(name: .long, help: "Style-mixing probability.") public var mixing: Double = 0
-    @Option(name: .customLong("lambda-direction"), help: "Weight of the directional CLIP loss.") public var lambdaDirection: Float = 1
-    @Option(name: .customLong("lambda-global"), help: "Weight of the global CLIP loss.") public var lambdaGlobal: Float = 0
-    @Option(name: .customLong("lambda-patch"), help: "Weight of the patch-directional loss (images of 512 px or more).") public var lambdaPatch: Float = 0
-    @Option(name: .customLong("lambda-manifold"), help: "Weight of the manifold-angle loss.") public var lambdaManifold: Float = 0
-    @Option(name: .customLong("lambda-texture"), help: "Texture loss weight (needs CLIP RN50, which nada-edit does not load: must stay 0).")
+    @Option(name: .long, help: ArgumentHelp("Style-mixing probability.", valueName: "P")) public var mixing: Double = 0
+    @Option(name: .customLong("lambda-direction"), help: ArgumentHelp("Weight of the directional CLIP loss.", valueName: "W")) public var lambdaDirection: Float = 1
+    @Option(name: .customLong("lambda-global"), help: ArgumentHelp("Weight of the global CLIP loss.", valueName: "W")) public var lambdaGlobal: Float = 0
+    @Option(name: .customLong("lambda-patch"), help: ArgumentHelp("Weight of the patch-directional loss (images of 512 px or more).", valueName: "W")) public var lambdaPatch: Float = 0
+    @Option(name: .customLong("lambda-manifold"), help: ArgumentHelp("Weight of the manifold-angle loss.", valueName: "W")) public var lambdaManifold: Float = 0
+    @Option(name: .customLong("lambda-texture"), help: ArgumentHelp("Texture loss weight (needs CLIP RN50, which nada-edit does not load: must stay 0).", valueName: "W"))
     public var lambdaTexture: Float = 0
-    @Option(name: .long, help: "Noise maps: random (as the reference trains) or stored (reproducible comparisons).")
+    @Option(name: .long, help: ArgumentHelp("Noise maps: random (as the reference trains) or stored (reproducible comparisons).", valueName: "MODE"))
     public var noise: Generate.NoiseSource = .random
     @Flag(name: .customLong("legacy-resize"), help: "CLIP resize without antialiasing (torchvision 0.8.2, the paper's setup).")
     public var legacyResize = false
     @Option(name: .customLong("sample-latents"), help: ArgumentHelp("Replay Z codes [iterations, batch, style_dim].", valueName: "FILE.npy"))
     public var sampleLatents: String?
-    @Option(name: .customLong("sample-every"), help: "Write a sample grid every N iterations (0 = never).") public var sampleEvery: Int = 50
-    @Option(name: .customLong("save-every"), help: "Write the resumable checkpoint every N iterations (0 = only at the end or on Ctrl-C).") public var saveEvery: Int = 0
+    @Option(name: .customLong("sample-every"), help: ArgumentHelp("Write a sample grid every N iterations (0 = only at iteration 0 and the last, which always get one).", valueName: "N")) public var sampleEvery: Int = 50
+    @Option(name: .customLong("save-every"), help: ArgumentHelp("Write the resumable checkpoint every N iterations (0 = only at the end or on Ctrl-C).", valueName: "N")) public var saveEvery: Int = 0
     @Flag(name: .long, help: "Continue the run in --output from its checkpoint.pt.") public var resume = false
-    @Option(name: .long, help: "Seed of every random draw.") public var seed: UInt64 = 2
+    @Option(name: .long, help: ArgumentHelp("Seed of every random draw.", valueName: "N")) public var seed: UInt64 = 2
     @Option(name: .long, help: ArgumentHelp("Output folder.", valueName: "DIR")) public var output: String
 
     public init() {}

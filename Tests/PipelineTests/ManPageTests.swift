@@ -1,6 +1,8 @@
+import ManPage
 import XCTest
 
-/// The manual must keep up with the command line: every long option and subcommand name declared in
+/// The manual must keep up with the command line: man/nada-edit.1 is what tools/generate-man.sh makes from the
+/// built nada-edit's command definitions and man/prose/, every long option and subcommand name declared in
 /// Sources/NadaEditCLI/*.swift appears in man/, and the page renders without groff warnings.
 final class ManPageTests: XCTestCase {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -93,5 +95,40 @@ final class ManPageTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
         XCTAssertEqual(String(decoding: output, as: UTF8.self), "", "groff warnings")
+    }
+
+    /// Runs the built nada-edit (beside the test bundle, as CLIProcessTests finds it) and returns its standard output.
+    func runNadaEdit(_ arguments: [String]) throws -> Data {
+        let binary = CLIProcessTests.binary
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "swift build --build-tests builds nada-edit beside the tests: \(binary)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "nada-edit \(arguments.joined(separator: " ")) failed")
+        return data
+    }
+
+    /// Issue 14 item 4: the committed page is exactly what the generator makes from today's command definitions and
+    /// prose, so a help string changed without regenerating (or a hand edit of the page) fails here.
+    func testCommittedPageIsGeneratedFromTheCommandDefinitions() throws {
+        let dump = try ToolDump.parse(try runNadaEdit(["--experimental-dump-help"]))
+        let version = String(decoding: try runNadaEdit(["--version"]), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let prose = try Prose.load(from: Self.packageRoot.appendingPathComponent("man/prose"))
+        let generated = try ManPageWriter.page(dump: dump, version: version, prose: prose)
+        let committed = try String(contentsOf: Self.packageRoot.appendingPathComponent("man/nada-edit.1"), encoding: .utf8)
+        guard generated != committed else { return }
+        let new = generated.components(separatedBy: "\n"), old = committed.components(separatedBy: "\n")
+        let line = (0..<min(new.count, old.count)).first { new[$0] != old[$0] } ?? min(new.count, old.count)
+        XCTFail("""
+            man/nada-edit.1 is not what the command definitions and man/prose/ make; regenerate it with \(ManPageWriter.regenerateCommand) \
+            (and edit man/prose/, not the page). First difference at line \(line + 1):
+              committed: \(line < old.count ? old[line] : "(end of file)")
+              generated: \(line < new.count ? new[line] : "(end of file)")
+            """)
     }
 }
