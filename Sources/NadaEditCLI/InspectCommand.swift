@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import Formats
+import Pipeline
 
 /// `nada-edit models inspect FILE`: what a checkpoint or array file holds, read safely (no code from
-/// the file is ever run). The description itself is `Formats.describe`.
+/// the file is ever run). The description itself is `Pipeline.ModelInspection`.
 public struct Inspect: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "inspect",
@@ -20,7 +20,6 @@ public struct Inspect: ParsableCommand {
 
     public func run() throws {
         // FormatError's message names the file and the problem; ArgumentParser prints it and exits 1.
-        let loaded = try loadFile(file)
-        print(describe(loaded, maxTensors: limit ?? Int.max))
+        print(try ModelInspection.describe(path: file, maxTensors: limit ?? Int.max))
     }
 }

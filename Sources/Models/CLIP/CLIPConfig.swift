@@ -65,12 +65,17 @@ public struct CLIPConfig: Equatable, Sendable, CustomStringConvertible {
         let lnFinal = try shape("ln_final.weight", rank: 1)
 
         let visionLayers = shapes.keys.filter { $0.hasPrefix("visual.") && $0.hasSuffix(".attn.in_proj_weight") }.count
-        let textLayerIDs = Set(shapes.keys.filter { $0.hasPrefix("transformer.resblocks.") }.map { $0.split(separator: ".")[2] })
+        // Names and shapes come from the file, and this target is built without bounds or overflow checks:
+        // index only what was checked, multiply only what cannot overflow.
+        let textLayerIDs = Set(shapes.keys.compactMap { key -> Substring? in
+            let parts = key.split(separator: ".")
+            return parts.count > 2 && key.hasPrefix("transformer.resblocks.") ? parts[2] : nil
+        })
         let patch = conv1[3]
         let tokens = visionPos[0] - 1
-        var grid = Int((Double(max(tokens, 0))).squareRoot().rounded())
+        var grid = Int((Double(max(min(tokens, 1 << 40), 0))).squareRoot().rounded())
         if grid * grid != tokens { grid = -1 }
-        guard grid > 0, conv1[2] == patch, conv1[1] == 3 else {
+        guard grid > 0, patch > 0, patch <= 1 << 20, grid <= 1 << 20, conv1[2] == patch, conv1[1] == 3 else {
             throw ModelLoadError("\(source): visual.conv1.weight \(conv1) and visual.positional_embedding \(visionPos) do not describe a square patch grid")
         }
         self.init(embedDim: textProjection[1], imageResolution: patch * grid, visionLayers: visionLayers,

@@ -37,6 +37,11 @@ public final class CLIPModel {
     /// An OpenAI TorchScript release (`ViT-B-32.pt`), a plain state-dict `.pt`, or a Hugging Face
     /// `model.safetensors`, as loaded by Formats; HF names go through `CLIPWeightNames`.
     public convenience init(checkpoint loaded: LoadedFile) throws {
+        try self.init(weights: Weights(try CLIPModel.openAINamedTensors(loaded), source: loaded.path))
+    }
+
+    /// The file's CLIP tensors under OpenAI's names, wrappers removed: what `init(checkpoint:)` builds from.
+    static func openAINamedTensors(_ loaded: LoadedFile) throws -> [(name: String, array: ArrayData)] {
         var pairs = loaded.tensors
         // Some training scripts save {"state_dict": {...}} or wrap the model in DataParallel ("module.").
         if !pairs.contains(where: { $0.name == "visual.proj" || $0.name.hasPrefix("vision_model.") }) {
@@ -46,8 +51,7 @@ public final class CLIPModel {
                 break
             }
         }
-        let named = try CLIPWeightNames.openAINamed(pairs, source: loaded.path)
-        try self.init(weights: Weights(named, source: loaded.path))
+        return try CLIPWeightNames.openAINamed(pairs, source: loaded.path)
     }
 
     /// Random weights of the given sizes (benchmarks). LayerNorms start at identity, everything else small normal.

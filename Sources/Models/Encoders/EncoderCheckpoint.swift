@@ -54,7 +54,11 @@ public struct EncoderCheckpoint {
             }
             return kind
         }
-        let inputChannels = try w.shape("input_layer.0.weight")[1]
+        let input = try w.shape("input_layer.0.weight")
+        guard input.count == 4 else {   // the file's shape; Models is built without bounds checks
+            throw ModelLoadError("\(path): 'encoder.input_layer.0.weight' has shape \(input), expected [64, C, 3, 3]")
+        }
+        let inputChannels = input[1]
         if inputChannels == 6 { return w.has("latlayer1.weight") ? .e4e : .restyleE4E }
         if w.has("latlayer1.weight") { return opts?["output_size"] != nil && opts?["stylegan_size"] == nil ? .pSp : .e4e }
         throw ModelLoadError("\(path): cannot tell the encoder type (no opts.encoder_type, no FPN layers, \(inputChannels)-channel input)")

@@ -102,7 +102,10 @@ public struct StyleGAN2Config: Equatable, Sendable {
         while shapes["style.\(nMLP + 1).weight"] != nil { nMLP += 1 }
         let mod = try shape("conv1.conv.modulation.weight")
         guard mod.count == 2 else { throw ModelLoadError("\(source): 'conv1.conv.modulation.weight' has shape \(mod), expected [C, style_dim]") }
-        let styleDim = nMLP > 0 ? try shape("style.1.weight")[1] : mod[1]
+        // Shapes come from the file and this target is built without bounds checks: ranks are checked before indexing.
+        let style1 = nMLP > 0 ? try shape("style.1.weight") : mod
+        guard style1.count == 2 else { throw ModelLoadError("\(source): 'style.1.weight' has shape \(style1), expected [style_dim, style_dim]") }
+        let styleDim = style1[1]
         var nRGB = 0
         while shapes["to_rgbs.\(nRGB).conv.weight"] != nil { nRGB += 1 }
         let input = try shape("input.input")

@@ -1,5 +1,6 @@
 import Foundation
 import Formats
+import Models
 
 // The checkpoint loader on arbitrary bytes: zip (torch.save, TorchScript, .npz), legacy pickle, safetensors,
 // .npy. Format detection is by content, so one target reaches every reader. A file that loads is then read
@@ -19,6 +20,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard total <= 1 << 24 else { break }
         if array.dtype.isFloatingPoint { _ = array.floats() } else { _ = array.int64s() }
     }
-    _ = describe(file, maxTensors: 64)
+    // The architecture guesses run the models' shape inference (built without bounds checks) on the file's shapes.
+    _ = describe(file, maxTensors: 64, architectures: ModelArchitecture.describe(file))
     return 0
 }
