@@ -76,7 +76,10 @@ public struct EditorOptions: ParsableArguments {
     }
 
     /// The encoder file: `--encoder` as a path or store name, else the store's single encoder.
-    func encoderPath(store: ModelStore) throws -> String {
+    func encoderPath(store: ModelStore) throws -> String { try Self.encoderPath(encoder, store: store) }
+
+    /// `--encoder` (a path or store name), else the store's single encoder; shared with `video`.
+    static func encoderPath(_ encoder: String?, store: ModelStore) throws -> String {
         if let encoder {
             if FileManager.default.fileExists(atPath: encoder) { return encoder }
             if let path = try store.resolve(name: encoder) { return path }

@@ -25,6 +25,20 @@ final class ProgressLine {
         }
     }
 
+    /// `frame 12/48  0.85 s/frame  ETA 31s`: `done` of `total` units since `started`, the ETA from the mean so far.
+    /// Off a terminal, a plain line every `every` units and at the end.
+    func update(done: Int, unit: String, every: Int = 10) {
+        let elapsed = Date().timeIntervalSince(started)
+        let perUnit = elapsed / Double(max(done, 1))
+        let line = String(format: "%@ %d/%d  %.2f s/%@  ETA %@", unit as NSString, done, total, perUnit, unit as NSString,
+                          ProgressLine.duration(Double(max(0, total - done)) * perUnit) as NSString)
+        if live {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        } else if done == total || done % every == 0 {
+            printError(line + String(format: "  (elapsed %.0f s)", elapsed))
+        }
+    }
+
     func message(_ text: String) {
         if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         printError(text)

@@ -5,7 +5,8 @@ import Models
 import Video
 
 /// `nada-bench video [--sizes 256,1024] [--frames N] [--threads N]`: frames per second of `nada-edit video`'s
-/// per-frame work on random config-f weights — interpolate every parameter between two generators, render the
+/// per-frame work on random config-f weights — set every parameter of one reusable generator to the frame's
+/// weights between the base and a domain (`setBlend`, as `TransitionVideo` does), render the
 /// frame's W+ code (no recording), convert to 8-bit RGB, and encode it as H.264 (x264, crf 18) to a temporary MP4.
 /// Split by part so the encoder's share is visible.
 func runVideoBench(arguments: [String]) {
@@ -32,6 +33,7 @@ func runVideoBench(arguments: [String]) {
     for size in sizes {
         guard let config = try? configF(size: size) else { print("nada-bench video: no config for \(size)"); exit(2) }
         let base = StyleGAN2Generator(config: config, seed: 1), domain = StyleGAN2Generator(config: config, seed: 2)
+        let generator = base.copy()
         var rng = SeededRandom(seed: 3)
         let codes = Tensor.randn([1, config.nLatent, config.styleDim], using: &rng)
         let path = NSTemporaryDirectory() + "nada-bench-video-\(getpid()).mp4"
@@ -42,7 +44,7 @@ func runVideoBench(arguments: [String]) {
             for k in 0..<frames {
                 let t = Float(k) / Float(frames - 1)
                 let t0 = Date()
-                let generator = try base.interpolated(toward: domain, alpha: t)
+                try generator.setBlend(base: base, [(generator: domain, weight: t)])
                 let t1 = Date()
                 let image = try Autograd.noGrad { try generator.forward(wPlus: codes, noise: .stored) }
                 let t2 = Date()

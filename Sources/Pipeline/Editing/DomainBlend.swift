@@ -72,11 +72,17 @@ public struct DomainBlend: Equatable {
     /// The installed domains, checked to share one base generator.
     public func resolve(in registry: DomainRegistry) throws -> [(domain: InstalledDomain, weight: Float)] {
         let resolved = try members.map { (domain: try registry.resolve($0.name), weight: $0.weight) }
-        let bases = Set(resolved.map { $0.domain.record.baseGenerator.sha256 })
-        guard bases.count == 1 else {
-            let list = resolved.map { "\($0.domain.record.name): \($0.domain.record.baseGenerator.sha256)" }.joined(separator: ", ")
-            throw PipelineError.invalidArgument("cannot blend \(members.map(\.name).joined(separator: " and ")): they were adapted from different base generators (base SHA-256 \(list)); only domains of one base generator can be blended")
-        }
+        try Self.checkSharedBase(resolved.map(\.domain), action: "blend")
         return resolved
+    }
+
+    /// Refuses domains adapted from different base generators (by the base SHA-256 in their records): weights
+    /// can only be mixed over one base. `action` names what was asked ("blend", "interpolate").
+    public static func checkSharedBase(_ domains: [InstalledDomain], action: String) throws {
+        let bases = Set(domains.map { $0.record.baseGenerator.sha256 })
+        guard bases.count <= 1 else {
+            let list = domains.map { "\($0.record.name): \($0.record.baseGenerator.sha256)" }.joined(separator: ", ")
+            throw PipelineError.invalidArgument("cannot \(action) \(domains.map(\.record.name).joined(separator: " and ")): they were adapted from different base generators (base SHA-256 \(list)); only domains of one base generator can be mixed")
+        }
     }
 }

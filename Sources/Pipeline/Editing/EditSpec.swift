@@ -2,7 +2,9 @@ import Foundation
 import Models
 
 /// One `--edit DIRECTION=AMOUNT[@START:END]` as the user wrote it, checked for syntax only (files and store
-/// names are resolved later by `LatentEditResolver`, still before any photo is touched).
+/// names are resolved later by `LatentEditResolver`, still before any photo is touched). `video` also takes an
+/// amount ramp `DIRECTION=A:B` (the amount goes from A on the first frame to B on the last); every other command
+/// parses with `allowRamp: false` and refuses it.
 ///
 /// DIRECTION is a model-store name (kind `directions`), a file path (`.pt` / `.npy`), `sefa:K` (component K of
 /// the base generator's closed-form factorization) or `ganspace:NAME|K` (an e4e preset, or PCA component K).
@@ -20,12 +22,25 @@ public struct EditSpec: Equatable, CustomStringConvertible {
     public var direction: Direction
     public var amount: Float?
     public var rows: LatentRows?
+    /// `A:B`: the amount ramps from A to B across a video (`amount` is then B, what the last frame applies).
+    public var ramp: AmountRamp?
+
+    public struct AmountRamp: Equatable {
+        public var from: Float
+        public var to: Float
+        /// The amount at t ∈ [0, 1].
+        public func amount(at t: Float) -> Float { from + t * (to - from) }
+    }
 
     public var description: String { text }
 
-    public static func parse(_ text: String) throws -> EditSpec {
+    /// A single amount (a ramp is refused: every command but `video`).
+    public static func parse(_ text: String) throws -> EditSpec { try parse(text, allowRamp: false) }
+
+    public static func parse(_ text: String, allowRamp: Bool) throws -> EditSpec {
         func fail(_ problem: String) -> PipelineError {
-            .invalidArgument("--edit '\(text)': \(problem) (expected DIRECTION=AMOUNT[@START:END], e.g. age=3, sefa:2=-5@0:8, ganspace:smile)")
+            let ramp = allowRamp ? ", or DIRECTION=A:B to ramp the amount from A to B, e.g. age=-3:+3" : ""
+            return .invalidArgument("--edit '\(text)': \(problem) (expected DIRECTION=AMOUNT[@START:END], e.g. age=3, sefa:2=-5@0:8, ganspace:smile\(ramp))")
         }
         var rest = Substring(text)
         var rows: LatentRows?
@@ -42,10 +57,23 @@ public struct EditSpec: Equatable, CustomStringConvertible {
             rest = rest[..<at]
         }
         var amount: Float?
+        var ramp: AmountRamp?
         if let eq = rest.lastIndex(of: "=") {
             let value = rest[rest.index(after: eq)...]
-            guard let v = Float(value), v.isFinite else { throw fail("the amount '\(value)' is not a finite number") }
-            amount = v
+            let ends = value.split(separator: ":", omittingEmptySubsequences: false)
+            if ends.count == 2 {
+                guard allowRamp else {
+                    throw PipelineError.invalidArgument("--edit '\(text)': an amount ramp A:B is only for `nada-edit video` (it ramps across the frames); give one amount here, e.g. \(rest[..<eq])=\(ends[1])")
+                }
+                guard let a = Float(ends[0]), a.isFinite, let b = Float(ends[1]), b.isFinite else {
+                    throw fail("the ramp '\(value)' must be two finite numbers A:B")
+                }
+                ramp = AmountRamp(from: a, to: b)
+                amount = b
+            } else {
+                guard let v = Float(value), v.isFinite else { throw fail("the amount '\(value)' is not a finite number") }
+                amount = v
+            }
             rest = rest[..<eq]
         }
         let name = String(rest)
@@ -72,7 +100,7 @@ public struct EditSpec: Equatable, CustomStringConvertible {
         if amount == nil {
             if case .ganspacePreset = direction {} else { throw fail("no amount; write \(name)=AMOUNT") }
         }
-        return EditSpec(text: text, direction: direction, amount: amount, rows: rows)
+        return EditSpec(text: text, direction: direction, amount: amount, rows: rows, ramp: ramp)
     }
 }
 
