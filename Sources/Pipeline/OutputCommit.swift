@@ -17,25 +17,17 @@ enum OutputCommit {
 
     /// Commits `target` and its companions; returns every final path written. On error the temporaries are left
     /// for the caller's cleanup (`cleanUp`).
-    ///
-    /// `adopt` (queue workers): a name found taken whose file `adopt` accepts as this very output — renamed there by
-    /// another holder of the same photo a moment before — is returned instead of writing a second copy; the
-    /// temporaries are left for `cleanUp`, and the companions returned are the adopted output's.
-    static func commit(_ target: OutputTarget, inputSHA256: String, replaceable: (String) -> Bool,
-                       adopt: ((String) -> Bool)? = nil) throws -> [String] {
+    static func commit(_ target: OutputTarget, inputSHA256: String, replaceable: (String) -> Bool) throws -> [String] {
         guard FileOps.isRegularFile(target.writePath) else {
             throw PipelineError.io(path: target.finalPath, problem: "the editor produced no \(target.domain) output")
         }
-        let (final, adopted) = try commitOne(target.writePath, preferred: target.finalPath, domain: target.domain,
-                                             sha: inputSHA256, replaceable: replaceable, adopt: adopt)
-        if adopted {
-            return [final] + companionTags(of: target).map { OutputTarget.companionFinalPath(final, $0) }.filter { FileOps.exists($0) }
-        }
+        let final = try commitOne(target.writePath, preferred: target.finalPath, domain: target.domain,
+                                  sha: inputSHA256, replaceable: replaceable)
         var written = [final]
         for tag in companionTags(of: target) {
             let preferred = OutputTarget.companionFinalPath(final, tag)
             written.append(try commitOne(target.companionWritePath(tag), preferred: preferred, domain: "\(target.domain).\(tag)",
-                                         sha: inputSHA256, replaceable: replaceable).path)
+                                         sha: inputSHA256, replaceable: replaceable))
         }
         return written
     }
@@ -58,17 +50,14 @@ enum OutputCommit {
         unlink(target.writePath)
     }
 
-    /// Commits one temporary under `preferred` or the first free alternative name (or, with `adopt`, the first taken
-    /// name whose file it accepts: `adopted`).
-    static func commitOne(_ temp: String, preferred: String, domain: String, sha: String, replaceable: (String) -> Bool,
-                          adopt: ((String) -> Bool)? = nil) throws -> (path: String, adopted: Bool) {
+    /// Commits one temporary under `preferred` or the first free alternative name.
+    static func commitOne(_ temp: String, preferred: String, domain: String, sha: String,
+                          replaceable: (String) -> Bool) throws -> String {
         for candidate in alternatives(of: preferred, domainSuffix: domain, sha: sha) {
             do {
                 try FileOps.commit(temporary: temp, to: candidate, replacing: replaceable(candidate))
-                return (candidate, false)
+                return candidate
             } catch let error as FileSystemError where error.code == EEXIST {
-                // The no-replace rename is atomic: of two holders renaming at once, one wins and the other sees its file.
-                if let adopt, adopt(candidate) { return (candidate, true) }
                 continue
             }
         }

@@ -86,8 +86,6 @@ public final class QueueWorker {
     private var stopRequested = false
     private var abandoned = false
     private var held = Set<String>()
-    /// Photos in hand whose lease the heartbeat found taken over: not worth renaming outputs for.
-    private var lost = Set<String>()
 
     public init(options: BatchOptions, queue: WorkQueue, processor: PhotoProcessor, workerID: String = QueueWorker.defaultWorkerID()) {
         self.options = options; self.queue = queue; self.processor = processor; self.workerID = workerID
@@ -171,7 +169,7 @@ public final class QueueWorker {
     }
 
     private func setHeld(_ sha: String, _ on: Bool) {
-        stopLock.withLock { if on { held.insert(sha) } else { held.remove(sha); lost.remove(sha) } }
+        stopLock.withLock { if on { held.insert(sha) } else { held.remove(sha) } }
     }
 
     /// Renews the leases of the photos in hand every third of the lease, on its own thread and connection.
@@ -185,7 +183,6 @@ public final class QueueWorker {
             do {
                 let lost = try self.queue.heartbeat(worker: self.workerID, sha256s: shas, lease: self.lease)
                 for sha in lost { self.log("lease on \(sha.prefix(12)) passed to another worker") }
-                self.stopLock.withLock { self.lost.formUnion(lost.intersection(self.held)) }
             } catch { self.log("heartbeat failed: \(error)") }
         }
         timer.resume()
@@ -234,17 +231,9 @@ public final class QueueWorker {
                 try processor.process(ProcessingJob(inputPath: image.path, inputSHA256: photo.sha256, inputFormat: image.format, outputs: targets))
             }
             if isAbandoned { throw Abandoned() }
-            if stopLock.withLock({ lost.contains(photo.sha256) }) {
-                log("\(image.path): the lease passed to another worker; discarding this attempt")
-                return .leaseLost(input: image.path)
-            }
             let written = try queue.complete(worker: workerID, sha256: photo.sha256) {
                 var written = existing
-                for t in targets {
-                    // A name taken by this very output (another holder of the photo renamed it first) is adopted, not doubled.
-                    written += try OutputCommit.commit(t, inputSHA256: photo.sha256, replaceable: { _ in false },
-                                                       adopt: { [recognise] in recognise($0, photo.sha256, t.domain) })
-                }
+                for t in targets { written += try OutputCommit.commit(t, inputSHA256: photo.sha256, replaceable: { _ in false }) }
                 afterOutputsCommitted?(photo)
                 if isAbandoned { throw Abandoned() }   // killed after the rename, before the record: the next holder recognises the files
                 return written

@@ -22,10 +22,9 @@ public protocol WorkQueue: AnyObject {
     func claim(worker: String, limit: Int, lease: TimeInterval) throws -> [ClaimedPhoto]
     /// Extends the leases `worker` still holds on these photos; returns those it no longer holds.
     func heartbeat(worker: String, sha256s: [String], lease: TimeInterval) throws -> Set<String>
-    /// Runs `commitOutputs` (renaming the outputs into place, adopting rather than doubling an output another holder
-    /// of the photo renamed first), then records the photo done with those outputs if `worker` still holds it, the
-    /// check and the record atomic with respect to every other worker's claim. Returns nil when another worker took
-    /// the photo over: the outputs renamed stay for it to recognise.
+    /// If `worker` still holds the photo: runs `commitOutputs` (renaming the outputs into place) while the photo is
+    /// locked against every other worker, and records it done with those outputs in the same transaction.
+    /// Returns nil, without calling `commitOutputs`, when the lease was lost to another worker.
     func complete(worker: String, sha256: String, commitOutputs: () throws -> [String]) throws -> [String]?
     /// Records the photo failed with `reason` (if `worker` still holds it); returns whether it did.
     func fail(worker: String, sha256: String, reason: String) throws -> Bool

@@ -9,9 +9,9 @@ import PostgresNIO
 /// - claim: `SELECT … FOR UPDATE SKIP LOCKED` over rows that are queued or whose lease expired, set to `claimed` with
 ///   the worker's id and `lease_expires`; workers never wait on each other's rows.
 /// - heartbeat: pushes `lease_expires` forward for the rows the worker still holds (its own connection).
-/// - complete: the outputs are renamed into place, then one UPDATE checks that the row is still this worker's claim
-///   and makes it `done` with their names (see `complete` for why renaming first is safe). A worker killed in
-///   between leaves the row `claimed`; once the lease expires another worker takes it and finds the outputs.
+/// - complete: in one transaction, the row is locked and checked to still be this worker's, the outputs are
+///   renamed into place, and the row becomes `done` with their names. A worker killed inside it leaves the row
+///   `claimed` (the server rolls back); once the lease expires another worker takes it and finds the outputs.
 ///
 /// Calls block (the pipeline is thread-based); each bridges to postgres-nio's async API.
 public final class PostgresWorkQueue: WorkQueue {
@@ -89,6 +89,8 @@ public final class PostgresWorkQueue: WorkQueue {
             guard existing == PostgresWorkQueue.schemaVersion else {
                 throw PipelineError.invalidArgument("\(url): the queue's schema is version \(existing), this nada-edit uses \(PostgresWorkQueue.schemaVersion)")
             }
+            // A queue made before the claim index existed gets it now (an index changes no row: same schema version).
+            try run { [connection] in try await connection.query(PostgresQuery(unsafeSQL: Self.claimIndex), logger: Self.logger) }
             return false
         }
         return try run { [connection] in
@@ -116,11 +118,20 @@ public final class PostgresWorkQueue: WorkQueue {
                     )
                     """, logger: Self.logger)
                 try await c.query("CREATE INDEX nada_edit_photos_claimable ON nada_edit_photos (state, lease_expires, enqueued)", logger: Self.logger)
+                try await c.query(PostgresQuery(unsafeSQL: Self.claimIndex), logger: Self.logger)
                 try await c.query("INSERT INTO nada_edit_queue_schema (version) VALUES (\(PostgresWorkQueue.schemaVersion))", logger: Self.logger)
                 return true
             }
         }
     }
+
+    /// The unfinished rows in claim order. Without it every claim sorted every claimable row: 14.7 ms a claim with
+    /// 10000 queued (EXPLAIN ANALYZE, PostgreSQL 15, this 2-core machine), which held 8 workers to ~260 claims/s and
+    /// grows with the queue; with it the claim reads the first unlocked entry, 0.06 ms.
+    static let claimIndex = """
+        CREATE INDEX IF NOT EXISTS nada_edit_photos_unfinished ON nada_edit_photos (enqueued, sha256)
+        WHERE state IN ('queued', 'claimed')
+        """
 
     // MARK: WorkQueue
 
@@ -148,7 +159,7 @@ public final class PostgresWorkQueue: WorkQueue {
                        heartbeat = now(), lease_expires = now() + make_interval(secs => \(lease))
                 WHERE sha256 IN (
                     SELECT sha256 FROM nada_edit_photos
-                    WHERE state = 'queued' OR (state = 'claimed' AND lease_expires < now())
+                    WHERE state IN ('queued', 'claimed') AND (state = 'queued' OR lease_expires < now())   -- nada_edit_photos_unfinished
                     ORDER BY enqueued, sha256 LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED)
                 RETURNING sha256, input, attempts
@@ -174,35 +185,36 @@ public final class PostgresWorkQueue: WorkQueue {
         }
     }
 
-    /// The outputs are renamed first; then one statement, its own transaction (one round trip, where locking the row
-    /// across the renames took four: BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT), checks that the row is still this
-    /// worker's claim and records it done. Why that is as safe:
-    /// - The check and the record are one UPDATE: the row lock it takes orders it against any claim, and a claim
-    ///   after the lease expired changes `worker`, so a late holder's record matches no row (nil) and never
-    ///   overwrites the new holder's. `lease_expires` is not tested: if the row still names this worker nobody has
-    ///   taken the photo over, and finished work is recorded rather than done again.
-    /// - Outputs are never doubled by a late holder renaming while the new holder works: every rename refuses to
-    ///   replace (atomic), and a name found taken by a file whose provenance is this content and domain is adopted
-    ///   (`OutputCommit.commit(adopt:)`) or, found before editing, recognised — whoever renamed it, one file
-    ///   stands, and the holder that records the photo records that file.
-    /// - A worker killed between the renames and the record leaves the row claimed; the next holder recognises the
-    ///   outputs, as before.
-    /// What it gives up: a late holder's outputs may be renamed for a photo that its new holder then records failed
-    /// (an edit that fails on one worker and not on another, for the same bytes).
     public func complete(worker: String, sha256: String, commitOutputs: () throws -> [String]) throws -> [String]? {
-        let outputs = try commitOutputs()
-        let recorded = try run { [connection] in
-            let rows = try await connection.query("""
-                UPDATE nada_edit_photos SET state = 'done', outputs = \(outputs)::text[], reason = NULL, finished = now(),
-                       lease_expires = NULL
-                WHERE sha256 = \(sha256) AND worker = \(worker) AND state = 'claimed'
-                RETURNING 1
-                """, logger: Self.logger)
-            var recorded = false
-            for try await _ in rows.decode(Int.self) { recorded = true }
-            return recorded
+        try run { [connection] in try await connection.query("BEGIN", logger: Self.logger) }
+        do {
+            // The row stays locked until COMMIT: no other worker can claim it while the files are renamed.
+            let ours = try run { [connection] in
+                let rows = try await connection.query("""
+                    SELECT worker = \(worker) AND state = 'claimed' FROM nada_edit_photos WHERE sha256 = \(sha256) FOR UPDATE
+                    """, logger: Self.logger)
+                var ours = false
+                for try await flag in rows.decode(Bool?.self) { ours = flag ?? false }
+                return ours
+            }
+            guard ours else {
+                try run { [connection] in try await connection.query("ROLLBACK", logger: Self.logger) }
+                return nil
+            }
+            let outputs = try commitOutputs()
+            try run { [connection] in
+                try await connection.query("""
+                    UPDATE nada_edit_photos SET state = 'done', outputs = \(outputs)::text[], reason = NULL, finished = now(),
+                           lease_expires = NULL
+                    WHERE sha256 = \(sha256)
+                    """, logger: Self.logger)
+                try await connection.query("COMMIT", logger: Self.logger)
+            }
+            return outputs
+        } catch {
+            _ = try? run { [connection] in try await connection.query("ROLLBACK", logger: Self.logger) }
+            throw error
         }
-        return recorded ? outputs : nil
     }
 
     public func fail(worker: String, sha256: String, reason: String) throws -> Bool {
@@ -238,6 +250,15 @@ public final class PostgresWorkQueue: WorkQueue {
     /// Runs SQL without binds (tests create and drop their databases with it).
     func execute(_ sql: String) throws {
         try run { [connection] in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger) }
+    }
+
+    /// Runs SQL without binds and returns the first column of each row as text (tests read query plans with it).
+    func lines(_ sql: String) throws -> [String] {
+        try run { [connection] in
+            var lines = [String]()
+            for try await line in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger).decode(String.self) { lines.append(line) }
+            return lines
+        }
     }
 
     /// Creates / drops a database on the same server (the benchmark's scratch database). Names are plain identifiers.
