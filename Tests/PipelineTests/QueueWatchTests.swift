@@ -1,4 +1,5 @@
 import ArgumentParser
+import Imaging
 import XCTest
 @testable import ClusterQueue
 @testable import NadaEditCLI
@@ -197,4 +198,102 @@ private final class Results: @unchecked Sendable {   // every access holds `lock
     init(count: Int) { summaries = Array(repeating: nil, count: count) }
     func set(_ i: Int, _ summary: WatchSummary?) { lock.withLock { summaries[i] = summary } }
     var all: [WatchSummary?] { lock.withLock { summaries } }
+}
+
+/// The real binary: a watcher process SIGKILLed mid-photo, and another one that takes the photo over.
+extension QueueTests {
+    /// Runs `nada-edit` with `arguments`; stdout and stderr go to `log`. Returns the running process.
+    func startNadaEdit(_ arguments: [String], log: String, models: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLIProcessTests.binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["NADA_EDIT_MODELS"] = models
+        process.environment = environment
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    func finish(_ process: Process, within seconds: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit(); return false }
+        return true
+    }
+
+    func testAWatcherProcessKilledWithSIGKILLMidPhotoLosesItToAnotherWatcher() throws {
+        let url = try freshQueue()
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: CLIProcessTests.binary), "swift test builds nada-edit beside the tests")
+        let fixtures = CLIProcessTests.repository + "/fixtures"
+        // A model store with a trained "sketch" domain: the demo's, made from the tiny models in fixtures/.
+        let demo = try startNadaEdit(["demo", "--output", dir + "/demo", "--fixtures", fixtures], log: dir + "/demo.log", models: dir + "/no-store")
+        XCTAssertTrue(finish(demo, within: 300), "demo finished")
+        XCTAssertEqual(demo.terminationStatus, 0, (try? String(contentsOfFile: dir + "/demo.log", encoding: .utf8)) ?? "")
+        let models = dir + "/demo/models"
+        let initialise = try startNadaEdit(["queue", "init", url.asArgument], log: dir + "/init.log", models: models)
+        XCTAssertTrue(finish(initialise, within: 60))
+        XCTAssertEqual(initialise.terminationStatus, 0)
+
+        let inbox = dir + "/inbox", out = dir + "/edited", done = dir + "/done"
+        try FileOps.createDirectory(inbox)
+        let names = try FileManager.default.contentsOfDirectory(atPath: fixtures + "/images").filter { $0.hasSuffix(".png") }.sorted()
+        XCTAssertGreaterThanOrEqual(names.count, 4)
+        var shas = [String: String]()
+        for name in names {
+            try FileManager.default.copyItem(atPath: fixtures + "/images/" + name, toPath: inbox + "/" + name)
+            shas[name] = try FileDigest.sha256Hex(ofFileAt: inbox + "/" + name)
+        }
+        XCTAssertEqual(Set(shas.values).count, names.count, "distinct contents")
+        let watch = ["watch", inbox, "--domain", "sketch", "--align", "center", "--queue", url.asArgument, "--output", out,
+                     "--done", done, "--settle", "0.05", "--no-report", "--queue-lease", "2"]
+
+        // Watcher A: killed with SIGKILL as soon as it says it is editing a photo.
+        let first = try startNadaEdit(watch, log: dir + "/a.log", models: models)
+        var held: String?
+        let deadline = Date().addingTimeInterval(120)
+        while held == nil && first.isRunning && Date() < deadline {
+            let log = (try? String(contentsOfFile: dir + "/a.log", encoding: .utf8)) ?? ""
+            if let line = log.split(separator: "\n").first(where: { $0.hasPrefix("editing ") }) {
+                kill(first.processIdentifier, SIGKILL)
+                held = String(line.dropFirst("editing ".count))
+            } else {
+                Thread.sleep(forTimeInterval: 0.002)
+            }
+        }
+        first.waitUntilExit()
+        let aLog = (try? String(contentsOfFile: dir + "/a.log", encoding: .utf8)) ?? ""
+        let heldPath = try XCTUnwrap(held, "watcher A never started editing:\n\(aLog)")
+        XCTAssertEqual(first.terminationReason, .uncaughtSignal)
+        let queue = try PostgresWorkQueue(url: url)
+        let claimed = try queue.snapshot().claimed
+        XCTAssertEqual(claimed.map(\.input), [heldPath], "A died holding the photo it was editing:\n\(aLog)")
+        XCTAssertTrue(FileOps.isRegularFile(heldPath), "A did not move it")
+
+        // Watcher B, once: edits the rest, waits out A's lease, takes its photo, returns when the queue is empty.
+        let second = try startNadaEdit(watch + ["--once"], log: dir + "/b.log", models: models)
+        XCTAssertTrue(finish(second, within: 180), "watcher B returned")
+        let bLog = (try? String(contentsOfFile: dir + "/b.log", encoding: .utf8)) ?? ""
+        XCTAssertEqual(second.terminationStatus, 0, bLog)
+        XCTAssertTrue(bLog.contains("editing \(heldPath) (attempt 2)"), bLog)
+
+        // Every photo edited once (one output, whose provenance names its content), every original moved once.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: inbox), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: done).sorted(), names)
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        XCTAssertEqual(outputs, names.map { $0.replacingOccurrences(of: ".png", with: ".sketch.png") }.sorted(), "one output each, no temporaries")
+        for name in names {
+            let provenance = try XCTUnwrap(try readProvenance(path: out + "/" + name.replacingOccurrences(of: ".png", with: ".sketch.png")).provenance, name)
+            XCTAssertEqual(provenance.inputSHA256, shas[name], name)
+            XCTAssertEqual(provenance.domain, "sketch")
+        }
+        let status = try startNadaEdit(["queue", "status", url.asArgument], log: dir + "/status.log", models: models)
+        XCTAssertTrue(finish(status, within: 60))
+        let statusText = (try? String(contentsOfFile: dir + "/status.log", encoding: .utf8)) ?? ""
+        XCTAssertTrue(statusText.contains("queued 0, claimed 0, done \(names.count), failed 0"), statusText)
+        try queue.close()
+    }
 }
