@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterQueue
 import Foundation
 import Imaging
 import Pipeline
@@ -50,6 +51,29 @@ public struct Watch: ParsableCommand {
     @Flag(name: .customLong("follow-symlinks"), help: "Edit what symbolic links in the folder point to (default: links are skipped; a link itself is what gets moved).")
     public var followSymlinks = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Share the folder with other watchers (on this machine or others) through a PostgreSQL queue (see `nada-edit queue`).",
+        discussion: """
+        Every watcher enqueues the photos that settle in INPUT_DIR by the SHA-256 of their bytes (the first to see a \
+        photo adds it; the others find it there), then claims photos from the queue one at a time under a lease that \
+        a heartbeat renews, edits them, and renames the outputs into place in the same transaction that records the \
+        photo done. The queue replaces the ledger: no ledger file or folder lock is used. Only the watcher that \
+        recorded a photo done or failed moves its original to --done / --failed; a photo another worker recorded is \
+        never edited again, and a copy of content already in the queue is left where it is. A watcher killed \
+        mid-photo loses its lease: once it expires another worker takes the photo, and outputs the dead one had \
+        already renamed into place are recognised by their provenance instead of being written twice. The queue \
+        also holds photos enqueued by `edit --queue` workers; a watcher edits those too but leaves their originals \
+        alone. With --once a watcher returns when the folder and the queue are both empty, waiting for photos other \
+        workers hold. Not with --shard (two ways of splitting the work) or --retry-failed (use `nada-edit queue \
+        retry-failed URL`). Create the queue first with `nada-edit queue init URL`.
+        """,
+        valueName: "URL"))
+    public var queue: String?
+
+    /// Seconds a claim lasts without a heartbeat (hidden: the process tests kill a watcher and wait for its lease).
+    @Option(name: .customLong("queue-lease"), help: .hidden)
+    public var queueLease: Double = 60
+
     @Flag(inversion: .prefixedNo, help: "Rewrite index.html in the output folder after each photo (input | reconstruction | each domain, and the failures).")
     public var report = true
 
@@ -61,6 +85,14 @@ public struct Watch: ParsableCommand {
         if settle < 0 { throw ValidationError("--settle must not be negative") }
         if rescanEvery <= 0 { throw ValidationError("--rescan-every must be positive") }
         _ = try EditorOptions.domainSelection(domains)
+        if queueLease <= 0 { throw ValidationError("--queue-lease must be positive") }
+        if let queue {
+            if sharding.shard != nil || sharding.shardCount != nil {
+                throw ValidationError("--queue and --shard split the work in two different ways; give one of them")
+            }
+            if retryFailed { throw ValidationError("--retry-failed is for a watcher's own ledger; with --queue, run `nada-edit queue retry-failed URL`") }
+            do { _ = try QueueURL(queue) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     public func run() throws {
@@ -77,11 +109,17 @@ public struct Watch: ParsableCommand {
         options.followSymlinks = followSymlinks
         options.report = report
         options.handleSignals = true
-        options.shard = try sharding.resolve()
+        if queue == nil { options.shard = try sharding.resolve() }
 
         let processor = try makeProcessor(store: common.store, domains: domains, format: options.format)
-        let watcher = Watcher(options: options, processor: processor)
+        let workQueue = try queue.map { try PostgresWorkQueue(url: try QueueURL($0)) }
+        let watcher = Watcher(options: options, processor: processor, queue: workQueue)
         watcher.log = printError
+        if let workQueue, let worker = watcher.queueWorker {
+            worker.log = printError
+            worker.lease = queueLease
+            printError("watcher \(worker.workerID) on \(workQueue.url)")
+        }
         let summary = try watcher.run()
         print(summary.report())
         if report { print("report: \((options.outputDirectory as NSString).appendingPathComponent(BatchReport.fileName))") }

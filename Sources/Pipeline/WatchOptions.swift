@@ -53,6 +53,9 @@ public struct WatchSummary {
     /// The shard this watcher took, and how many photos it left to the other shards.
     public var shard: Shard?
     public var otherShards = 0
+    /// With `--queue`: this watcher's worker id, and the photos whose lease passed to another worker mid-edit.
+    public var queueWorker: String?
+    public var leaseLost: [String] = []
 
     /// 0 after a normal stop (photo failures are recorded, not fatal); 2 when it stopped on an error of its own.
     public var exitStatus: Int32 { fatal == nil ? 0 : 2 }
@@ -60,6 +63,7 @@ public struct WatchSummary {
     public func report() -> String {
         var lines = ["processed \(processed.count), already done \(alreadyDone.count), failed \(failed.count)"]
         if let shard { lines[0] += "; shard \(shard) (\(otherShards) photo(s) left to other shards)" }
+        if let queueWorker { lines[0] += "; queue worker \(queueWorker), lease lost \(leaseLost.count)" }
         lines += FailureReport.lines(failed)
         if let fatal { lines.append("stopped: \(fatal)") }
         return lines.joined(separator: "\n")

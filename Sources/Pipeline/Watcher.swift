@@ -20,23 +20,30 @@ import Glibc
 /// Errors of the output side (disk full, read-only, permission) and ledger write errors stop the watcher with
 /// `summary.fatal` set; they are never recorded against a photo.
 /// Symbolic links in the watched folder are skipped unless `followSymlinks`; a link itself is what gets moved.
+/// With a work queue (`watch --queue`) the queue takes the ledger's place and several watchers share the folder: see
+/// `QueueWatch.swift`.
 public final class Watcher {
     /// Extra attempts for a photo that failed to read or decode while it may still have been arriving.
     public static let decodeRetries = 2
 
     public let options: WatchOptions
     public let processor: PhotoProcessor
+    /// With `--queue`: the worker that claims photos from the shared queue, which replaces the ledger
+    /// (`QueueWatch.swift`); nil for a watcher with its own ledger.
+    public let queueWorker: QueueWorker?
     public var log: (String) -> Void = { _ in }
 
     private let stopLock = NSLock()
     private var stopRequested = false
-    private var summary = WatchSummary()
+    var summary = WatchSummary()
 
     /// Files seen but not yet stable: name -> last observed (size, mtime) and since when.
     private var pending = [String: (size: Int64, mtime: Int64, since: Date)]()
     /// Files handled in this session (name -> size, mtime): rescans skip them unless they change, so a folder
     /// of thousands of finished originals is not re-hashed every `rescanInterval`.
-    private var settled = [String: (size: Int64, mtime: Int64)]()
+    var settled = [String: (size: Int64, mtime: Int64)]()
+    /// With a queue: no claim before this time (the last claim found nothing; nothing new was enqueued since).
+    var nextClaim = Date.distantPast
     /// Failed attempts so far of names waiting for a retry.
     private var attempts = [String: Int]()
     /// Names already reported as impossible to handle (not UTF-8, symlinks), so each is said once.
@@ -44,9 +51,15 @@ public final class Watcher {
     /// Why the watcher must stop with an error status (set once).
     private var fatal: String?
 
-    public init(options: WatchOptions, processor: PhotoProcessor) {
+    /// With `queue`, every photo that settles is enqueued by content and photos are claimed from the queue, so
+    /// several watchers (on several machines) can share one folder.
+    public init(options: WatchOptions, processor: PhotoProcessor, queue: WorkQueue? = nil) {
         self.options = options
         self.processor = processor
+        queueWorker = queue.map {
+            QueueWorker(options: BatchOptions(outputDirectory: options.outputDirectory, domains: options.domains, format: options.format),
+                        queue: $0, processor: processor)
+        }
     }
 
     /// Asks the watcher to return after the photo in hand (thread-safe; also what SIGINT/SIGTERM do).
@@ -63,15 +76,13 @@ public final class Watcher {
     public func run() throws -> WatchSummary {
         try validateFolders()
         try FileOps.createDirectory(options.outputDirectory)
-        let lock = try FolderLock(path: (options.outputDirectory as NSString).appendingPathComponent(Ledger.lockName(prefix: "watch", shard: options.shard)))
-        defer { withExtendedLifetime(lock) {} }
-        let ledger = try Ledger(path: ledgerPath)
-        if ledger.unreadableLines > 0 { log("ledger: ignored \(ledger.unreadableLines) unreadable line(s) (torn by a crash?)") }
-        summary.shard = options.shard
-        if let shard = options.shard, let others = try? LedgerFolder(folder: options.outputDirectory).otherShardCounts(than: shard.count), !others.isEmpty {
-            log("warning: this folder has ledgers of watchers split into \(others.map(String.init).joined(separator: ", ")) shard(s); photos they finished may be done again")
-        }
-        removeStaleTemporaries()
+        // With a queue, the queue is the ledger every watcher shares: no ledger file and no folder lock.
+        let local = queueWorker == nil ? try openLedger() : nil
+        defer { withExtendedLifetime(local) {} }
+        try queueWorker?.prepare()
+        summary.queueWorker = queueWorker?.workerID
+        let heartbeat = queueWorker?.startHeartbeat()
+        defer { heartbeat?.cancel() }
         let trap = options.handleSignals ? SignalTrap { [weak self] in self?.stop() } : nil
         defer { trap?.cancel() }
 
@@ -87,9 +98,10 @@ public final class Watcher {
         var lastScan = Date()
         log("watching \(options.inputDirectory) -> \(options.outputDirectory) (\(options.domains.joined(separator: ", ")))")
 
+        var queueBusy = false   // the last claim found a photo: look for the next one without waiting
         while !shouldStop {
             if let inotify {
-                for event in inotify.wait(timeout: pending.isEmpty ? tick * 5 : tick) {
+                for event in inotify.wait(timeout: queueBusy ? 0 : pending.isEmpty ? tick * 5 : tick) {
                     switch event {
                     case .arrived(let name): observe(name)
                     case .overflow: log("inotify queue overflowed; rescanning"); scan(); lastScan = Date()
@@ -98,19 +110,24 @@ public final class Watcher {
                         throw PipelineError.io(path: options.inputDirectory, problem: "watched folder was removed or moved")
                     }
                 }
-            } else {
+            } else if !queueBusy {
                 Thread.sleep(forTimeInterval: tick)
             }
             if Date().timeIntervalSince(lastScan) >= scanEvery { scan(); lastScan = Date() }
             for name in takeStable() {
                 if shouldStop { break }
-                handle(name, ledger: ledger)
-                updateReport(report, input: name)
+                if let local {
+                    handle(name, ledger: local.ledger)
+                    updateReport(report, input: name)
+                } else {
+                    enqueueArrived(name)
+                }
             }
+            if queueWorker != nil && !shouldStop && fatal == nil { queueBusy = workFromQueue(report: report) }
             if fatal != nil { break }
-            if options.exitWhenIdle && pending.isEmpty {
+            if options.exitWhenIdle && pending.isEmpty && !queueBusy {
                 scan()   // anything that arrived while we were busy and has not been seen yet
-                if pending.isEmpty { summary.stopReason = "nothing left to do"; break }
+                if pending.isEmpty && queueIsIdle() { summary.stopReason = "nothing left to do"; break }
             }
         }
         if let fatal {
@@ -120,6 +137,20 @@ public final class Watcher {
         if summary.stopReason.isEmpty { summary.stopReason = "stopped" }
         log("watcher stopping: \(summary.stopReason)")
         return summary
+    }
+
+    /// The ledger of a watcher without a queue, under the folder lock that keeps a second watcher of the same
+    /// shard out.
+    private func openLedger() throws -> (lock: FolderLock, ledger: Ledger) {
+        let lock = try FolderLock(path: (options.outputDirectory as NSString).appendingPathComponent(Ledger.lockName(prefix: "watch", shard: options.shard)))
+        let ledger = try Ledger(path: ledgerPath)
+        if ledger.unreadableLines > 0 { log("ledger: ignored \(ledger.unreadableLines) unreadable line(s) (torn by a crash?)") }
+        summary.shard = options.shard
+        if let shard = options.shard, let others = try? LedgerFolder(folder: options.outputDirectory).otherShardCounts(than: shard.count), !others.isEmpty {
+            log("warning: this folder has ledgers of watchers split into \(others.map(String.init).joined(separator: ", ")) shard(s); photos they finished may be done again")
+        }
+        removeStaleTemporaries()
+        return (lock, ledger)
     }
 
     // MARK: arrival and stability
@@ -139,7 +170,7 @@ public final class Watcher {
         }
     }
 
-    private func canonical(_ path: String) -> String {
+    func canonical(_ path: String) -> String {
         URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
@@ -261,7 +292,7 @@ public final class Watcher {
     }
 
     /// Rewrites `index.html` after a photo (its original, in the watched folder or moved to --done, gives the thumbnail).
-    private func updateReport(_ report: BatchReport?, input name: String) {
+    func updateReport(_ report: BatchReport?, input name: String) {
         guard let report else { return }
         let originals = [options.inputDirectory, options.doneDirectory].compactMap { $0.map { ($0 as NSString).appendingPathComponent(name) } }
         do { try report.update(failures: summary.failed, inputs: originals) }
@@ -269,7 +300,7 @@ public final class Watcher {
     }
 
     /// Stops the watcher after this photo with an error status; nothing is blamed on any photo.
-    private func stopWithError(_ reason: String) {
+    func stopWithError(_ reason: String) {
         log("\(reason); stopping")
         if fatal == nil { fatal = reason }
         stop()
@@ -278,8 +309,8 @@ public final class Watcher {
     /// A photo failed. If it changed since it was taken it is still being written: it waits again. A read or decode
     /// failure is retried after `--settle` up to `decodeRetries` times (a writer may have paused mid-file).
     /// Otherwise it is recorded as failed.
-    private func photoFailed(_ name: String, _ path: String, sha: String?, taken: (size: Int64, mtimeNanos: Int64),
-                             reason: String, retryable: Bool, ledger: Ledger) {
+    func photoFailed(_ name: String, _ path: String, sha: String?, taken: (size: Int64, mtimeNanos: Int64),
+                     reason: String, retryable: Bool, ledger: Ledger?) {
         let now = FileOps.sizeAndMTime(path)
         if let now, now.size != taken.size || now.mtimeNanos != taken.mtimeNanos || isOpenForWriting(path) == true {
             log("\(name) is still being written; waiting for it to settle")
@@ -316,15 +347,15 @@ public final class Watcher {
         }
     }
 
-    private func fail(_ path: String, sha: String?, reason: String, ledger: Ledger) {
+    private func fail(_ path: String, sha: String?, reason: String, ledger: Ledger?) {
         log("failed: \(path): \(FailureReport.reason(reason, without: path))")
         summary.failed.append((path, reason))
         settleFailed(path, sha: sha, reason: reason, recordInLedger: true, ledger: ledger)
     }
 
     /// Records a failure, writes the reason file, moves the original to `--failed` if given.
-    private func settleFailed(_ path: String, sha: String?, reason: String, recordInLedger: Bool, ledger: Ledger) {
-        if recordInLedger, let sha {
+    func settleFailed(_ path: String, sha: String?, reason: String, recordInLedger: Bool, ledger: Ledger?) {
+        if recordInLedger, let sha, let ledger {
             do {
                 try ledger.append(LedgerEntry(inputSHA256: sha, input: path, state: .failed, domains: options.domains, outputs: [], reason: reason))
             } catch {
@@ -357,7 +388,7 @@ public final class Watcher {
         sha.map { String($0.prefix(8)) } ?? String(UInt32.random(in: 0...UInt32.max), radix: 16)
     }
 
-    private func moveDone(_ path: String, sha: String) {
+    func moveDone(_ path: String, sha: String) {
         guard let doneDirectory = options.doneDirectory else { return }
         do {
             try FileOps.move(path, intoDirectory: doneDirectory, collisionTag: collisionTag(sha))

@@ -1,6 +1,7 @@
-// nada-queue-bench URL [WORKERS] [PHOTOS]: claim/complete throughput of the PostgreSQL work queue (issue 19).
-// WORKERS threads (default 8), each with its own connections as an `edit --queue` worker has, claim one photo at a
-// time and complete it with no editing and no files, until PHOTOS (default 20000) rows are done. It creates a
+// nada-queue-bench URL [WORKERS] [PHOTOS] [BATCH]: claim/complete throughput of the PostgreSQL work queue (issue 19).
+// WORKERS threads (default 8), each with its own connections as an `edit --queue` worker has, claim BATCH photos at
+// a time (default 1, what workers do) and complete each with no editing and no files, until PHOTOS (default 20000)
+// rows are done. It creates a
 // scratch database next to the one in URL and drops it afterwards. A separate target so that nada-bench (the
 // numeric benchmarks) does not link postgres-nio.
 import ClusterQueue
@@ -9,11 +10,12 @@ import Pipeline
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let text = arguments.first else {
-    FileHandle.standardError.write(Data("usage: nada-queue-bench postgres://USER@HOST/DB [WORKERS=8] [PHOTOS=20000]\n".utf8))
+    FileHandle.standardError.write(Data("usage: nada-queue-bench postgres://USER@HOST/DB [WORKERS=8] [PHOTOS=20000] [BATCH=1]\n".utf8))
     exit(64)
 }
 let workers = arguments.dropFirst().first.flatMap(Int.init) ?? 8
 let photos = arguments.dropFirst(2).first.flatMap(Int.init) ?? 20000
+let batch = arguments.dropFirst(3).first.flatMap(Int.init) ?? 1
 
 do {
     let base = try QueueURL(text)
@@ -40,17 +42,19 @@ do {
         Thread.detachNewThread {
             defer { group.leave() }
             let queue = queues[w]
-            while let photo = try! queue.claim(worker: "bench-\(w)", limit: 1, lease: 60).first {
-                _ = try! queue.complete(worker: "bench-\(w)", sha256: photo.sha256) { [] }
-                counts[w] += 1
+            while case let claimed = try! queue.claim(worker: "bench-\(w)", limit: batch, lease: 60), !claimed.isEmpty {
+                for photo in claimed {
+                    _ = try! queue.complete(worker: "bench-\(w)", sha256: photo.sha256) { [] }
+                    counts[w] += 1
+                }
             }
         }
     }
     group.wait()
     let seconds = Date().timeIntervalSince(started)
     let done = counts.reduce(0, +)
-    print(String(format: "%d workers: %d claims + completes in %.2f s = %.0f photos/s (%d claim+complete round trips each: %@)",
-                 workers, done, seconds, Double(done) / seconds, done / max(1, workers), counts.map(String.init).joined(separator: " ")))
+    print(String(format: "%d workers, claiming %d at a time: %d claims + completes in %.2f s = %.0f photos/s (photos each: %@)",
+                 workers, batch, done, seconds, Double(done) / seconds, counts.map(String.init).joined(separator: " ")))
     let left = try setup.unfinishedCount()
     if done != photos || left != 0 { print("ERROR: \(done) of \(photos) completed, \(left) unfinished"); exit(1) }
 } catch {

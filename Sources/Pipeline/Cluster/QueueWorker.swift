@@ -29,6 +29,34 @@ public struct QueueSummary {
     }
 }
 
+/// What became of one claimed photo (`QueueWorker.process`).
+public enum QueueOutcome: Equatable {
+    /// Edited; `outputs` are the files this worker renamed into place.
+    case edited(input: String, outputs: [String])
+    /// Its outputs were already in place (a worker died between renaming them and recording them): recorded done.
+    case recognised(input: String)
+    case failed(input: String, reason: String)
+    /// The enqueued path no longer holds this content (moved, changed, not visible here): recorded failed, but the
+    /// file there now is not this photo.
+    case contentGone(input: String, reason: String)
+    /// Another worker holds the photo now (this worker's lease expired); nothing was recorded.
+    case leaseLost(input: String)
+    /// An error of the worker's own (disk full, read-only output): the photo went back to the queue.
+    case stopped(reason: String)
+}
+
+extension QueueSummary {
+    mutating func record(_ outcome: QueueOutcome) {
+        switch outcome {
+        case .edited(let input, let outputs): processed.append(input); outputsWritten += outputs
+        case .recognised(let input): recognised.append(input)
+        case .failed(let input, let reason), .contentGone(let input, let reason): failed.append((input, reason))
+        case .leaseLost(let input): leaseLost.append(input)
+        case .stopped(let reason): stoppedBy = reason
+        }
+    }
+}
+
 /// A worker on a dynamic work queue (`edit --queue URL`): enqueues its inputs by content, then claims photos one
 /// at a time under a lease kept alive by a heartbeat, edits them and commits the outputs in the queue's
 /// transaction. It returns when no photo is left unfinished — waiting, while other workers hold photos, for them
@@ -80,16 +108,13 @@ public final class QueueWorker {
     /// (Tests use it to kill a worker in-process.)
     public func abandon() { stopLock.withLock { abandoned = true; stopRequested = true } }
 
-    private var isAbandoned: Bool { stopLock.withLock { abandoned } }
+    var isAbandoned: Bool { stopLock.withLock { abandoned } }
     private var shouldStop: Bool { stopLock.withLock { stopRequested } }
 
     struct Abandoned: Error {}
 
     public func run(inputs: [String]) throws -> QueueSummary {
-        guard !options.domains.isEmpty else { throw PipelineError.invalidArgument("no domain given (use --domain NAME)") }
-        for domain in options.domains { try ModelStore.validateName(domain) }
-        try FileOps.createDirectory(options.outputDirectory)
-        SharedFolder.removeAbandonedTemporaries(in: options.outputDirectory)   // a worker killed mid-write left these
+        try prepare()
         var summary = QueueSummary()
         summary.worker = workerID
 
@@ -114,16 +139,13 @@ public final class QueueWorker {
         let trap = handleSignals ? SignalTrap { [weak self] in self?.stop() } : nil
         defer { trap?.cancel() }
         while !shouldStop {
-            let claimed = try queue.claim(worker: workerID, limit: 1, lease: lease)
-            guard let photo = claimed.first else {
+            guard let photo = try claimNext() else {
                 if try queue.unfinishedCount() == 0 { break }
                 Thread.sleep(forTimeInterval: idlePoll)   // others hold the rest; wait for them or their leases
                 continue
             }
-            setHeld(photo.sha256, true)
-            defer { setHeld(photo.sha256, false) }
             do {
-                try handle(photo, local: local[photo.sha256], summary: &summary)
+                summary.record(try process(photo, local: local[photo.sha256]))
             } catch is Abandoned {
                 break
             }
@@ -132,12 +154,26 @@ public final class QueueWorker {
         return summary
     }
 
+    /// Checks the domains, makes the output folder and clears what killed workers left in it (`run` and the queue-fed
+    /// watcher call it before their first claim).
+    func prepare() throws {
+        guard !options.domains.isEmpty else { throw PipelineError.invalidArgument("no domain given (use --domain NAME)") }
+        for domain in options.domains { try ModelStore.validateName(domain) }
+        try FileOps.createDirectory(options.outputDirectory)
+        SharedFolder.removeAbandonedTemporaries(in: options.outputDirectory)   // a worker killed mid-write left these
+    }
+
+    /// The next photo this worker may take (queued, or a dead worker's whose lease expired), now leased to it.
+    func claimNext() throws -> ClaimedPhoto? {
+        try queue.claim(worker: workerID, limit: 1, lease: lease).first
+    }
+
     private func setHeld(_ sha: String, _ on: Bool) {
         stopLock.withLock { if on { held.insert(sha) } else { held.remove(sha) } }
     }
 
     /// Renews the leases of the photos in hand every third of the lease, on its own thread and connection.
-    private func startHeartbeat() -> DispatchSourceTimer {
+    func startHeartbeat() -> DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "nada-edit.queue.heartbeat"))
         timer.schedule(deadline: .now() + lease / 3, repeating: lease / 3)
         timer.setEventHandler { [weak self] in
@@ -153,7 +189,12 @@ public final class QueueWorker {
         return timer
     }
 
-    private func handle(_ photo: ClaimedPhoto, local: InputImage?, summary: inout QueueSummary) throws {
+    /// Edits one claimed photo and records it in the queue (done with its outputs, or failed); `local` is where this
+    /// machine has the content, else the enqueued path is used after checking it still holds it. Throws `Abandoned`
+    /// after `abandon()`, having left the queue alone.
+    func process(_ photo: ClaimedPhoto, local: InputImage?) throws -> QueueOutcome {
+        setHeld(photo.sha256, true)
+        defer { setHeld(photo.sha256, false) }
         // The photo as this machine sees it; else the path it was enqueued with, checked to still hold that content.
         let image: InputImage
         if let local { image = local }
@@ -161,8 +202,7 @@ public final class QueueWorker {
             guard let format = ImageFormat.sniff(fileAt: photo.input),
                   (try? FileDigest.sha256Hex(ofFileAt: photo.input)) == photo.sha256 else {
                 let reason = "no longer holds the content it was enqueued with (moved, changed or not visible from this machine)"
-                if try queue.fail(worker: workerID, sha256: photo.sha256, reason: reason) { summary.failed.append((photo.input, reason)) }
-                return
+                return try queue.fail(worker: workerID, sha256: photo.sha256, reason: reason) ? .contentGone(input: photo.input, reason: reason) : .leaseLost(input: photo.input)
             }
             image = InputImage(path: photo.input, format: format)
         }
@@ -200,20 +240,19 @@ public final class QueueWorker {
             }
             guard let written else {
                 log("\(image.path): the lease passed to another worker; discarding this attempt")
-                summary.leaseLost.append(image.path)
-                return
+                return .leaseLost(input: image.path)
             }
-            if targets.isEmpty { summary.recognised.append(image.path) } else { summary.processed.append(image.path) }
-            summary.outputsWritten += written.filter { !existing.contains($0) }
+            return targets.isEmpty ? .recognised(input: image.path)
+                                   : .edited(input: image.path, outputs: written.filter { !existing.contains($0) })
         } catch let error as Abandoned {
             throw error
         } catch where isEnvironmentalError(error) {
             try? queue.release(worker: workerID, sha256: photo.sha256)
-            summary.stoppedBy = "\(error)"
+            return .stopped(reason: "\(error)")
         } catch {
             if isAbandoned { throw Abandoned() }
             log("failed: \(image.path): \(FailureReport.reason("\(error)", without: image.path))")
-            if try queue.fail(worker: workerID, sha256: photo.sha256, reason: "\(error)") { summary.failed.append((image.path, "\(error)")) }
+            return try queue.fail(worker: workerID, sha256: photo.sha256, reason: "\(error)") ? .failed(input: image.path, reason: "\(error)") : .leaseLost(input: image.path)
         }
     }
 }
