@@ -87,6 +87,7 @@ public enum ManPageWriter {
             let first = takers[0]
             let members = first.displayedArguments.filter { argument in
                 argument.kind != .positional && !claimed.contains(argument.key)
+                    && (part.members?.contains(argument.key) ?? true)
                     && takers.allSatisfy { $0.displayedArguments.contains(argument) }
             }
             guard members.contains(where: { $0.key == anchor }) else {

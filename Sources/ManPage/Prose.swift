@@ -19,10 +19,12 @@ public struct Prose: Sendable {
         /// Shared groups only: the section title (roff, as written) and the option whose commands define the group.
         public var title: String?
         public var anchor: String?
+        /// `members --A --B` (shared groups only): the group lists just these options, even when its commands share more.
+        public var members: [String]?
 
         public static func == (a: Part, b: Part) -> Bool {
             a.file == b.file && a.narrative == b.narrative && a.after == b.after && a.required == b.required
-                && a.title == b.title && a.anchor == b.anchor
+                && a.title == b.title && a.anchor == b.anchor && a.members == b.members
                 && a.options.map(\.key) == b.options.map(\.key) && a.options.map(\.text) == b.options.map(\.text)
         }
 
@@ -59,8 +61,11 @@ public struct Prose: Sendable {
                 case "required": try need("an option name"); part.required.append(argument)
                 case "title": try need("a title"); part.title = argument
                 case "group": try need("the option that defines the group, such as --encoder"); part.anchor = argument
+                case "members":
+                    try need("the options of the group, such as --shard --shard-count")
+                    part.members = argument.split(separator: " ").map(String.init)
                 default:
-                    throw ManPageError("\(file):\(number + 1): unknown marker `\(line)`; markers are option, after, required, title and group (man/prose/README.md)")
+                    throw ManPageError("\(file):\(number + 1): unknown marker `\(line)`; markers are option, after, required, title, group and members (man/prose/README.md)")
                 }
             }
             return part
