@@ -34,7 +34,11 @@ final class WatcherSafetyTests: XCTestCase {
             watchers.append(Watcher(options: o, processor: FakeProcessor()))
         }
         var summaries = [WatchSummary?](repeating: nil, count: 2)
-        DispatchQueue.concurrentPerform(iterations: 2) { summaries[$0] = try? watchers[$0].run() }
+        let summariesLock = NSLock()   // both threads store into one array (ThreadSanitizer flagged the unguarded write)
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let summary = try? watchers[i].run()
+            summariesLock.withLock { summaries[i] = summary }
+        }
         XCTAssertEqual(summaries.map { $0?.processed.count }, [30, 30])
         let moved = files(done)
         XCTAssertEqual(moved.count, 60)
