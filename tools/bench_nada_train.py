@@ -23,6 +23,7 @@ process CPU seconds per iteration (cpu_s, steadier than wall time on a shared ma
 
   /work/venv/bin/python tools/bench_nada_train.py --sizes 256 --threads 2 --iterations 3
   /work/venv/bin/python tools/bench_nada_train.py --sizes 1024 --auto-layer-chunk 2 --threads 2 --iterations 1
+  /work/venv/bin/python tools/bench_nada_train.py --sizes 1024 --selection adaptive --clip b32,b16 --auto-layer-k 18 --auto-layer-chunk 2 --iterations 1
 """
 import argparse
 import math
@@ -80,8 +81,8 @@ class NADAGenerator(Generator):
 
 
 class CLIPLoss:
-    def __init__(self):
-        self.vision = Vision(224, 32, 768, 12, 512).eval().requires_grad_(False)
+    def __init__(self, patch=32):
+        self.vision = Vision(224, patch, 768, 12, 512).eval().requires_grad_(False)
         self.text = CLIPText(512, 12, 512).eval().requires_grad_(False)
         self.direction = None
 
@@ -132,7 +133,7 @@ class CLIPLoss:
         return (1 - logits / 100).mean()
 
 
-def iteration(frozen, trainable, clip, opt, args, size):
+def iteration(frozen, trainable, clips, opt, args, size):
     times = []
     mark = [time.perf_counter()]
 
@@ -156,12 +157,12 @@ def iteration(frozen, trainable, clip, opt, args, size):
             # one chunk's graph at a time, as `nada-bench train` does; the reference runs the whole batch.
             for s in range(0, b, chunk):
                 img = trainable.synth(w[s:s + chunk])
-                loss = clip.global_loss(img) * (img.shape[0] / b)
+                loss = sum(c.global_loss(img) for c in clips) * (img.shape[0] / b)
                 loss.backward()
                 del img, loss
             sgd.step()
         scores = (w - w0).abs().mean(dim=-1).mean(dim=0)
-        k = 18 if size >= 1024 else 14
+        k = args.auto_layer_k or (18 if size >= 1024 else 14)
         chosen = torch.topk(scores, k)[1].tolist()
         num_convs = 2 * (trainable.log_size - 2)
         idx_to_layer = ["conv1", "to_rgb1"] + [f"convs.{i}" for i in range(num_convs)]
@@ -184,7 +185,7 @@ def iteration(frozen, trainable, clip, opt, args, size):
     lap()
 
     image = tgt.detach().requires_grad_(True)
-    loss = clip.directional(src, image)
+    loss = sum(c.directional(src, image) for c in clips)  # clip_model_weights 1 each
     loss.backward()
     lap()
 
@@ -225,14 +226,22 @@ def main():
     ap.add_argument("--auto-layer-chunk", type=int, default=0,
                     help="run the selection batch through G and CLIP this many samples at a time (0: all at once, "
                          "as the reference; at 1024 the whole batch of 8 needs far more than 10 GB)")
+    ap.add_argument("--auto-layer-k", type=int, default=0,
+                    help="rows chosen by the selection (0: 18 at 1024, 14 below, as nada-bench train); the reference "
+                         "runs the W+ pass whatever k is")
+    ap.add_argument("--clip", default="b32", help="b32, or b32,b16 (the README recipe's pair, weight 1 each)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    print(f"pytorch {torch.__version__}: StyleGAN-NADA iteration, config-f random weights, batch 2, CLIP ViT-B/32 random "
+    patches = {"b32": 32, "b16": 16}
+    names = args.clip.split(",")
+    if not names or any(n not in patches for n in names):
+        ap.error(f"--clip: '{args.clip}' (a list of b32 and b16)")
+    print(f"pytorch {torch.__version__}: StyleGAN-NADA iteration, config-f random weights, batch 2, CLIP {'+'.join(names)} random "
           f"weights, directional loss, {torch.get_num_threads()} threads, median of {args.iterations} after 1 warm-up, "
           f"selection chunk {args.auto_layer_chunk or args.auto_layer_batch} of {args.auto_layer_batch}")
     print("size selection      iter_s  select   frozen   trainF    clip    genB    adam  peakMB   cpu_s  trained")
-    clip = CLIPLoss()
+    clips = [CLIPLoss(patches[n]) for n in names]
     selections = ["adaptive", "phase"] if args.selection == "both" else [args.selection]
     for size in [int(s) for s in args.sizes.split(",")]:
         for sel in selections:
@@ -241,13 +250,14 @@ def main():
             trainable = NADAGenerator(size)
             trainable.load_state_dict(frozen.state_dict())
             opt = torch.optim.Adam(trainable.parameters(), lr=0.002 * 0.8, betas=(0.0, 0.99 ** 0.8))
-            clip.direction = None
+            for c in clips:
+                c.direction = None
             reset_peak()
-            iteration(frozen, trainable, clip, opt, args, size)  # warm-up (+ text direction)
+            iteration(frozen, trainable, clips, opt, args, size)  # warm-up (+ text direction)
             runs, cpu = [], []
             for _ in range(args.iterations):
                 c0 = time.process_time()
-                runs.append(iteration(frozen, trainable, clip, opt, args, size))
+                runs.append(iteration(frozen, trainable, clips, opt, args, size))
                 cpu.append(time.process_time() - c0)
             parts = [statistics.median(r[0][k] for r in runs) for k in range(6)]
             total = statistics.median(sum(r[0]) for r in runs)

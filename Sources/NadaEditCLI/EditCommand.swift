@@ -55,6 +55,10 @@ public struct Edit: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Work from a PostgreSQL queue shared with other workers: enqueue the INPUTs (may be none), then claim photos until none is left (see `nada-edit queue`).", valueName: "URL"))
     public var queue: String?
 
+    /// Seconds a claim lasts without a heartbeat (hidden, as watch's: the process tests kill workers and wait for their leases).
+    @Option(name: .customLong("queue-lease"), help: .hidden)
+    public var queueLease: Double = 60
+
     public init() {}
 
     public func validate() throws {
@@ -64,6 +68,7 @@ public struct Edit: ParsableCommand {
             throw ValidationError("--queue and --shard split the work in two different ways; give one of them")
         }
         if let queue { do { _ = try QueueURL(queue) } catch { throw ValidationError("\(error)") } }
+        if queueLease <= 0 { throw ValidationError("--queue-lease must be positive") }
         if overwrite && skipExisting { throw ValidationError("--overwrite and --skip-existing contradict each other") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         _ = try EditorOptions.domainSelection(domains)
@@ -76,7 +81,7 @@ public struct Edit: ParsableCommand {
         var options = BatchOptions(outputDirectory: output, domains: try EditorOptions.domainSelection(domains).outputNames, format: format.flatMap(ImageFormat.init(userName:)),
                                    overwrite: overwrite, recursive: recursive, followSymlinks: followSymlinks, jobs: jobs)
         options.report = report
-        if let queue { return try runQueueWorker(url: queue, options: options, processor: processor) }
+        if let queue { return try runQueueWorker(url: queue, options: options, processor: processor, lease: queueLease) }
         options.shard = try sharding.resolve()
         let runner = BatchRunner(options: options, processor: processor)
         runner.log = printError

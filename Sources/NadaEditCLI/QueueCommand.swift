@@ -60,11 +60,12 @@ public struct QueueRetryFailed: ParsableCommand {
 
 extension Edit {
     /// `edit --queue URL`: one worker on the shared queue.
-    func runQueueWorker(url: String, options: BatchOptions, processor: PhotoProcessor) throws {
+    func runQueueWorker(url: String, options: BatchOptions, processor: PhotoProcessor, lease: Double) throws {
         let queue = try PostgresWorkQueue(url: try QueueURL(url))
         let worker = QueueWorker(options: options, queue: queue, processor: processor)
         worker.log = printError
         worker.handleSignals = true
+        worker.lease = lease
         printError("worker \(worker.workerID) on \(queue.url)")
         let summary = try worker.run(inputs: inputs)
         print(summary.report())

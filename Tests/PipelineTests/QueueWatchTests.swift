@@ -225,11 +225,10 @@ extension QueueTests {
         return true
     }
 
-    func testAWatcherProcessKilledWithSIGKILLMidPhotoLosesItToAnotherWatcher() throws {
-        let url = try freshQueue()
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: CLIProcessTests.binary), "swift test builds nada-edit beside the tests")
+    /// A model store with a trained "sketch" domain (the demo's, made from the tiny models in fixtures/ by the
+    /// real binary) and an initialised queue at `url`. Returns the store's folder.
+    func demoStoreAndQueue(_ url: QueueURL) throws -> String {
         let fixtures = CLIProcessTests.repository + "/fixtures"
-        // A model store with a trained "sketch" domain: the demo's, made from the tiny models in fixtures/.
         let demo = try startNadaEdit(["demo", "--output", dir + "/demo", "--fixtures", fixtures], log: dir + "/demo.log", models: dir + "/no-store")
         XCTAssertTrue(finish(demo, within: 300), "demo finished")
         XCTAssertEqual(demo.terminationStatus, 0, (try? String(contentsOfFile: dir + "/demo.log", encoding: .utf8)) ?? "")
@@ -237,6 +236,14 @@ extension QueueTests {
         let initialise = try startNadaEdit(["queue", "init", url.asArgument], log: dir + "/init.log", models: models)
         XCTAssertTrue(finish(initialise, within: 60))
         XCTAssertEqual(initialise.terminationStatus, 0)
+        return models
+    }
+
+    func testAWatcherProcessKilledWithSIGKILLMidPhotoLosesItToAnotherWatcher() throws {
+        let url = try freshQueue()
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: CLIProcessTests.binary), "swift test builds nada-edit beside the tests")
+        let fixtures = CLIProcessTests.repository + "/fixtures"
+        let models = try demoStoreAndQueue(url)
 
         let inbox = dir + "/inbox", out = dir + "/edited", done = dir + "/done"
         try FileOps.createDirectory(inbox)
