@@ -45,6 +45,9 @@ let package = Package(
 
         // Allocator policy for the engine (glibc's mallopt is not visible from Swift).
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        // bf16 GEMM through oneDNN (Debian's libdnnl-dev; it threads with OpenMP, hence libgomp).
+        .target(name: "CBF16", path: "Sources/CBF16", cSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
 
         // H.264/MP4 video through FFmpeg's libraries (Debian libavcodec-dev, libavformat-dev, libswscale-dev).
         .target(name: "CVideoEncoder", path: "Sources/CVideoEncoder",
@@ -62,7 +65,7 @@ let package = Package(
         .target(name: "CDurableIO", path: "Sources/CDurableIO"),
         .target(name: "DurableIO", dependencies: ["CDurableIO"]),
 
-        .target(name: "Engine", dependencies: ["CBLAS", "CKernels"], swiftSettings: fastMath),
+        .target(name: "Engine", dependencies: ["CBLAS", "CKernels", "CBF16"], swiftSettings: fastMath),
         .target(name: "Formats", dependencies: ["CZlib", "DurableIO"]),
         .target(name: "Models", dependencies: ["Engine", "Formats"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["Engine", "Formats", "Models"], swiftSettings: fastMath),

@@ -1,3 +1,4 @@
+import CBF16
 import CBLAS
 
 /// Row-major single-precision GEMM through OpenBLAS: C = alpha·op(A)·op(B) + beta·C.
@@ -53,10 +54,14 @@ public func sgemmSerial(transA: Bool = false, transB: Bool = false, m: Int, n: I
         if beta == 0 { for i in 0..<m { (c + i * (ldc ?? n)).initialize(repeating: 0, count: n) } }
         return
     }
+    let lda = lda ?? (transA ? m : k), ldb = ldb ?? (transB ? k : n), ldc = ldc ?? n
+    // bf16 where it pays (`Precision`); a product oneDNN refuses before writing anything runs in fp32 below.
+    if Precision.bf16Pays(m: m, n: n, k: k),
+       nada_bf16_gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0 {
+        return
+    }
     Threads.ensureSerialBLAS()
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 blasint(m), blasint(n), blasint(k), alpha,
-                a, blasint(lda ?? (transA ? m : k)),
-                b, blasint(ldb ?? (transB ? k : n)),
-                beta, c, blasint(ldc ?? n))
+                a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
 }

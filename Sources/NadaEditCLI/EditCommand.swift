@@ -19,6 +19,7 @@ public struct Edit: ParsableCommand {
     )
 
     @OptionGroup public var common: CommonOptions
+    @OptionGroup public var compute: PrecisionOptions
     @OptionGroup public var editor: EditorOptions
     @OptionGroup public var sharding: ShardOptions
 
@@ -77,6 +78,7 @@ public struct Edit: ParsableCommand {
 
     public func run() throws {
         common.applyThreads()
+        compute.apply()
         let processor = try editor.makeEditor(store: common.store, domains: domains)
         var options = BatchOptions(outputDirectory: output, domains: try EditorOptions.domainSelection(domains).outputNames, format: format.flatMap(ImageFormat.init(userName:)),
                                    overwrite: overwrite, recursive: recursive, followSymlinks: followSymlinks, jobs: jobs)

@@ -12,6 +12,7 @@ public struct Embed: ParsableCommand {
     )
 
     @OptionGroup public var common: CommonOptions
+    @OptionGroup public var compute: PrecisionOptions
 
     @Option(name: .long, help: ArgumentHelp(
         "CLIP ViT checkpoint: an OpenAI release (ViT-B-32.pt), a state-dict .pt, a Hugging Face model.safetensors (or its folder), or a store name.",
@@ -44,6 +45,7 @@ public struct Embed: ParsableCommand {
 
     public func run() throws {
         common.applyThreads()
+        compute.apply()
         let resolver = ModelResolver(store: common.store)
         let model = try resolver.clip(clip)
         let features = text.isEmpty

@@ -59,6 +59,7 @@ public struct Generate: ParsableCommand {
     public var edits: [String] = []
 
     @OptionGroup public var common: CommonOptions
+    @OptionGroup public var compute: PrecisionOptions
 
     @Flag(help: "Replace existing output files.")
     public var overwrite = false
@@ -79,6 +80,7 @@ public struct Generate: ParsableCommand {
 
     public func run() throws {
         common.applyThreads()
+        compute.apply()
         let resolver = ModelResolver(store: common.store)
         var generation = ImageGeneration(generatorPath: try resolver.path(generator, flag: "--generator"), output: output)
         generation.latentsPath = latents

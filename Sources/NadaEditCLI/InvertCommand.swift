@@ -17,6 +17,7 @@ public struct Invert: ParsableCommand {
     )
 
     @OptionGroup public var common: CommonOptions
+    @OptionGroup public var compute: PrecisionOptions
     @OptionGroup public var sharding: ShardOptions
 
     @Option(name: .long, help: ArgumentHelp("Encoder checkpoint (pSp, e4e or ReStyle; official layout) or a store name.", valueName: "FILE"))
@@ -76,6 +77,7 @@ public struct Invert: ParsableCommand {
 
     public func run() throws {
         common.applyThreads()
+        compute.apply()
         let resolver = ModelResolver(store: common.store)
         let inverter = try Inverter(encoder: try resolver.encoder(encoder), decoder: try generator.map { try resolver.generator($0) })
         let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: common.store),

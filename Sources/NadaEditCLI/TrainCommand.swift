@@ -21,6 +21,7 @@ public struct Train: ParsableCommand {
     )
 
     @OptionGroup public var common: CommonOptions
+    @OptionGroup public var compute: PrecisionOptions
 
     @Option(name: .long, help: ArgumentHelp("Base generator (rosinality/NADA checkpoint with g_ema): a file or store name.", valueName: "FILE"))
     public var generator: String
@@ -101,6 +102,7 @@ public struct Train: ParsableCommand {
 
     public func run() throws {
         common.applyThreads()
+        compute.apply()
         let store = common.store
         let generatorPath = try resolve(generator, store: store, what: "--generator")
         let clipPaths = try clip.split(separator: ",").map { try resolve(String($0), store: store, what: "--clip") }

@@ -36,6 +36,7 @@ public struct VideoCommand: ParsableCommand {
     )
 
     @OptionGroup public var common: CommonOptions
+    @OptionGroup public var compute: PrecisionOptions
 
     @Option(name: .customLong("domain"), help: ArgumentHelp(
         "A waypoint: a domain, `photo` (the base generator) or a blend NAME=W[,NAME=W...] (repeat for a path).",
@@ -142,6 +143,7 @@ public struct VideoCommand: ParsableCommand {
 
     public func run() throws {
         common.applyThreads()
+        compute.apply()
         let store = common.store
         var settings = TransitionVideoSettings()
         settings.frames = frames; settings.fps = fps; settings.crf = crf; settings.boomerang = boomerang

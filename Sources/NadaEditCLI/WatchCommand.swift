@@ -12,6 +12,7 @@ public struct Watch: ParsableCommand {
     )
 
     @OptionGroup public var common: CommonOptions
+    @OptionGroup public var compute: PrecisionOptions
     @OptionGroup public var editor: EditorOptions
     @OptionGroup public var sharding: ShardOptions
 
@@ -97,6 +98,7 @@ public struct Watch: ParsableCommand {
 
     public func run() throws {
         common.applyThreads()
+        compute.apply()
         var options = WatchOptions(inputDirectory: inputDirectory,
                                    outputDirectory: output ?? (inputDirectory as NSString).appendingPathComponent("edited"),
                                    domains: try EditorOptions.domainSelection(domains).outputNames, format: format.flatMap(ImageFormat.init(userName:)),

@@ -5,6 +5,7 @@ import Engine
 struct BenchOptions {
     var threads = Threads.count
     var repeats = 3
+    var precision = Precision.fp32
 
     init(parsing args: [String]) throws {
         var i = 0
@@ -17,6 +18,10 @@ struct BenchOptions {
             switch args[i] {
             case "--threads": threads = try value("--threads")
             case "--repeats": repeats = try value("--repeats")
+            case "--precision":
+                guard i + 1 < args.count, let p = Precision(rawValue: args[i + 1]) else { throw BenchError("--precision needs fp32 or bf16") }
+                precision = p
+                i += 1
             // Other flags belong to the group (stylegan2, clip, train read their own from the command line).
             default: break
             }
