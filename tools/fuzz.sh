@@ -48,7 +48,9 @@ seed() {
             # Every checkpoint-like fixture under 64 KB (bigger ones only slow each execution down).
             find fixtures/formats fixtures/directions fixtures/clip-tokenizer fixtures/clip-preprocess -type f \
                 \( -name '*.pt' -o -name '*.npy' -o -name '*.npz' -o -name '*.safetensors' \) -size -64k \
-                -exec cp -n {} "$corpus/" \; ;;
+                -exec cp -n {} "$corpus/" \;
+            # The TensorFlow network pickle (TF StyleGAN2 layout, ~100 KB).
+            cp -n fixtures/tf_stylegan2/*.pkl "$corpus/" ;;
         fuzz-image|fuzz-provenance)
             find fixtures/images fixtures/align -type f -name '*.png' -size -64k -exec cp -n {} "$corpus/" \;
             NADA_FUZZ_SEEDS=$corpus "$(build fuzz-seeds)" >&2 ;;

@@ -7,7 +7,8 @@ public func describe(_ file: LoadedFile, maxTensors: Int = Int.max, architecture
     var lines: [String] = []
     lines.append("file: \(file.path)")
     lines.append("format: \(file.format.rawValue)" + nvlabsFamilies(file))
-    if case .dict(let items) = file.root, file.format == .torchZip || file.format == .torchLegacy || file.format == .nvlabsPickle {
+    if case .dict(let items) = file.root, file.format == .torchZip || file.format == .torchLegacy || file.format == .nvlabsPickle
+        || file.format == .tfNetworkPickle {
         let parts = items.map { item -> String in
             let key = item.key.string ?? (item.key.int.map(String.init) ?? "?")
             return "\(key) (\(summary(item.value)))"
@@ -15,10 +16,10 @@ public func describe(_ file: LoadedFile, maxTensors: Int = Int.max, architecture
         lines.append("top-level: " + parts.joined(separator: ", "))
     }
     for (k, v) in file.metadata.sorted(by: { $0.key < $1.key }) { lines.append("metadata \(k): \(v)") }
-    var guesses = nvlabsArchitectures(file) + architectures
-    if guesses.isEmpty && file.format != .nvlabsPickle { guesses = ["not recognised (no StyleGAN2, pSp/e4e/ReStyle or CLIP key pattern)"] }
+    var guesses = nvlabsArchitectures(file) + tfArchitectures(file) + architectures
+    if guesses.isEmpty && file.format != .nvlabsPickle && file.format != .tfNetworkPickle { guesses = ["not recognised (no StyleGAN2, pSp/e4e/ReStyle or CLIP key pattern)"] }
     for guess in guesses { lines.append("architecture: \(guess)") }
-    lines += nvlabsNotes(file)
+    lines += nvlabsNotes(file) + tfNotes(file)
     let tensors = file.tensors
     // Saturating: views of one storage may repeat its elements many times over in a hostile file.
     let params = tensors.reduce(0) { let (s, o) = $0.addingReportingOverflow($1.array.count); return o ? Int.max : s }
@@ -51,7 +52,7 @@ private func summary(_ v: PyValue) -> String {
     case .dict(let items):
         let n = v.flattenedTensors().count
         return n > 0 ? "\(n) tensors" : "dict of \(items.count)"
-    case .object(let type, _): return type
+    case .object(let type, _): return TFNetwork(v).map { "TF network, \($0.variables.count) variables" } ?? type
     case .list(let xs): return "list of \(xs.count)"
     case .tuple(let xs): return "tuple of \(xs.count)"
     case .string(let s): return "'\(s.prefix(40))'"

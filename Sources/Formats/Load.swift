@@ -35,7 +35,8 @@ private func loadAnyFormat(data: Data, path: String, limits: LoadLimits) throws 
     if data.count >= 262, data[data.startIndex + 257..<data.startIndex + 262].elementsEqual(Array("ustar".utf8)) {
         throw FormatError("\(path): a tar archive (PyTorch < 0.4 checkpoint format), which is not supported; re-save it with a newer PyTorch")
     }
-    // A bare pickle: NVlabs network pickles (stylegan2-ada, stylegan3) are read as data; anything else is refused.
+    // A bare pickle: NVlabs network pickles (stylegan2-ada, stylegan3, TensorFlow stylegan2) are read as data;
+    // anything else is refused.
     if NVlabsPickle.looksLikePickle(data) { return try NVlabsPickle.load(path: path, data: data, limits: limits) }
     throw FormatError("\(path): unrecognised file format (first bytes \(data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")))")
 }

@@ -9,6 +9,8 @@ public enum FileFormat: String, Sendable {
     case npy = "NumPy .npy"
     case npz = "NumPy .npz"
     case nvlabsPickle = "NVlabs network pickle"
+    /// `(G, D, Gs)` of `dnnlib.tflib.network.Network` objects (NVlabs' TensorFlow stylegan2 releases).
+    case tfNetworkPickle = "NVlabs TensorFlow network pickle"
 }
 
 /// Python values as a data-only unpickler reconstructs them. Dicts keep file order.

@@ -1,8 +1,10 @@
 import Foundation
 
-/// " (StyleGAN2-ADA)" / " (StyleGAN3-T)": the generator families in an NVlabs pickle, for the format line.
+/// " (StyleGAN2-ADA)" / " (StyleGAN3-T)" / " (TF StyleGAN2)": the generator families in an NVlabs pickle, for the
+/// format line.
 func nvlabsFamilies(_ file: LoadedFile) -> String {
     let families = file.nvlabsNetworks.filter { $0.module.className == "Generator" }.map(\.module.generatorFamily)
+        + file.tfNetworks.filter { $0.network.isGenerator }.map(\.network.family)
     var seen: [String] = []
     for f in families where !seen.contains(f) { seen.append(f) }
     return seen.isEmpty ? "" : " (" + seen.joined(separator: ", ") + ")"
@@ -73,4 +75,43 @@ func nvlabsNotes(_ file: LoadedFile) -> [String] {
 
 private func totalSource(_ m: NVlabsModule) -> Int {
     m.sourceLength + m.children.reduce(0) { $0 + totalSource($1.module) }
+}
+
+/// One line per network of a TensorFlow pickle: its build function, components, variable count and the static
+/// keyword arguments it was built with. (The generator's shapes are described by the model's own conversion,
+/// `Models.ModelArchitecture`.)
+func tfArchitectures(_ file: LoadedFile) -> [String] {
+    file.tfNetworks.map { key, n in
+        var s = "TF network '\(key)'"
+        if let f = n.buildFunctionName { s += " (\(f))" }
+        s += ": \(n.variables.count) variables"
+        let components = n.components.map { "\($0.key) \($0.network.name)" + ($0.network.buildFunctionName.map { " (\($0))" } ?? "") }
+        if !components.isEmpty { s += ", components " + components.joined(separator: ", ") }
+        if case .dict(let items)? = n.staticKwargs {
+            let shown = items.compactMap { item -> String? in
+                guard let k = item.key.string else { return nil }
+                switch item.value {
+                case .int(let i): return "\(k) \(i)"
+                case .float(let d): return "\(k) \(d)"
+                case .string(let v): return "\(k) \(v)"
+                case .bool(let b): return "\(k) \(b ? "True" : "False")"
+                default: return nil
+                }
+            }
+            if !shown.isEmpty { s += "; " + shown.joined(separator: ", ") }
+        }
+        return s
+    }
+}
+
+/// What can be done with a TensorFlow pickle, and the size of the code it embeds (kept, never run).
+func tfNotes(_ file: LoadedFile) -> [String] {
+    let networks = file.tfNetworks
+    guard !networks.isEmpty else { return [] }
+    func total(_ n: TFNetwork) -> Int { n.sourceLength + n.components.reduce(0) { $0 + total($1.network) } }
+    var out = ["embedded build source: \(networks.reduce(0) { $0 + total($1.network) }) bytes in total (kept as text, never executed)"]
+    if networks.contains(where: { $0.key == "Gs" && $0.network.family == "TF StyleGAN2" }) {
+        out.append("usable as a generator: Gs (default) or G with --network G; `nada-edit models convert` writes a rosinality checkpoint")
+    }
+    return out
 }

@@ -8,7 +8,8 @@ import Foundation
 /// never looked at, and the module's `__dict__` (`state`) gives tensors and hyper-parameters. Tensors are
 /// pickled as `_rebuild_tensor_v2` over `torch.storage._load_from_bytes(b)`, where `b` is a whole
 /// `torch.save` file (legacy stream or zip) of one storage; it is read by the ordinary checkpoint readers.
-/// Every other global is refused by name, as in any checkpoint.
+/// Every other global is refused by name, as in any checkpoint. The same reader takes NVlabs' TensorFlow
+/// pickles (`TFNetworkPickle`), which are bare pickles too; a file holding either kind of network, never both.
 enum NVlabsPickle {
     static let persistentCall = "torch_utils.persistence._reconstruct_persistent_obj"
     static let loadFromBytes = "torch.storage._load_from_bytes"
@@ -68,29 +69,45 @@ enum NVlabsPickle {
         var u = Unpickler(data: data, context: path, copyBudget: 2 * data.count + (64 << 20), loadStorage: noStorage)
         u.nvlabs = Hooks(limits: limits)
         let raw = try u.loadValue()
-        var found = 0
-        let root = try convert(raw, path: path, depth: 0, records: &found)
-        guard found > 0, case .dict = root else {
-            throw FormatError("\(path): a bare Python pickle without NVlabs networks (not a PyTorch checkpoint nor a stylegan2-ada/stylegan3 network pickle)")
+        var found = Found()
+        let root = try convert(raw, path: path, depth: 0, found: &found)
+        if found.tfNetworks > 0 {
+            guard found.records == 0 else {
+                throw FormatError("\(path): mixes TensorFlow networks (\(TFNetworkPickle.networkClass)) with PyTorch persistent objects; no NVlabs release writes such a file")
+            }
+            return LoadedFile(path: path, format: .tfNetworkPickle, root: TFNetworkPickle.namedRoot(root))
+        }
+        guard found.records > 0, case .dict = root else {
+            throw FormatError("\(path): a bare Python pickle without NVlabs networks (not a PyTorch checkpoint, nor a stylegan2-ada/stylegan3 or TensorFlow stylegan2 network pickle)")
         }
         return LoadedFile(path: path, format: .nvlabsPickle, root: root)
+    }
+
+    /// How many networks `convert` met: PyTorch persistent-object records and TensorFlow `Network` objects.
+    struct Found {
+        var records = 0
+        var tfNetworks = 0
     }
 
     /// Replaces every persistent-object record by `.object(type: "NVlabs <class_name>", state:)` whose state
     /// dict holds, in `state_dict()` order, the parameters, the buffers and the submodules by name, then the
     /// plain attributes (hyper-parameters), `init_args`/`init_kwargs` and the opaque `module_src` under
     /// reserved keys. Hooks, `training` and other torch.nn bookkeeping are dropped.
-    static func convert(_ v: PyValue, path: String, depth: Int, records: inout Int) throws -> PyValue {
+    /// TensorFlow `Network` objects become `TFNetworkPickle.record`s, their components first.
+    static func convert(_ v: PyValue, path: String, depth: Int, found: inout Found) throws -> PyValue {
         // The unpickled tree is at most 500 levels deep (PyValueConverter); so is this recursion.
         switch v {
         case .object(let type, let meta) where type == recordType:
-            records += 1
-            return try module(meta, path: path, depth: depth, records: &records)
+            found.records += 1
+            return try module(meta, path: path, depth: depth, found: &found)
+        case .object(let type, let state) where type == TFNetworkPickle.networkClass:
+            found.tfNetworks += 1
+            return try TFNetworkPickle.record(try convert(state, path: path, depth: depth + 1, found: &found), path: path)
         case .dict(let items):
-            return .dict(try items.map { ($0.key, try convert($0.value, path: path, depth: depth + 1, records: &records)) })
-        case .list(let xs): return .list(try xs.map { try convert($0, path: path, depth: depth + 1, records: &records) })
-        case .tuple(let xs): return .tuple(try xs.map { try convert($0, path: path, depth: depth + 1, records: &records) })
-        case .object(let type, let state): return .object(type: type, state: try convert(state, path: path, depth: depth + 1, records: &records))
+            return .dict(try items.map { ($0.key, try convert($0.value, path: path, depth: depth + 1, found: &found)) })
+        case .list(let xs): return .list(try xs.map { try convert($0, path: path, depth: depth + 1, found: &found) })
+        case .tuple(let xs): return .tuple(try xs.map { try convert($0, path: path, depth: depth + 1, found: &found) })
+        case .object(let type, let state): return .object(type: type, state: try convert(state, path: path, depth: depth + 1, found: &found))
         default: return v
         }
     }
@@ -102,7 +119,7 @@ enum NVlabsPickle {
     /// torch.nn.Module bookkeeping in `__dict__` that is not part of the network.
     static let moduleInternals: Set<String> = ["training", "_non_persistent_buffers_set", "_is_full_backward_hook"]
 
-    static func module(_ meta: PyValue, path: String, depth: Int, records: inout Int) throws -> PyValue {
+    static func module(_ meta: PyValue, path: String, depth: Int, found: inout Found) throws -> PyValue {
         guard case .dict = meta else { throw FormatError("\(path): a persistent object's meta is not a dict") }
         guard meta["type"]?.string == "class" else {
             throw FormatError("\(path): persistent object of type '\(meta["type"]?.string ?? "?")'; only persistent classes (type 'class') are networks")
@@ -136,15 +153,15 @@ enum NVlabsPickle {
                 guard case .object(let t, _) = item.value, t == recordType else {
                     throw FormatError("\(path): submodule '\(name)' of \(className) is a \(kind(item.value)), not an NVlabs persistent network")
                 }
-                records += 1
+                found.records += 1
                 guard case .object(_, let childMeta) = item.value else { continue }
-                children.append((.string(name), try module(childMeta, path: path, depth: depth + 1, records: &records)))
+                children.append((.string(name), try module(childMeta, path: path, depth: depth + 1, found: &found)))
             }
         }
         for item in stateItems {
             guard let name = item.key.string else { continue }
             if name.hasPrefix("_") || moduleInternals.contains(name) { continue }
-            attributes.append((.string(name), try convert(item.value, path: path, depth: depth + 1, records: &records)))
+            attributes.append((.string(name), try convert(item.value, path: path, depth: depth + 1, found: &found)))
         }
         var extra: [(key: PyValue, value: PyValue)] = []
         if let args = state["_init_args"] { extra.append((.string(initArgsKey), args)) }

@@ -13,7 +13,8 @@ struct Unpickler {
     /// TorchScript archives pickle module objects as `__torch__.*` classes; plain checkpoints must not.
     var allowTorchScriptClasses = false
     /// NVlabs network pickles (`NVlabsPickle`): admits the globals in `NVlabsPickle.globals` as data
-    /// (persistent-object records, nested storage bytes, EasyDict); set only by that reader.
+    /// (persistent-object records, nested storage bytes, EasyDict) and TensorFlow `Network` objects as records
+    /// (`TFNetworkPickle`); set only by that reader, so a torch.save checkpoint can use none of them.
     var nvlabs: NVlabsPickle.Hooks? = nil
     /// Legacy checkpoints put the storage bytes after the pickle: a first pass with `dryRun` only
     /// collects the storages (via the loader) and the pickle's end; tensors become empty placeholders.
@@ -387,7 +388,7 @@ struct Unpickler {
         let full = m + "." + name
         if Self.allowedGlobals.contains(full) { return .global(full) }
         if allowTorchScriptClasses && m.hasPrefix("__torch__") { return .global(full) }
-        if nvlabs != nil && NVlabsPickle.globals.contains(full) { return .global(full) }
+        if nvlabs != nil && (NVlabsPickle.globals.contains(full) || full == TFNetworkPickle.networkClass) { return .global(full) }
         throw fail("global '\(module).\(name)' is not allowed (nada-edit loads data only and never runs code from a file)")
     }
 
@@ -517,6 +518,8 @@ struct Unpickler {
         default:
             if g.hasPrefix("__torch__") { return .object(ObjectBox(type: g)) }
             if nvlabs != nil, NVlabsPickle.dictClasses.contains(g) { return .dict(DictBox()) }
+            // A TensorFlow network: an empty record that BUILD fills with its `__getstate__` dict (never `__setstate__`).
+            if nvlabs != nil, g == TFNetworkPickle.networkClass { return .object(ObjectBox(type: g)) }
             throw fail("class '\(g)' cannot be instantiated")
         }
     }

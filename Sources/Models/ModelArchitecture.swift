@@ -11,7 +11,7 @@ public enum ModelArchitecture {
         let tensors = file.tensors
         var shapes: [String: [Int]] = [:]
         for t in tensors { shapes[t.name] = t.array.shape }
-        var out = styleGAN2Generators(shapes, source: file.path)
+        var out = styleGAN2Generators(shapes, source: file.path) + tfGenerators(file)
         for name in tensors.map(\.name) where name.hasSuffix("final_linear.0.weight") {
             out.append("StyleGAN2 discriminator (rosinality layout) ('\(name.dropLast("final_linear.0.weight".count + 1))')")
         }
@@ -41,6 +41,24 @@ public enum ModelArchitecture {
             }
         }
         return out
+    }
+
+    /// Generators of an NVlabs TensorFlow pickle, as `TFConversion` would build them.
+    static func tfGenerators(_ file: LoadedFile) -> [String] {
+        file.tfNetworks.filter { $0.network.isGenerator }.map { key, n in
+            let label = "\(n.family) generator ('\(key)')"
+            do {
+                let converted = try TFConversion(generator: n, source: file.path)
+                var shapes: [String: [Int]] = [:]
+                for e in converted.stateDict { shapes[e.name] = e.array.shape }
+                let c = try StyleGAN2Config.infer(fromShapes: shapes, source: file.path, lrMLP: converted.lrMLP)
+                return "\(label): \(c.size)x\(c.size) px, z_dim \(c.styleDim), w_dim \(c.styleDim), n_mlp \(c.nMLP), "
+                    + "\(c.nLatent) W+ latents, channels \(c.channels.map(String.init).joined(separator: "/")), mapping lr \(c.lrMLP)"
+                    + (converted.latentAverage != nil ? ", dlatent_avg" : "")
+            } catch {
+                return "\(label), not loadable: \(error)"
+            }
+        }
     }
 
     /// pSp / e4e / ReStyle checkpoints: `encoder.*` (under `state_dict` as the official coaches save them).

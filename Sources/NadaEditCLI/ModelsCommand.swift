@@ -72,12 +72,12 @@ public struct ModelsAdd: ParsableCommand {
 public struct ModelsConvert: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert an NVlabs StyleGAN2-ADA network pickle (.pkl, read as data) to a rosinality StyleGAN2 checkpoint.")
+        abstract: "Convert an NVlabs StyleGAN2-ADA or TensorFlow StyleGAN2 network pickle (.pkl, read as data) to a rosinality StyleGAN2 checkpoint.")
     @OptionGroup public var common: CommonOptions
     @Argument(help: ArgumentHelp("The NVlabs .pkl file (or its name in the store).", valueName: "FILE")) public var file: String
     @Option(name: .long, help: ArgumentHelp("The checkpoint to write ({g_ema, latent_avg, nvlabs_options}); must not exist.", valueName: "FILE"))
     public var output: String
-    @Option(name: .long, help: ArgumentHelp("Which network of the pickle: G_ema (default) or G.", valueName: "NAME"))
+    @Option(name: .long, help: ArgumentHelp("Which network of the pickle: G_ema (default; Gs of a TensorFlow pickle) or G.", valueName: "NAME"))
     public var network: String = "G_ema"
     public init() {}
 
@@ -86,7 +86,7 @@ public struct ModelsConvert: ParsableCommand {
         let g = try ModelResolver.convertNVlabsGenerator(at: input, network: network, to: output)
         let c = g.config
         print("wrote \(output): StyleGAN2 generator \(c.size)x\(c.size) px, style_dim \(c.styleDim), n_mlp \(c.nMLP), channels \(c.channels)"
-            + (g.latentAverage != nil ? ", latent_avg from mapping.w_avg" : "")
+            + (g.latentAverage != nil ? ", latent_avg from the network's average w" : "")
             + (g.convClamp.map { ", conv_clamp \(Int($0)) (in nvlabs_options)" } ?? ""))
     }
 }

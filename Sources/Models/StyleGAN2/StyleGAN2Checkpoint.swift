@@ -5,11 +5,16 @@ import Formats
 /// choosing it Pipeline's `ModelResolver`: a model never opens files.)
 extension StyleGAN2Generator {
     /// `g_ema` of a PyTorch checkpoint (zip or legacy) or any file `loadFile` reads, plus the top-level
-    /// `latent_avg` when present (TF-converted files carry it).
+    /// `latent_avg` when present (TF-converted files carry it); the EMA generator of an NVlabs pickle
+    /// (`G_ema`, or `Gs` of a TensorFlow one).
     public convenience init(checkpoint file: LoadedFile) throws {
         let path = file.path
         if file.format == .nvlabsPickle {
             try self.init(nvlabs: file)
+            return
+        }
+        if file.format == .tfNetworkPickle {
+            try self.init(tensorflow: file)
             return
         }
         guard file.root["g_ema"] != nil else {

@@ -19,32 +19,36 @@ public struct ModelResolver {
     }
 
     /// A StyleGAN2 generator: `{"g_ema": …}` checkpoints (rosinality, StyleGAN-NADA, ours) or an NVlabs
-    /// StyleGAN2-ADA network pickle (`.pkl`, read as data; its `G_ema`).
+    /// StyleGAN2-ADA or TensorFlow StyleGAN2 network pickle (`.pkl`, read as data; its `G_ema` / `Gs`).
     public func generator(_ nameOrPath: String, flag: String = "--generator") throws -> StyleGAN2Generator {
         try Self.generator(at: try path(nameOrPath, flag: flag))
     }
 
-    /// `network` picks the network of an NVlabs pickle (`G_ema`, or `G`); other files have one generator.
+    /// `network` picks the network of an NVlabs pickle (`G_ema`, or `G`; `G_ema` is `Gs` in a TensorFlow
+    /// pickle); other files have one generator.
     public static func generator(at path: String, network: String = "G_ema") throws -> StyleGAN2Generator {
         let file = try loadFile(path)
         if file.format == .nvlabsPickle { return try StyleGAN2Generator(nvlabs: file, network: network) }
+        if file.format == .tfNetworkPickle { return try StyleGAN2Generator(tensorflow: file, network: network) }
         return try StyleGAN2Generator(checkpoint: file)
     }
 
-    /// `nada-edit models convert`: `network` of an NVlabs StyleGAN2-ADA pickle written as a rosinality
-    /// checkpoint `{"g_ema", "latent_avg", "nvlabs_options"}` (the last holds conv_clamp and the mapping lr,
-    /// which rosinality's code ignores). Refuses other inputs and an existing `output`; writes through a
+    /// `nada-edit models convert`: `network` of an NVlabs StyleGAN2-ADA pickle (or of a TensorFlow StyleGAN2
+    /// pickle, where `G_ema` means `Gs`) written as a rosinality checkpoint `{"g_ema", "latent_avg",
+    /// "nvlabs_options"}` (the last holds conv_clamp and the mapping lr, which rosinality's code ignores; absent
+    /// when they are rosinality's defaults). Refuses other inputs and an existing `output`; writes through a
     /// temporary name. Returns the converted generator.
     @discardableResult
     public static func convertNVlabsGenerator(at path: String, network: String = "G_ema", to output: String) throws -> StyleGAN2Generator {
         let file = try loadFile(path)
-        guard file.format == .nvlabsPickle else {
-            throw PipelineError.invalidArgument("\(path): is a \(file.format.rawValue), not an NVlabs network pickle; only .pkl files from stylegan2-ada-pytorch need converting")
+        guard file.format == .nvlabsPickle || file.format == .tfNetworkPickle else {
+            throw PipelineError.invalidArgument("\(path): is a \(file.format.rawValue), not an NVlabs network pickle; only .pkl files from stylegan2-ada-pytorch or the TensorFlow stylegan2 releases need converting")
         }
         guard !FileManager.default.fileExists(atPath: output) else {
             throw PipelineError.io(path: output, problem: "already exists; remove it or choose another --output")
         }
-        let g = try StyleGAN2Generator(nvlabs: file, network: network)
+        let g = file.format == .tfNetworkPickle ? try StyleGAN2Generator(tensorflow: file, network: network)
+            : try StyleGAN2Generator(nvlabs: file, network: network)
         var extra: [(String, PyValue)] = []
         if let avg = g.latentAverage { extra.append(("latent_avg", .tensor(ArrayData(shape: [g.config.styleDim], floats: avg.array)))) }
         if let options = g.nvlabsOptionsEntry { extra.append(options) }
