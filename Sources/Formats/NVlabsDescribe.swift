@@ -68,7 +68,7 @@ func nvlabsNotes(_ file: LoadedFile) -> [String] {
     if let g = networks.first(where: { $0.key == "G_ema" })?.module, g.generatorFamily == "StyleGAN2-ADA" {
         out.append("usable as a generator: G_ema (default) or G with --network G; `nada-edit models convert` writes a rosinality checkpoint")
     } else if networks.contains(where: { $0.module.generatorFamily.hasPrefix("StyleGAN3") }) {
-        out.append("StyleGAN3 generators are read and described; the commands do not run them yet (only StyleGAN2-ADA pickles convert)")
+        out.append("StyleGAN3 generators run in generate, train and video --seed; edit, watch and invert refuse them (no encoder inverts into their W), and only StyleGAN2-ADA pickles convert")
     }
     return out
 }

@@ -3,7 +3,7 @@ import Foundation
 import Imaging
 import Pipeline
 
-/// `nada-edit generate`: renders images (or raw arrays) from a StyleGAN2 generator and latent codes.
+/// `nada-edit generate`: renders images (or raw arrays) from a StyleGAN2 or StyleGAN3 generator and latent codes.
 ///
 /// nada-edit generate --generator FILE --latents FILE.npy [--space wplus|w|z] [--truncation PSI
 ///   [--truncation-latent FILE.npy]] [--noise stored|random] [--seed N] --output PATH
@@ -13,7 +13,7 @@ import Pipeline
 public struct Generate: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Render images from a StyleGAN2 generator checkpoint and Z / W / W+ latent codes.",
+        abstract: "Render images from a StyleGAN2 or StyleGAN3 generator and Z / W / W+ latent codes.",
         discussion: "Output: a path ending in .npy gets the raw float32 NCHW images (not clamped); a .png/.jpg path or a "
             + "folder gets 8-bit images, [-1, 1] mapped to [0, 255] with clamping and rounding (torchvision's save_image). "
             + "Several images for one .png/.jpg path are numbered (name_0000.png, ...). "
@@ -24,7 +24,7 @@ public struct Generate: ParsableCommand {
     public typealias Space = LatentSpace
     public typealias NoiseSource = NoiseChoice
 
-    @Option(help: ArgumentHelp("Generator checkpoint with a 'g_ema' state dict (.pt, zip or legacy), or a store name.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Generator: a checkpoint with a 'g_ema' state dict (.pt, zip or legacy), an NVlabs .pkl (StyleGAN2-ADA, StyleGAN3), a StyleGAN3 run's generator.pt, or a store name.", valueName: "FILE"))
     public var generator: String
 
     @Option(help: ArgumentHelp("Latent codes: W+ [N, n_latent, style_dim], W or Z [N, style_dim].", valueName: "FILE.npy"))

@@ -79,7 +79,7 @@ public struct Invert: ParsableCommand {
         common.applyThreads()
         compute.apply()
         let resolver = ModelResolver(store: common.store)
-        let inverter = try Inverter(encoder: try resolver.encoder(encoder), decoder: try generator.map { try resolver.generator($0) })
+        let inverter = try Inverter(encoder: try resolver.encoder(encoder), decoder: try generator.map { try resolver.photoGenerator($0) })
         let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: common.store),
                                        warn: printError)
         var options = InversionRun.Options(output: output)

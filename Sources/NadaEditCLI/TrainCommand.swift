@@ -6,11 +6,11 @@ import Training
 
 extension TrainingPhase: ExpressibleByArgument {}
 
-/// `nada-edit train`: adapts a StyleGAN2 generator to a new domain described by text (or style images).
+/// `nada-edit train`: adapts a StyleGAN2 or StyleGAN3 generator to a new domain described by text (or style images).
 public struct Train: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Adapt a StyleGAN2 generator to a new domain from text alone (StyleGAN-NADA).",
+        abstract: "Adapt a StyleGAN2 or StyleGAN3 generator to a new domain from text alone (StyleGAN-NADA).",
         discussion: """
         Writes to --output DIR: samples/iter_NNNNNN.png (labelled base row over adapted row, at iteration 0, every
         --sample-every and at the last iteration), losses.csv (total and each loss term), checkpoint.pt (resumable;
@@ -23,7 +23,7 @@ public struct Train: ParsableCommand {
     @OptionGroup public var common: CommonOptions
     @OptionGroup public var compute: PrecisionOptions
 
-    @Option(name: .long, help: ArgumentHelp("Base generator (rosinality/NADA checkpoint with g_ema): a file or store name.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Base generator (rosinality/NADA checkpoint with g_ema, or an NVlabs StyleGAN2-ADA / StyleGAN3 .pkl): a file or store name.", valueName: "FILE"))
     public var generator: String
 
     @Option(name: .customLong("trainable-generator"), help: ArgumentHelp("Start the trainable copy from this checkpoint instead (same architecture).", valueName: "FILE"))

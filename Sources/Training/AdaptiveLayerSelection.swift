@@ -17,16 +17,17 @@ extension NADATrainer {
     /// Samples per generator+CLIP forward/backward in the selection pass.
     var selectionChunkSize: Int {
         if let c = selectionChunk { return max(1, c) }
-        let pixels = frozen.config.size * frozen.config.size
+        let pixels = styleGAN2.frozen.config.size * styleGAN2.frozen.config.size
         return max(1, min(options.autoLayerBatch, Self.selectionPixelBudget / pixels))
     }
 
     /// True when the selection cannot change the chosen set: with k ≥ n_latent, top-k is every W+ row whatever
     /// moved. The README's 1024 recipe (`--auto_layer_k 18`, 18 rows) is this case; its W+ pass was 16.7 of 22.5 s
     /// per iteration (`nada-bench train`, issue 17), all of it discarded.
-    var selectionChoosesEveryRow: Bool { options.autoLayerK >= frozen.config.nLatent && !alwaysComputeSelection }
+    var selectionChoosesEveryRow: Bool { options.autoLayerK >= styleGAN2.frozen.config.nLatent && !alwaysComputeSelection }
 
     func selectLayers() throws -> [String] {
+        let (frozen, trainable) = styleGAN2
         let d = frozen.config.styleDim, n = frozen.config.nLatent, b = options.autoLayerBatch
         let z = Tensor.randn([b, d], using: &rng)
         if selectionChoosesEveryRow {
@@ -50,6 +51,7 @@ extension NADATrainer {
 
     /// The modules that W+ `rows` drive become the trainable ones.
     private func chooseModules(rows chosen: [Int]) -> [String] {
+        let trainable = styleGAN2.trainable
         let modules = chosen.map {
             LayerSelection.module(forLatentIndex: $0, numConvs: numConvs, numToRGBs: numToRGBs, corrected: options.correctedLayerMapping)
         }
@@ -64,7 +66,7 @@ extension NADATrainer {
     func selectionGradient(_ w: Tensor, noise: StyleGAN2Noise, chunk: Int) throws -> Tensor {
         let b = w.shape[0]
         if chunk >= b { return try globalLossGradient(w, noise: noise, batchSize: b) }
-        let maps = try trainable.noiseMaps(noise, batch: b)
+        let maps = try styleGAN2.trainable.noiseMaps(noise, batch: b)
         let grad = Tensor.zeros(w.shape)
         let rowValues = w.count / b
         for start in stride(from: 0, to: b, by: chunk) {
@@ -83,7 +85,7 @@ extension NADATrainer {
     private func globalLossGradient(_ w: Tensor, noise: StyleGAN2Noise, batchSize: Int) throws -> Tensor {
         let leaf = w.detached()
         leaf.requiresGrad = true
-        let img = try trainable.forward(wPlus: leaf, noise: noise)
+        let img = try styleGAN2.trainable.forward(wPlus: leaf, noise: noise)
         var total: Tensor?
         for (loss, c) in zip(losses, options.clipWeights) {
             let l = try loss.global(img, text: options.target, batchSize: batchSize) * c

@@ -60,3 +60,29 @@ public enum LayerSelection {
         modules.contains { name.hasPrefix($0 + ".") }
     }
 }
+
+/// The layers StyleGAN-NADA trains in a StyleGAN3 generator (`SG3Generator` in ZSSGAN/model/ZSSGAN.py, the
+/// official `--sg3` path). Unlike StyleGAN2 there is no choice: `get_training_layers` ignores the phase and
+/// returns `children[:11] + children[12:13] + children[14:]` of `list(G.synthesis.children())` = [input, L0, …,
+/// L14] for the released configs, i.e. every synthesis layer but L10 and L12 (on a generator with fewer
+/// layers the Python slices simply clip). `unfreeze_layers` then re-freezes each layer's `affine`, and the
+/// mapping network stays frozen, so the trained tensors are `input.weight` and each chosen layer's `weight`
+/// and `bias`. The official README: "neither model currently supports layer freezing" (adaptive selection).
+public enum StyleGAN3LayerSelection {
+    /// The trained children of `synthesis` (by name), in order.
+    public static func trainedChildren(_ children: [String]) -> [String] {
+        let n = children.count
+        let indices = Array(LayerSelection.pySlice(0, 11, count: n)) + Array(LayerSelection.pySlice(12, 13, count: n))
+            + Array(LayerSelection.pySlice(14, nil, count: n))
+        return indices.map { children[$0] }
+    }
+
+    /// True when state-dict parameter `name` (`synthesis.L3_52_512.weight`, …) is trained: it lies in one of
+    /// `trainedChildren` and not in that child's `affine`.
+    public static func isTrained(_ name: String, trainedChildren: [String]) -> Bool {
+        trainedChildren.contains { child in
+            let prefix = "synthesis.\(child)."
+            return name.hasPrefix(prefix) && !name.dropFirst(prefix.count).hasPrefix("affine.")
+        }
+    }
+}

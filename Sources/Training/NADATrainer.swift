@@ -48,11 +48,19 @@ public struct IterationReport: Sendable {
 
 /// StyleGAN-NADA's training loop (`train.py` + `ZSSGAN.forward`): a frozen and a trainable copy of one
 /// generator see the same W codes; the trainable one is moved so that CLIP's image direction between
-/// their outputs matches the text (or style-image) direction.
+/// their outputs matches the text (or style-image) direction. The generators are StyleGAN2 (`SG2Generator`)
+/// or StyleGAN3 (`SG3Generator`, the official `--sg3` path; what differs is in StyleGAN3Training.swift).
 public final class NADATrainer {
     public let options: TrainingOptions
-    public let frozen: StyleGAN2Generator
-    public let trainable: StyleGAN2Generator
+    public let frozen: any StyleGANGenerator
+    public let trainable: any StyleGANGenerator
+    /// The same two generators by family: each family's step is its own branch.
+    enum Generators {
+        case styleGAN2(frozen: StyleGAN2Generator, trainable: StyleGAN2Generator)
+        /// `trained`: the synthesis children the official code trains (StyleGAN3LayerSelection).
+        case styleGAN3(frozen: StyleGAN3Generator, trainable: StyleGAN3Generator, trained: [String])
+    }
+    let generators: Generators
     public let losses: [NADALoss]
     public let adam: Adam
     public private(set) var iteration = 0
@@ -72,9 +80,19 @@ public final class NADATrainer {
     public let frozenMeanLatent: Tensor
     public let trainableMeanLatent: Tensor
 
-    public init(frozen: StyleGAN2Generator, trainable: StyleGAN2Generator, clip: [CLIPFeatureModel], options: TrainingOptions) throws {
-        guard frozen.config == trainable.config else {
-            throw TrainingError("the trainable generator (\(trainable.source)) differs in architecture from the frozen one (\(frozen.source))")
+    public init(frozen: any StyleGANGenerator, trainable: any StyleGANGenerator, clip: [CLIPFeatureModel], options: TrainingOptions) throws {
+        switch (frozen, trainable) {
+        case let (f as StyleGAN2Generator, t as StyleGAN2Generator):
+            guard f.config == t.config else {
+                throw TrainingError("the trainable generator (\(trainable.source)) differs in architecture from the frozen one (\(frozen.source))")
+            }
+            generators = .styleGAN2(frozen: f, trainable: t)
+        case let (f as StyleGAN3Generator, t as StyleGAN3Generator):
+            try Self.checkStyleGAN3(frozen: f, trainable: t, options: options)
+            generators = .styleGAN3(frozen: f, trainable: t, trained: StyleGAN3LayerSelection.trainedChildren(f.synthesisChildren))
+        default:
+            throw TrainingError("the trainable generator (\(trainable.source), \(trainable.familyName)) and the frozen one "
+                + "(\(frozen.source), \(frozen.familyName)) are different kinds of generator; train from one base")
         }
         guard !clip.isEmpty else { throw TrainingError("at least one CLIP model is needed") }
         guard options.clipWeights.count == clip.count else {
@@ -87,27 +105,63 @@ public final class NADATrainer {
         losses = clip.map { NADALoss(model: $0, weights: options.losses) }
         adam = Adam(.stylegan(lr: options.lr, gRegEvery: options.gRegEvery))
         rng = SeededRandom(seed: options.seed)
-        frozenMeanLatent = frozen.meanLatent(count: 4096, seed: options.seed &+ 101)
-        trainableMeanLatent = trainable.meanLatent(count: 4096, seed: options.seed &+ 202)
-        frozen.setRequiresGrad(false)
+        switch generators {
+        case .styleGAN2:
+            frozenMeanLatent = frozen.meanLatent(count: 4096, seed: options.seed &+ 101)
+            trainableMeanLatent = trainable.meanLatent(count: 4096, seed: options.seed &+ 202)
+        case .styleGAN3(let f, let t, _):
+            // NVlabs truncates towards the mapping's w_avg (checked present by checkStyleGAN3).
+            frozenMeanLatent = f.latentAverage!
+            trainableMeanLatent = t.latentAverage!
+        }
+        frozen.setRequiresGrad(false) { _ in true }
         applyPhase()
     }
 
-    var numConvs: Int { 2 * (frozen.config.logSize - 2) }
-    var numToRGBs: Int { frozen.config.logSize - 2 }
+    /// The StyleGAN2 pair; only StyleGAN2 code paths (adaptive selection, phases) ask for it, and init refuses
+    /// their options for StyleGAN3.
+    var styleGAN2: (frozen: StyleGAN2Generator, trainable: StyleGAN2Generator) {
+        guard case .styleGAN2(let f, let t) = generators else { preconditionFailure("a StyleGAN2-only path was reached with StyleGAN3 generators") }
+        return (f, t)
+    }
 
-    /// Freezes everything, then unfreezes the phase's modules.
+    var numConvs: Int { 2 * (styleGAN2.frozen.config.logSize - 2) }
+    var numToRGBs: Int { styleGAN2.frozen.config.logSize - 2 }
+
+    /// Freezes everything, then unfreezes the phase's modules (StyleGAN3: the official fixed set).
     func applyPhase() {
-        let modules = LayerSelection.modules(phase: options.phase, numConvs: numConvs, numToRGBs: numToRGBs)
-        trainable.setRequiresGrad(false)
-        trainable.setRequiresGrad(true) { LayerSelection.belongs($0, to: modules) }
+        trainable.setRequiresGrad(false) { _ in true }
+        switch generators {
+        case .styleGAN2:
+            let modules = LayerSelection.modules(phase: options.phase, numConvs: numConvs, numToRGBs: numToRGBs)
+            trainable.setRequiresGrad(true) { LayerSelection.belongs($0, to: modules) }
+        case .styleGAN3(_, _, let trained):
+            trainable.setRequiresGrad(true) { StyleGAN3LayerSelection.isTrained($0, trainedChildren: trained) }
+        }
+    }
+
+    /// The parameters a checkpoint holds and a resume restores: StyleGAN2's whole state dict (the reference's
+    /// `g_ema`), StyleGAN3's trained set (the rest is the base pickle's, unchanged).
+    public var savedParameterNames: [String] {
+        switch generators {
+        case .styleGAN2: return trainable.parameterNames
+        case .styleGAN3(_, _, let trained):
+            return trainable.parameterNames.filter { StyleGAN3LayerSelection.isTrained($0, trainedChildren: trained) }
+        }
     }
 
     /// Uses a style-image direction for every CLIP model: normalize(mean_k f(image_k) − mean_b f(G(z_b))).
     public func setImageDirection(styleImages: [Tensor], sampleCount: Int = 16) throws {
         var r = SeededRandom(seed: options.seed &+ 303)
-        let z = Tensor.randn([sampleCount, frozen.config.styleDim], using: &r)
-        let generated = try Autograd.noGrad { try trainable.forward([z], inputIsLatent: false, noise: noise(for: 0)) }
+        let z = Tensor.randn([sampleCount, frozen.zDim], using: &r)
+        let generated: Tensor
+        switch generators {
+        case .styleGAN2(_, let trainable):
+            generated = try Autograd.noGrad { try trainable.forward([z], inputIsLatent: false, noise: noise(for: 0)) }
+        case .styleGAN3(let frozen, let trainable, _):
+            // `generator_trainable(generator_frozen.style([z]))`: truncated codes, as in training.
+            generated = try Autograd.noGrad { try trainable.synthesis(ws: try styleGAN3Codes(z, frozen)) }
+        }
         for loss in losses {
             let direction = try Autograd.noGrad { () -> Tensor in
                 let src = loss.imageFeatures(generated).mean(axis: 0, keepDims: true)
@@ -130,7 +184,7 @@ public final class NADATrainer {
 
     /// Z codes for the next iteration: replayed, or drawn (two sets with probability `mixing`).
     func sampleZ() throws -> [Tensor] {
-        let d = frozen.config.styleDim, b = options.batch
+        let d = frozen.zDim, b = options.batch
         if let replay = replayLatents {
             guard replay.rank == 3, replay.shape[1] == b, replay.shape[2] == d else {
                 throw TrainingError("sample latents must be [iterations, \(b), \(d)], got \(replay.shape)")
@@ -153,21 +207,37 @@ public final class NADATrainer {
         var clock = LapClock()
         var timings = StepTimings()
         var modules: [String]
-        if options.autoLayerIters > 0 && options.autoLayerK > 0 {
-            modules = try selectLayers()
-        } else {
-            modules = LayerSelection.modules(phase: options.phase, numConvs: numConvs, numToRGBs: numToRGBs)
+        switch generators {
+        case .styleGAN2:
+            if options.autoLayerIters > 0 && options.autoLayerK > 0 {
+                modules = try selectLayers()
+            } else {
+                modules = LayerSelection.modules(phase: options.phase, numConvs: numConvs, numToRGBs: numToRGBs)
+            }
+        case .styleGAN3(_, _, let trained): modules = trained
         }
         timings.select = clock.lap()
         let z = try sampleZ()
-        let ws = try Autograd.noGrad { try z.map { try frozen.mapping($0) } }
-        let n = frozen.config.nLatent
-        // Each generator draws its own mixing index, as the reference's two forward calls do.
-        let injectFrozen = ws.count == 2 ? 1 + Int(rng.next() % UInt64(n - 1)) : nil
-        let injectTrainable = ws.count == 2 ? 1 + Int(rng.next() % UInt64(n - 1)) : nil
-        let src = try Autograd.noGrad { try frozen.forward(ws, inputIsLatent: true, injectIndex: injectFrozen, noise: noise(for: 2)) }
-        timings.frozen = clock.lap()
-        let tgt = try trainable.forward(ws, inputIsLatent: true, injectIndex: injectTrainable, noise: noise(for: 3))
+        let src: Tensor, tgt: Tensor
+        switch generators {
+        case .styleGAN2(let frozen, let trainable):
+            let ws = try Autograd.noGrad { try z.map { try frozen.mapping($0) } }
+            let n = frozen.config.nLatent
+            // Each generator draws its own mixing index, as the reference's two forward calls do.
+            let injectFrozen = ws.count == 2 ? 1 + Int(rng.next() % UInt64(n - 1)) : nil
+            let injectTrainable = ws.count == 2 ? 1 + Int(rng.next() % UInt64(n - 1)) : nil
+            src = try Autograd.noGrad { try frozen.forward(ws, inputIsLatent: true, injectIndex: injectFrozen, noise: noise(for: 2)) }
+            timings.frozen = clock.lap()
+            tgt = try trainable.forward(ws, inputIsLatent: true, injectIndex: injectTrainable, noise: noise(for: 3))
+        case .styleGAN3(let frozen, let trainable, _):
+            let ws = try Autograd.noGrad { try styleGAN3Codes(z[0], frozen) }
+            src = try Autograd.noGrad { () -> Tensor in
+                let image = try frozen.synthesis(ws: ws)
+                return image + styleGAN3Jitter(shape: image.shape)
+            }
+            timings.frozen = clock.lap()
+            tgt = try trainable.synthesis(ws: ws)
+        }
         timings.trainableForward = clock.lap()
         // The backward runs in two halves that meet at the trainable images: CLIP's graph ends at a leaf
         // copy of `tgt` and is gone before the generator's backward starts. The image gradient is the
@@ -200,7 +270,17 @@ public final class NADATrainer {
     /// Images of fixed latents from both generators (truncated toward each one's mean latent), not recorded.
     public func samples(count: Int? = nil) throws -> (frozen: Tensor, adapted: Tensor) {
         var r = SeededRandom(seed: options.seed &+ 404)
-        let z = Tensor.randn([count ?? options.sampleCount, frozen.config.styleDim], using: &r)
+        let z = Tensor.randn([count ?? options.sampleCount, frozen.zDim], using: &r)
+        guard case .styleGAN2(let frozen, let trainable) = generators else {
+            // Each generator's codes truncated towards its w_avg (the official SG3 path truncates samples by 0.7
+            // whatever --sample_truncation says; 0.7 is our default too).
+            return try Autograd.noGrad {
+                let a = try frozen.synthesize(frozen.truncate(try frozen.mapping(z), psi: options.sampleTruncation, towards: frozenMeanLatent), noise: .stored)
+                let b = try trainable.synthesize(trainable.truncate(try trainable.mapping(z), psi: options.sampleTruncation, towards: trainableMeanLatent),
+                                                 noise: .stored)
+                return (a, b)
+            }
+        }
         return try Autograd.noGrad {
             let a = try frozen.forward([z], inputIsLatent: false, truncation: options.sampleTruncation,
                                        truncationLatent: frozenMeanLatent, noise: .random(seed: options.seed &+ 505))

@@ -47,8 +47,8 @@ final class SelectionChunkingTests: XCTestCase {
     func testChunkedGradientEqualsWholeBatch() throws {
         let trainer = try makeTrainer(selectionBatch: 5, chunk: nil)
         XCTAssertEqual(trainer.selectionChunkSize, 5, "a 64 px generator fits the whole selection batch")
-        trainer.trainable.setRequiresGrad(false)
-        let cfg = trainer.frozen.config
+        trainer.trainable.setRequiresGrad(false) { _ in true }
+        let cfg = trainer.styleGAN2.frozen.config
         var r = SeededRandom(seed: 11)
         // Distinct rows per layer (W+), so a misplaced chunk or row would show.
         let w = Tensor.randn([5, cfg.nLatent, cfg.styleDim], using: &r)
@@ -82,7 +82,7 @@ final class SelectionChunkingTests: XCTestCase {
     /// Issue 17: with k ≥ n_latent (the README's 1024 recipe) top-k is every row, so the W+ pass is skipped; the
     /// random numbers it would draw are still drawn, so training is bit-identical to a run that computed it.
     func testSelectionOfEveryRowIsSkippedAndTrainingStaysBitIdentical() throws {
-        let n = try makeTrainer(selectionBatch: 2, chunk: nil).frozen.config.nLatent
+        let n = try makeTrainer(selectionBatch: 2, chunk: nil).styleGAN2.frozen.config.nLatent
         for k in [n, n + 4] {
             let skipped = try makeTrainer(selectionBatch: 3, chunk: nil, k: k)
             let computed = try makeTrainer(selectionBatch: 3, chunk: nil, k: k)

@@ -26,6 +26,10 @@ public final class StyleGAN3Generator {
     public let resolution: Int
     /// Trainable tensors under their NVlabs `state_dict()` names (`synthesis.L0_36_512.weight`, …).
     public private(set) var parameters: [String: Tensor] = [:]
+    /// Those names in NVlabs' `named_parameters()` order (mapping, input, then each layer's weight, bias, affine).
+    public let parameterNames: [String]
+    /// `list(G.synthesis.children())` by name: "input", then the layers in `layer_names` order ("L0_36_512", …).
+    public let synthesisChildren: [String]
     /// `mapping.w_avg` as [1, w_dim]: the truncation centre.
     public var latentAverage: Tensor?
 
@@ -87,6 +91,7 @@ public final class StyleGAN3Generator {
             throw fail("generator lacks mapping, synthesis or synthesis.input")
         }
         var params: [String: Tensor] = [:]
+        var order: [String] = []
         func tensor(_ a: ArrayData) -> Tensor {
             let t = Tensor.zeros(a.shape)
             a.copyFloats(into: t.pointer)
@@ -99,6 +104,7 @@ public final class StyleGAN3Generator {
         }
         func param(_ m: NVlabsModule, _ name: String, _ prefix: String, shape: [Int]? = nil) throws {
             params["\(prefix).\(name)"] = tensor(try need(m, name, prefix, shape: shape))
+            order.append("\(prefix).\(name)")
         }
 
         // Mapping.
@@ -183,15 +189,96 @@ public final class StyleGAN3Generator {
         layers = built
         outputScale = Float(synthesis.attribute("output_scale")?.double ?? 1)
         parameters = params
+        parameterNames = order
+        synthesisChildren = ["input"] + names
     }
 
     var tensors: StyleGAN2Tensors { StyleGAN2Tensors(parameters: parameters, buffers: [:]) }
 
-    public func setRequiresGrad(_ flag: Bool) { for t in parameters.values { t.requiresGrad = flag } }
+    /// A deep copy of the parameters (same `requiresGrad` flags, no gradients) and of `latentAverage`; the
+    /// structure and the fixed filters are shared, as nothing writes them.
+    public func copy() -> StyleGAN3Generator { StyleGAN3Generator(copying: self) }
+
+    private init(copying g: StyleGAN3Generator) {
+        source = g.source; family = g.family
+        zDim = g.zDim; wDim = g.wDim; numWs = g.numWs; resolution = g.resolution
+        parameters = g.parameters.mapValues { t in let c = t.copy(); c.requiresGrad = t.requiresGrad; return c }
+        latentAverage = g.latentAverage?.copy()
+        parameterNames = g.parameterNames; synthesisChildren = g.synthesisChildren
+        mappingLayers = g.mappingLayers; input = g.input; layers = g.layers; outputScale = g.outputScale
+    }
+
+    /// True when `other` has this generator's family and every parameter with the same name and shape (what
+    /// training twins and weight blends need).
+    public func hasSameArchitecture(as other: StyleGAN3Generator) -> Bool {
+        family == other.family && parameterNames == other.parameterNames
+            && parameterNames.allSatisfy { parameters[$0]!.shape == other.parameters[$0]!.shape }
+    }
+
+    /// Sets this generator's parameters to `base + Σ wᵢ·(domainᵢ − base)` (StyleGAN2Generator.setBlend's rule: a
+    /// waypoint that is one whole domain copies it exactly). Buffers (filters, magnitude EMAs, w_avg) are the
+    /// base's, which training never changes.
+    public func setBlend(base: StyleGAN3Generator, _ domains: [(generator: StyleGAN3Generator, weight: Float)]) throws {
+        for g in [base] + domains.map(\.generator) where !hasSameArchitecture(as: g) {
+            throw ModelLoadError("cannot blend \(g.source) into \(source): the architectures differ (\(g.family), \(g.resolution) px vs \(family), \(resolution) px or other widths)")
+        }
+        for (g, w) in domains where !w.isFinite { throw ModelLoadError("blend weight for \(g.source) is not a finite number") }
+        let whole = domains.filter { $0.weight != 0 }
+        let from = whole.count == 1 && whole[0].weight == 1 ? whole[0].generator : base
+        for name in parameterNames {
+            let pb = base.parameters[name]!.pointer, po = parameters[name]!.pointer
+            let count = parameters[name]!.count
+            po.update(from: from.parameters[name]!.pointer, count: count)
+            if from !== base { continue }
+            for (g, w) in domains where w != 0 {
+                let pd = g.parameters[name]!.pointer
+                for i in 0..<count { po[i] += w * (pd[i] - pb[i]) }
+            }
+        }
+    }
+
+    public var familyName: String { family }
+
+    /// Sets `requiresGrad` on the parameters whose name satisfies `predicate` (all by default).
+    public func setRequiresGrad(_ flag: Bool, where predicate: (String) -> Bool = { _ in true }) {
+        for (name, t) in parameters where predicate(name) { t.requiresGrad = flag }
+    }
+
+    /// Overwrites parameter `name`'s values with `value`'s (same shape required); the tensor object stays, so
+    /// its `requiresGrad` and anyone holding it see the new values.
+    public func setParameter(_ name: String, _ value: Tensor) throws {
+        guard let old = parameters[name] else { throw ModelLoadError("\(source): no parameter '\(name)' in this \(family) generator") }
+        guard old.shape == value.shape else {
+            throw ModelLoadError("\(source): parameter '\(name)' has shape \(old.shape), the new value has \(value.shape)")
+        }
+        old.withMutableValues { dst in for i in 0..<dst.count { dst[i] = value.pointer[i] } }
+    }
+
+    /// The mean of `count` mapped N(0, 1) codes from `SeededRandom(seed:)`, [1, w_dim] (for a G without
+    /// `w_avg`; NVlabs' own truncation uses `w_avg`). Not recorded.
+    public func meanLatent(count: Int = 4096, seed: UInt64) -> Tensor {
+        var rng = SeededRandom(seed: seed)
+        let z = Tensor.randn([count, zDim], using: &rng)
+        return Autograd.noGrad { mapped(z).mean(axis: 0, keepDims: true) }
+    }
+
+    /// W [B, w_dim] (broadcast to every row, as NVlabs' mapping does) or W+ [B, num_ws, w_dim] → image.
+    /// StyleGAN3 has no noise inputs, so `noise` changes nothing.
+    public func synthesize(_ w: Tensor, noise: StyleGAN2Noise = .stored) throws -> Tensor {
+        if w.rank == 2 {
+            guard w.shape[1] == wDim else { throw ShapeError("StyleGAN3: W codes must be [B, \(wDim)], got \(w.shape)") }
+            return try synthesis(ws: w.reshaped([w.shape[0], 1, wDim]).expanded(to: [w.shape[0], numWs, wDim]))
+        }
+        return try synthesis(ws: w)
+    }
 
     /// z [N, z_dim] → w [N, w_dim] (before truncation).
     public func mapping(_ z: Tensor) throws -> Tensor {
         guard z.rank == 2, z.shape[1] == zDim else { throw ShapeError("StyleGAN3 mapping: z must be [N, \(zDim)], got \(z.shape)") }
+        return mapped(z)
+    }
+
+    func mapped(_ z: Tensor) -> Tensor {
         var x = pixelNorm(z)
         let t = tensors
         for layer in mappingLayers { x = layer(x, t) }

@@ -47,9 +47,11 @@ public final class TransitionVideo {
     public let path: DomainPath
     public let settings: TransitionVideoSettings
     let domains: [InstalledDomain]
-    let base: StyleGAN2Generator
-    let domainGenerators: [StyleGAN2Generator]
-    let work: StyleGAN2Generator
+    /// StyleGAN2, or StyleGAN3 domains from a `--seed` (no encoder inverts a photo into StyleGAN3's W, and the
+    /// latent edits are StyleGAN2's).
+    let base: any StyleGANGenerator
+    let domainGenerators: [any StyleGANGenerator]
+    let work: any StyleGANGenerator
     let edits: [ResolvedEdit]
     let encoder: (inverter: Inverter, name: String, sha256: String, aligner: PhotoAligner)?
     public var decodeOptions = DecodeOptions()
@@ -62,17 +64,36 @@ public final class TransitionVideo {
         guard settings.frames >= 2 else { throw PipelineError.invalidArgument("a video needs at least 2 frames") }
         self.path = path; self.settings = settings
         domains = try Self.resolveDomains(path, registry: registry)
-        let base = try ModelResolver.generator(at: domains[0].baseGeneratorPath)
+        let base = try ModelResolver.anyGenerator(at: domains[0].baseGeneratorPath)
         self.base = base
         domainGenerators = try domains.map { domain in
-            let g = try ModelResolver.generator(at: domain.generatorPath)
-            guard g.config == base.config else {
+            let g = try ModelResolver.anyGenerator(at: domain.generatorPath)
+            let same: Bool
+            switch (base, g) {
+            case let (b as StyleGAN2Generator, d as StyleGAN2Generator): same = b.config == d.config
+            case let (b as StyleGAN3Generator, d as StyleGAN3Generator): same = b.hasSameArchitecture(as: d)
+            default: same = false
+            }
+            guard same else {
                 throw PipelineError.invalidDomain(name: domain.record.name, problem: "its generator's architecture differs from its base generator \(domain.baseGeneratorPath)")
             }
             return g
         }
-        work = base.copy()
-        let n = base.config.nLatent, d = base.config.styleDim
+        switch base {
+        case let b as StyleGAN2Generator: work = b.copy()
+        case let b as StyleGAN3Generator:
+            work = b.copy()
+            if !edits.isEmpty {
+                throw PipelineError.invalidArgument("--edit: the domains' base generator \(domains[0].baseGeneratorPath) is a \(b.family) generator; "
+                    + "latent edits are made for StyleGAN2's W+ space, so they are not applied to StyleGAN3")
+            }
+            if encoderPath != nil {
+                throw PipelineError.io(path: domains[0].baseGeneratorPath, problem: "the domains' base is a \(b.family) generator, and no encoder here "
+                    + "inverts a photo into StyleGAN3's W space; start from a sampled code with --seed N instead of a photo")
+            }
+        default: throw PipelineError.invalidArgument("\(domains[0].baseGeneratorPath): a \(base.familyName) generator cannot make a video")
+        }
+        let n = base.numWs, d = base.wDim
         self.edits = edits.isEmpty ? [] : try editResolver.resolve(edits, nLatent: n, styleDim: d, sefaGenerator: domains[0].baseGeneratorPath)
         if let encoderPath {
             guard let aligner else { throw PipelineError.invalidArgument("a photo needs an aligner") }
@@ -127,12 +148,28 @@ public final class TransitionVideo {
     /// Frame k: the reusable generator set to the path's weights at t, rendering the codes at t.
     func frame(_ k: Int, codes w: Tensor, meanW: Tensor?) throws -> RGBImage {
         let t = Float(k) / Float(settings.frames - 1)
-        try work.setBlend(base: base, Array(zip(domainGenerators, path.weights(at: t))).map { (generator: $0.0, weight: $0.1) })
-        let c = try codes(w, at: t)
-        let image = try Autograd.noGrad {
-            try work.forward([c], inputIsLatent: true, truncation: settings.truncation, truncationLatent: meanW, noise: .stored)
+        let weights = path.weights(at: t)
+        switch (work, base) {
+        case let (work as StyleGAN2Generator, base as StyleGAN2Generator):
+            try work.setBlend(base: base, zip(domainGenerators, weights).map { (generator: $0.0 as! StyleGAN2Generator, weight: $0.1) })
+        case let (work as StyleGAN3Generator, base as StyleGAN3Generator):
+            try work.setBlend(base: base, zip(domainGenerators, weights).map { (generator: $0.0 as! StyleGAN3Generator, weight: $0.1) })
+        default: preconditionFailure("init pairs the work generator with its base")
         }
-        return try ImageTensors.image(from: resized(image))
+        let c = try codes(w, at: t)
+        return try ImageTensors.image(from: resized(try render(work, c, meanW: meanW)))
+    }
+
+    /// W+ codes through `g`, truncated towards `meanW` when `--truncation` is below 1 (as `generate` does).
+    func render(_ g: any StyleGANGenerator, _ codes: Tensor, meanW: Tensor?) throws -> Tensor {
+        try Autograd.noGrad { () -> Tensor in
+            var c = codes
+            if settings.truncation < 1 {
+                guard let meanW else { throw ShapeError("truncation \(settings.truncation) needs a truncation latent") }
+                c = g.truncate(c, psi: settings.truncation, towards: meanW)
+            }
+            return try g.synthesize(c, noise: .stored)
+        }
     }
 
     func resized(_ t: Tensor) -> Tensor {
@@ -175,21 +212,19 @@ public final class TransitionVideo {
             fields["iterations"] = encoder.inverter.encoder.kind.isIterative ? String(settings.iterations) : "1"
             input = ((photo as NSString).lastPathComponent, SHA256.hexDigest(bytes), nil, fields)
             if settings.compare {
-                let side = settings.size ?? base.config.size
+                let side = settings.size ?? base.resolution
                 input.panel = try ImageTensors.image(from: Autograd.noGrad { encoderInput.resized(height: side, width: side, mode: .bicubic, antialias: true) })
             }
         case .seed(let seed):
             var rng = SeededRandom(seed: seed)
-            let z = Tensor.randn([1, base.config.styleDim], using: &rng)
-            let n = base.config.nLatent, d = base.config.styleDim
+            let z = Tensor.randn([1, base.zDim], using: &rng)
+            let n = base.numWs, d = base.wDim
             w = try Autograd.noGrad { try base.mapping(z) }.reshaped([1, 1, d]).expanded(to: [1, n, d]).copy()
             if settings.truncation < 1 { meanW = base.latentAverage ?? base.meanLatent(count: 4096, seed: seed) }
             input = (nil, nil, nil, ["seed": String(seed), "truncation": String(settings.truncation)])
             if settings.compare {
                 // No photo to show: the sampled face by the base generator, unedited (what `generate` renders).
-                input.panel = try ImageTensors.image(from: resized(Autograd.noGrad {
-                    try base.forward([w], inputIsLatent: true, truncation: settings.truncation, truncationLatent: meanW, noise: .stored)
-                }))
+                input.panel = try ImageTensors.image(from: resized(try render(base, w, meanW: meanW)))
             }
         }
         func composed(_ k: Int) throws -> RGBImage {

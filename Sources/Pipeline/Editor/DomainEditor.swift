@@ -51,6 +51,10 @@ public final class DomainEditor: PhotoProcessor {
         self.aligner = aligner
         guard settings.strength.isFinite else { throw PipelineError.invalidArgument("--strength must be a number") }
         self.settings = settings
+        // StyleGAN3 domains are refused by name before any model is loaded (no encoder inverts into their W).
+        for domain in domains + (blend?.members.map({ $0.domain }) ?? []) {
+            try ModelResolver.requireStyleGAN2ForPhotos(at: domain.generatorPath, what: "domain '\(domain.record.name)'")
+        }
         let checkpoint = try ModelResolver.encoder(at: encoderPath)
         inverter = try Inverter(encoder: checkpoint)
         encoderName = (encoderPath as NSString).lastPathComponent

@@ -25,12 +25,62 @@ public struct ModelResolver {
     }
 
     /// `network` picks the network of an NVlabs pickle (`G_ema`, or `G`; `G_ema` is `Gs` in a TensorFlow
-    /// pickle); other files have one generator.
+    /// pickle); other files have one generator. StyleGAN3 pickles and domains are refused here (the callers need
+    /// StyleGAN2); `anyGenerator` takes them.
     public static func generator(at path: String, network: String = "G_ema") throws -> StyleGAN2Generator {
         let file = try loadFile(path)
         if file.format == .nvlabsPickle { return try StyleGAN2Generator(nvlabs: file, network: network) }
         if file.format == .tfNetworkPickle { return try StyleGAN2Generator(tensorflow: file, network: network) }
+        if StyleGAN3DomainFile.isDomainFile(file) {
+            throw PipelineError.io(path: path, problem: "a StyleGAN3 generator adapted by nada-edit train; this needs a StyleGAN2 generator "
+                + "(generate, train and video take StyleGAN3)")
+        }
         return try StyleGAN2Generator(checkpoint: file)
+    }
+
+    /// A generator of either family (`generate`, `train`, `video`).
+    public func anyGenerator(_ nameOrPath: String, flag: String = "--generator") throws -> any StyleGANGenerator {
+        try Self.anyGenerator(at: try path(nameOrPath, flag: flag))
+    }
+
+    /// StyleGAN2 as `generator(at:)`; StyleGAN3: `G_ema` of an NVlabs StyleGAN3-T/-R pickle, or a StyleGAN3 domain
+    /// written by `train` (`StyleGAN3DomainFile`: its base pickle with the trained tensors).
+    public static func anyGenerator(at path: String) throws -> any StyleGANGenerator {
+        let file = try loadFile(path)
+        if isStyleGAN3Pickle(file) { return try StyleGAN3Generator(nvlabs: file) }
+        if StyleGAN3DomainFile.isDomainFile(file) { return try StyleGAN3DomainFile.load(file) }
+        if file.format == .nvlabsPickle { return try StyleGAN2Generator(nvlabs: file) }
+        if file.format == .tfNetworkPickle { return try StyleGAN2Generator(tensorflow: file) }
+        return try StyleGAN2Generator(checkpoint: file)
+    }
+
+    /// The family of a generator file without building it: "StyleGAN3-T"/"StyleGAN3-R" for a StyleGAN3 pickle
+    /// (its `G_ema`) or StyleGAN3 domain file, nil otherwise.
+    public static func styleGAN3Family(at path: String) throws -> String? {
+        let file = try loadFile(path)
+        if isStyleGAN3Pickle(file) { return file.nvlabsNetworks.first { $0.key == "G_ema" }?.module.generatorFamily }
+        if StyleGAN3DomainFile.isDomainFile(file) { return file.root[StyleGAN3DomainFile.baseKey]?["family"]?.string ?? "StyleGAN3" }
+        return nil
+    }
+
+    /// Photo work (`edit`, `watch`, `invert`) needs a StyleGAN2 generator: a StyleGAN3 one at `path` is refused
+    /// with the reason. `what` names it in the message (a flag, a domain).
+    public static func requireStyleGAN2ForPhotos(at path: String, what: String) throws {
+        guard let family = try styleGAN3Family(at: path) else { return }
+        throw PipelineError.io(path: path, problem: "\(what) is a \(family) generator, which cannot edit photos: the encoders here (e4e, pSp, "
+            + "ReStyle) invert photos into StyleGAN2's W+ space and none inverts into StyleGAN3's W space "
+            + "(`nada-edit generate --generator \(path)` renders it from z or W codes)")
+    }
+
+    /// `invert --generator`: a StyleGAN2 generator to decode with; StyleGAN3 refused with the reason.
+    public func photoGenerator(_ nameOrPath: String, flag: String = "--generator") throws -> StyleGAN2Generator {
+        let resolved = try path(nameOrPath, flag: flag)
+        try Self.requireStyleGAN2ForPhotos(at: resolved, what: flag)
+        return try Self.generator(at: resolved)
+    }
+
+    static func isStyleGAN3Pickle(_ file: LoadedFile) -> Bool {
+        file.format == .nvlabsPickle && file.nvlabsNetworks.first { $0.key == "G_ema" }?.module.generatorFamily.hasPrefix("StyleGAN3") == true
     }
 
     /// `nada-edit models convert`: `network` of an NVlabs StyleGAN2-ADA pickle (or of a TensorFlow StyleGAN2

@@ -12,7 +12,9 @@ public enum LatentSpace: String, CaseIterable, Sendable { case wplus, w, z }
 public enum NoiseChoice: String, CaseIterable, Sendable { case stored, random }
 
 /// `nada-edit generate`: images (or raw arrays) from a generator and latent codes — given (.npy) or sampled Z —
-/// optionally edited (`--edit`) and truncated.
+/// optionally edited (`--edit`) and truncated. The generator is StyleGAN2 or StyleGAN3 (NVlabs pickle or a trained
+/// StyleGAN3 domain): both map z, truncate towards the mean w (`center + ψ·(w − center)`, NVlabs' `w_avg.lerp`)
+/// and render W or W+ codes; latent edits and noise maps are StyleGAN2's.
 public struct ImageGeneration {
     public var generatorPath: String
     /// Codes from a file, or `count` sampled Z codes.
@@ -42,9 +44,16 @@ public struct ImageGeneration {
         guard FileManager.default.fileExists(atPath: generatorPath) else {
             throw PipelineError.io(path: generatorPath, problem: "generator file not found")
         }
-        let g = try ModelResolver.generator(at: generatorPath)
-        let d = g.config.styleDim, n = g.config.nLatent
+        let g = try ModelResolver.anyGenerator(at: generatorPath)
+        let d = g.wDim, n = g.numWs
         var (codes, codeSpace) = try loadCodes(g)
+        if !(g is StyleGAN2Generator) {
+            if !edits.isEmpty {
+                throw PipelineError.invalidArgument("--edit: \(generatorPath) is a \(g.familyName) generator; latent edits (InterFaceGAN, SeFa, "
+                    + "GANSpace directions) are made for StyleGAN2's W+ space, so they are not applied to StyleGAN3")
+            }
+            if noise == .random { log("\(g.familyName) has no noise inputs: --noise random changes nothing") }
+        }
 
         // Latent edits: resolved before any rendering, applied to W+ codes (before truncation, as rosinality's
         // apply_factor.py moves codes before truncating them).
@@ -67,19 +76,22 @@ public struct ImageGeneration {
             let range = start..<min(total, start + Self.chunk)
             let part = codes.slice(axis: 0, range)
             let noiseMode = try noiseMaps(range, g)
-            images.append(try Autograd.noGrad {
-                try g.forward([part], inputIsLatent: codeSpace != .z, truncation: truncation, truncationLatent: meanW, noise: noiseMode)
+            images.append(try Autograd.noGrad { () -> Tensor in
+                var w = part
+                if codeSpace == .z { w = try g.mapping(part) }
+                if let meanW { w = g.truncate(w, psi: truncation, towards: meanW) }
+                return try g.synthesize(w, noise: noiseMode)
             })
         }
         return try write(Tensor.concat(images, axis: 0))
     }
 
     /// The codes and their space, checked against the generator.
-    func loadCodes(_ g: StyleGAN2Generator) throws -> (Tensor, LatentSpace) {
-        let d = g.config.styleDim, n = g.config.nLatent
+    func loadCodes(_ g: any StyleGANGenerator) throws -> (Tensor, LatentSpace) {
+        let n = g.numWs
         guard let latentsPath else {
             var rng = SeededRandom(seed: seed)
-            return (Tensor.randn([count ?? 1, d], using: &rng), .z)
+            return (Tensor.randn([count ?? 1, g.zDim], using: &rng), .z)
         }
         let codes = try floatTensor(latentsPath)
         let codeSpace: LatentSpace
@@ -88,23 +100,24 @@ public struct ImageGeneration {
         case (nil, 2): codeSpace = .w
         case (let s?, _): codeSpace = s
         default:
-            throw PipelineError.io(path: latentsPath, problem: "latent array has shape \(codes.shape); expected W+ [N, \(n), \(d)] or W/Z [N, \(d)] for this generator")
+            throw PipelineError.io(path: latentsPath, problem: "latent array has shape \(codes.shape); expected W+ [N, \(n), \(g.wDim)] or W/Z [N, \(g.wDim)] for this generator")
         }
+        let d = codeSpace == .z ? g.zDim : g.wDim
         let expected = codeSpace == .wplus ? "[N, \(n), \(d)]" : "[N, \(d)]"
         let ok = codeSpace == .wplus ? (codes.rank == 3 && codes.shape[1] == n && codes.shape[2] == d)
                                      : (codes.rank == 2 && codes.shape[1] == d)
         guard ok, codes.shape[0] > 0 else {
             throw PipelineError.io(path: latentsPath, problem: "latent array has shape \(codes.shape), but \(codeSpace.rawValue) codes for this generator "
-                + "(\(generatorPath): size \(g.config.size), n_latent \(n), style_dim \(d)) must be \(expected)")
+                + "(\(generatorPath): size \(g.resolution), n_latent \(n), style_dim \(g.wDim)\(g.zDim == g.wDim ? "" : ", z_dim \(g.zDim)")) must be \(expected)")
         }
         return (codes, codeSpace)
     }
 
     /// `--truncation-latent`, else the checkpoint's latent_avg, else the mean of 4096 mapped z drawn with the seed.
-    func truncationLatent(_ g: StyleGAN2Generator) throws -> Tensor? {
+    func truncationLatent(_ g: any StyleGANGenerator) throws -> Tensor? {
         guard truncation < 1 else { return nil }
         guard let truncationLatentPath else { return g.latentAverage ?? g.meanLatent(count: 4096, seed: seed) }
-        let d = g.config.styleDim
+        let d = g.wDim
         let t = try floatTensor(truncationLatentPath)
         guard t.count == d, t.rank <= 2 else {
             throw PipelineError.io(path: truncationLatentPath, problem: "truncation latent has shape \(t.shape), expected [\(d)] or [1, \(d)]")
@@ -113,7 +126,8 @@ public struct ImageGeneration {
     }
 
     /// Stored buffers, or per-image random maps (image i uses seed + i, so chunking does not matter).
-    func noiseMaps(_ range: Range<Int>, _ g: StyleGAN2Generator) throws -> StyleGAN2Noise {
+    func noiseMaps(_ range: Range<Int>, _ generator: any StyleGANGenerator) throws -> StyleGAN2Noise {
+        guard let g = generator as? StyleGAN2Generator else { return .stored } // StyleGAN3: no noise inputs
         switch noise {
         case .stored: return .stored
         case .random:

@@ -134,9 +134,9 @@ public final class TrainingRun {
     /// Final generator, loss curve and domain record.
     func finish() throws {
         let generatorFile = path("generator.pt")
-        // An NVlabs base keeps its conv_clamp / mapping lr (nvlabs_options) so the result reloads identically.
-        try writeGeneratorCheckpoint(gEma: trainer.trainable.stateDict().map { (name: $0.0, array: $0.1) },
-                                     extra: trainer.trainable.nvlabsOptionsEntry.map { [$0] } ?? [], to: generatorFile)
+        // An NVlabs base keeps its conv_clamp / mapping lr (nvlabs_options) so the result reloads identically;
+        // a StyleGAN3 result is its base pickle's path and SHA-256 plus the trained tensors.
+        try TrainingCheckpoint.writeGenerator(trainer, to: generatorFile)
         try TrainingCheckpoint.save(trainer, to: checkpointPath)
         let o = trainer.options
         let losses = try LossLog.read(path("losses.csv"))
@@ -153,6 +153,7 @@ public final class TrainingRun {
             "lambda_patch": String(o.losses.patch), "lambda_manifold": String(o.losses.manifold),
             "clip_weights": o.clipWeights.map { String($0) }.joined(separator: ","),
             "noise": o.storedNoise ? "stored" : "random",
+            "generator_family": trainer.trainable.familyName,
         ]
         if let start = inputs.trainableGeneratorPath { hyper["trainable_generator"] = start }
         for (i, clip) in inputs.clipPaths.enumerated() { hyper["clip_\(i)_sha256"] = try FileDigest.sha256Hex(ofFileAt: clip) }

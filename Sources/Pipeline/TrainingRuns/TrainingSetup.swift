@@ -41,8 +41,11 @@ public struct TrainingSetup {
         let clip = try clipPaths.map {
             CLIPLossModel(model: try ModelResolver.clip(at: $0), tokenizer: tokenizer, antialias: antialias, name: ($0 as NSString).lastPathComponent)
         }
-        let frozen = try ModelResolver.generator(at: generatorPath)
-        let trainable = try ModelResolver.generator(at: trainableGeneratorPath ?? generatorPath)
+        let frozen = try ModelResolver.anyGenerator(at: generatorPath)
+        let trainable = try ModelResolver.anyGenerator(at: trainableGeneratorPath ?? generatorPath)
+        // StyleGAN3 trains the official fixed layer set: the default adaptive selection is turned off (and
+        // recorded so), other selection options are refused by the trainer (see StyleGAN3Training.swift).
+        let options = frozen is StyleGAN3Generator ? NADATrainer.optionsForStyleGAN3(self.options) : self.options
         let trainer = try NADATrainer(frozen: frozen, trainable: trainable, clip: clip, options: options)
         if let sampleLatentsPath {
             let a = try readNpy(sampleLatentsPath)
