@@ -31,7 +31,7 @@ final class ADAEndToEndTests: XCTestCase {
         var setup = TrainingSetup(generatorPath: pickle, clipPaths: [clip], vocabularyPath: vocab, options: options)
         setup.vocabularyMergeCount = nil // the demo vocabulary: every merge in the file
         let trainer = try setup.makeTrainer().trainer
-        XCTAssertEqual(trainer.trainable.convClamp, 256, "the pickle's conv_clamp is part of the trained generator")
+        XCTAssertEqual((trainer.trainable as? StyleGAN2Generator)?.convClamp, 256, "the pickle's conv_clamp is part of the trained generator")
         let runDir = dir + "/run"
         let run = try TrainingRun(trainer: trainer, inputs: .init(generatorPath: pickle, clipPaths: [clip], domainName: "dogcat", toolVersion: "test"),
                                   outputDirectory: runDir)
