@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // The PostgreSQL work queue (issue 19, `--queue postgres://…`); only ClusterQueue links it.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        // SHA-256 of photos and checkpoints (DurableIO.SHA256); postgres-nio already depends on it.
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, zlib1g-dev, libexif-dev, libjpeg-dev, libpng-dev, libdlib-dev,
@@ -63,7 +65,7 @@ let package = Package(
 
         // The one durable writer (temp + fsync + no-replace rename) and mover; renameat2 needs a C shim.
         .target(name: "CDurableIO", path: "Sources/CDurableIO"),
-        .target(name: "DurableIO", dependencies: ["CDurableIO"]),
+        .target(name: "DurableIO", dependencies: ["CDurableIO", .product(name: "Crypto", package: "swift-crypto")]),
 
         .target(name: "Engine", dependencies: ["CBLAS", "CKernels", "CBF16"], swiftSettings: fastMath),
         .target(name: "Formats", dependencies: ["CZlib", "DurableIO"]),
@@ -86,7 +88,7 @@ let package = Package(
         // Foundation only, so that it builds in seconds and the page test can call it directly.
         .target(name: "ManPage"),
         .executableTarget(name: "nada-man", dependencies: ["ManPage"]),
-        .executableTarget(name: "nada-bench", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "Video"], swiftSettings: fastMath),
+        .executableTarget(name: "nada-bench", dependencies: ["Engine", "Formats", "Models", "Training", "Imaging", "Video", "Pipeline"], swiftSettings: fastMath),
         // Claim/complete throughput of the PostgreSQL work queue (issue 19); apart from nada-bench so that the numeric
         // benchmarks do not link postgres-nio.
         .executableTarget(name: "nada-queue-bench", dependencies: ["ClusterQueue", "Pipeline"]),
