@@ -27,6 +27,8 @@ let groups: [(name: String, summary: String, run: (BenchOptions) -> Void)] = [
     ("encoders", "e4e (IR-SE-50 + FPN + 18 style heads) forward at 256x256, batch 1 and 4 (random weights)", runEncoderBench),
     ("video", "nada-edit video's per-frame work at 256 and 1024: weight interpolation, render, H.264 encode (random weights)",
      { _ in runVideoBench(arguments: groupArguments) }),
+    ("edit", "a photo edited end to end at 1024 through nada-edit (decode, dlib alignment, e4e, render, JPEG); --jobs 1 and 2 over 20 photos",
+     { options in runEditBench(arguments: groupArguments, options: options) }),
     ("load", "reading checkpoint files given on the command line (nada-bench load FILE... --repeats N)",
      { options in runLoadBench(arguments: groupArguments, repeats: options.repeats) }),
 ]
