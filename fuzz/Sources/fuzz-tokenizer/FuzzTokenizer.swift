@@ -10,7 +10,9 @@ private let tokenizer: CLIPTokenizer = {
     let path = env["NADA_FUZZ_BPE"] ?? (#filePath as NSString)
         .deletingLastPathComponent.appending("/../../../fixtures/demo/bpe_demo_vocab.txt.gz")
     do {
-        return try CLIPTokenizer(bpeFile: path, mergeCount: env["NADA_FUZZ_BPE"] == nil ? nil : CLIPTokenizer.openAIMergeCount)
+        // Models never open files (the loading layer reads them), so the target reads the vocabulary itself.
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try CLIPTokenizer(bpeData: data, path: path, mergeCount: env["NADA_FUZZ_BPE"] == nil ? nil : CLIPTokenizer.openAIMergeCount)
     } catch {
         fatalError("fuzz-tokenizer: cannot load the BPE vocabulary: \(error)")
     }
