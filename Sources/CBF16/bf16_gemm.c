@@ -153,15 +153,46 @@ static dnnl_status_t find_plan(const plan *key, plan *out, int *transient) {
     return s;
 }
 
-// Per-thread buffers: the bf16 copies of A and B, the scratchpad, and the stream.
+// Per-thread buffers: the bf16 copies of A and B, the scratchpad, and the stream. They are freed when their
+// thread exits (a pthread key's destructor): libdispatch retires idle worker threads and starts new ones, and
+// `--jobs` runs photos on threads of their own, so a long-lived process would otherwise keep every exited
+// thread's buffers (AddressSanitizer's leak check found 4.7 MB of them and their oneDNN streams after the suite).
 typedef struct {
     uint16_t *a, *b;
     size_t a_cap, b_cap;
     void *scratch;
     size_t scratch_cap;
     dnnl_stream_t stream;
+    int registered;   // the key below points at this thread's buffers
 } thread_buffers;
 static __thread thread_buffers tb;
+static pthread_key_t tb_key;
+static pthread_once_t tb_key_once = PTHREAD_ONCE_INIT;
+static long live_buffers;   // threads whose buffers are allocated (tests)
+
+static void free_thread_buffers(void *value) {
+    thread_buffers *t = value;
+    free(t->a);
+    free(t->b);
+    free(t->scratch);
+    if (t->stream) dnnl_stream_destroy(t->stream);
+    memset(t, 0, sizeof *t);
+    __atomic_sub_fetch(&live_buffers, 1, __ATOMIC_RELAXED);
+}
+
+static void make_tb_key(void) { pthread_key_create(&tb_key, free_thread_buffers); }
+
+// Called before the thread's first allocation: arms the destructor for this thread.
+static int register_thread_buffers(void) {
+    if (tb.registered) return 1;
+    pthread_once(&tb_key_once, make_tb_key);
+    if (pthread_setspecific(tb_key, &tb) != 0) return 0;
+    tb.registered = 1;
+    __atomic_add_fetch(&live_buffers, 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
+long nada_bf16_live_thread_buffers(void) { return __atomic_load_n(&live_buffers, __ATOMIC_RELAXED); }
 
 static int reserve(void **buffer, size_t *cap, size_t bytes) {
     if (bytes <= *cap) return 1;
@@ -175,6 +206,7 @@ int nada_bf16_gemm(int trans_a, int trans_b, long m, long n, long k, float alpha
                    const float *b, long ldb, float beta, float *c, long ldc) {
     pthread_once(&engine_once, make_engine);
     if (engine_status != dnnl_success) return engine_status;
+    if (!register_thread_buffers()) return dnnl_out_of_memory;
     if (!tb.stream && dnnl_stream_create(&tb.stream, engine, dnnl_stream_default_flags) != dnnl_success) {
         tb.stream = NULL;
         return dnnl_runtime_error;

@@ -1,3 +1,4 @@
+import Foundation
 import CBF16
 import XCTest
 @testable import Engine
@@ -94,6 +95,35 @@ final class PrecisionTests: XCTestCase {
         XCTAssertEqual(run(m: 256, n: 256, k: 256, .fp32).max()!, 0, "fp32 is fp32")
         XCTAssertEqual(run(m: 4, n: 512, k: 512, .bf16).max()!, 0, "a skinny product (4 codes through a 512-wide layer) stays fp32")
         XCTAssertEqual(Precision.current, .fp32, "restored after the body")
+    }
+
+    /// Threads that ran bf16 products and exited leave nothing behind: their buffers and oneDNN stream are freed
+    /// at thread exit (libdispatch retires idle workers; `--jobs` starts threads of its own).
+    func testBuffersOfExitedThreadsAreFreed() {
+        let m = 64, n = 64, k = 64
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
+        let before = nada_bf16_live_thread_buffers()
+        final class Results: @unchecked Sendable {   // written under `lock` by the threads
+            var values = [[Float]](repeating: [], count: 4)
+            let lock = NSLock()
+        }
+        let done = DispatchGroup(), results = Results()
+        for t in 0..<4 {
+            done.enter()
+            let thread = Thread {
+                var c = [Float](repeating: 0, count: m * n)
+                let status = nada_bf16_gemm(0, 0, m, n, k, 1, a, k, b, n, 0, &c, n)
+                results.lock.lock(); results.values[t] = status == 0 ? c : []; results.lock.unlock()
+                done.leave()
+            }
+            thread.start()
+        }
+        done.wait()
+        for (t, c) in results.values.enumerated() { XCTAssertEqual(c, [Float](repeating: 8, count: m * n), "thread \(t)") }
+        // The threads have signalled; give them a moment to finish exiting (the destructors run at exit).
+        let deadline = Date().addingTimeInterval(5)
+        while nada_bf16_live_thread_buffers() != before && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertEqual(nada_bf16_live_thread_buffers(), before, "buffers of exited threads still allocated")
     }
 
     func testFallbackRule() {

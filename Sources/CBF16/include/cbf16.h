@@ -19,6 +19,10 @@ int nada_cpu_has_avx512bf16(void);
 int nada_bf16_gemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
                    const float *b, long ldb, float beta, float *c, long ldc);
 
+// How many threads hold bf16 GEMM buffers (copies of A and B, scratchpad, oneDNN stream) right now; each thread's
+// are freed when it exits. For tests.
+long nada_bf16_live_thread_buffers(void);
+
 // fp32 -> bf16 -> fp32 of n values (round to nearest even): what the GEMM's inputs become. For tests.
 void nada_round_to_bf16(const float *src, float *dst, long n);
 
