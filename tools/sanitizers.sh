@@ -11,7 +11,7 @@
 #   bench  the benchmarks' shapes (nada-bench kernels, stylegan2, clip, encoders, train at their default sizes:
 #          256 and 1024, batches 1 and 2), one repeat each, with the ASan build from `asan`: the engine at the sizes the tests do not reach.
 #   tsan   the threaded tests under ThreadSanitizer: EngineTests (parallel kernels), and the pipeline's
-#          BatchRunnerTests, WatcherSafetyTests and DurableIOTests. Release, scratch path .build-tsan.
+#          BatchRunnerTests, JobThreadsTests (photo jobs on their own threads), WatcherSafetyTests and DurableIOTests. Release, scratch path .build-tsan.
 #
 # Leaks that are not ours are suppressed by name in tools/lsan-suppressions.txt (each with its reason).
 # Exits non-zero on the first stage that fails; logs go to .build-asan/sanitizers-*.log and .build-tsan/.
@@ -48,7 +48,7 @@ run_bench() {
 run_tsan() {
     mkdir -p .build-tsan
     swift test -c release --sanitize=thread --scratch-path .build-tsan \
-        --filter 'EngineTests\.|PipelineTests\.BatchRunnerTests|PipelineTests\.WatcherSafetyTests|DurableIOTests\.' \
+        --filter 'EngineTests\.|PipelineTests\.BatchRunnerTests|PipelineTests\.JobThreadsTests|PipelineTests\.WatcherSafetyTests|DurableIOTests\.' \
         2>&1 | tee .build-tsan/sanitizers-tsan.log
 }
 

@@ -62,7 +62,8 @@ final class DemoTests: XCTestCase {
 
     struct Outcome { var status: Int32; var stdout: String; var stderr: String }
 
-    /// Runs the binary with a clean environment: only PATH, plus HOME / NADA_EDIT_MODELS / TMPDIR in `work`.
+    /// Runs the binary with a clean environment: only PATH (and sanitizer settings), plus HOME / NADA_EDIT_MODELS /
+    /// TMPDIR in `work`.
     func runDemo(_ arguments: [String], cwd: String) throws -> Outcome {
         let process = Process()
         if let unshare = Self.networkNamespace {
@@ -76,6 +77,8 @@ final class DemoTests: XCTestCase {
         process.currentDirectoryURL = URL(fileURLWithPath: cwd)
         var environment = ["HOME": work + "/home", "NADA_EDIT_MODELS": work + "/user-models", "TMPDIR": work + "/tmp"]
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        // Sanitizer settings pass through (tools/sanitizers.sh: the leak suppressions apply to the child too).
+        for key in ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"] { environment[key] = ProcessInfo.processInfo.environment[key] }
         process.environment = environment
         // Output goes to files outside the folders the test inspects (a pipe could fill up and block the demo).
         let logs = work + "/logs-\(UUID().uuidString)"

@@ -52,7 +52,10 @@ extension QueueTests {
                       lease: TimeInterval = 1) throws -> Watcher {
         var options = WatchOptions(inputDirectory: inbox, outputDirectory: dir + "/out", domains: ["sketch"],
                                    doneDirectory: dir + "/done", failedDirectory: dir + "/failed")
-        options.settleInterval = 0.05
+        // The half-written photos below pause 10 ms between halves; a settle time of 50 ms was once shorter
+        // than that pause became under AddressSanitizer on two busy cores (the half file was enqueued,
+        // then failed as changed). 0.25 s keeps the test about as fast and the pause far below it.
+        options.settleInterval = 0.25
         options.report = false
         options.exitWhenIdle = once
         let watcher = Watcher(options: options, processor: processor, queue: try PostgresWorkQueue(url: url))
