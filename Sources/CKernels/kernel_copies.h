@@ -1,9 +1,10 @@
-// Builds the fused Winograd kernels twice in the including file: once generic (SSE on the baseline
-// x86-64 target) and once for AVX2+FMA, and says how a call picks its copy. Swift's SIMD8 compiles to
-// SSE on the baseline target; these copies are the reason the kernels are C. Not a public header.
+// Builds vector kernels twice in the including file: once generic (SSE on the baseline x86-64 target)
+// and once for AVX2+FMA, and says how a call picks its copy. Swift's SIMD8 compiles to SSE on the
+// baseline target; these copies are the reason the kernels are C. Not a public header.
 //
 // The includer defines NADA_KERNEL_BODY (and optionally NADA_KERNEL_BODY2) as the header(s) with its
-// tile loops; winograd_common_kernel.h comes first in every copy. KFN(name) gives each copy its own
+// loops; with NADA_WINOGRAD_COMMON defined, winograd_common_kernel.h (the Winograd kernels' shared
+// products and shuffles) comes first in every copy. KFN(name) gives each copy its own
 // names (name_generic, name_avx2). Each call names its copy (the `avx2` field of the conv structs, from
 // the Swift `ConvPlan.isa`): KDISPATCH(avx2, name, args...) calls name_avx2 or name_generic.
 
@@ -23,7 +24,9 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define KCAT(a, b) KCAT_(a, b)
 
 #define KFN(name) KCAT(name, _generic)
+#ifdef NADA_WINOGRAD_COMMON
 #include "winograd_common_kernel.h"
+#endif
 #include NADA_KERNEL_BODY
 #ifdef NADA_KERNEL_BODY2
 #include NADA_KERNEL_BODY2
@@ -34,7 +37,9 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define NADA_HAVE_AVX2_COPY 1
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #define KFN(name) KCAT(name, _avx2)
+#ifdef NADA_WINOGRAD_COMMON
 #include "winograd_common_kernel.h"
+#endif
 #include NADA_KERNEL_BODY
 #ifdef NADA_KERNEL_BODY2
 #include NADA_KERNEL_BODY2
@@ -46,7 +51,9 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #define KFN(name) KCAT(name, _avx2)
+#ifdef NADA_WINOGRAD_COMMON
 #include "winograd_common_kernel.h"
+#endif
 #include NADA_KERNEL_BODY
 #ifdef NADA_KERNEL_BODY2
 #include NADA_KERNEL_BODY2

@@ -1,6 +1,6 @@
 // The parts of the fused Winograd kernels that do not depend on the transform: 8-lane vector helpers,
 // the 8x8 transpose, and the register-blocked point-wise products of the forward (M = U V per point) and
-// of the filter gradient (dU += V Mt per point). Included once per instruction set by winograd_copies.h,
+// of the filter gradient (dU += V Mt per point). Included once per instruction set by kernel_copies.h,
 // before the kernel bodies, so each copy gets its own (KFN-named) functions; a new variant is a new
 // transform and tile loop that calls these. Not a public header: it defines functions.
 

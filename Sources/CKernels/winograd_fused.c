@@ -1,12 +1,13 @@
 // Fused Winograd F(4x4, 3x3) convolution for few channels: see winograd_fused_kernel.h (forward, input
 // gradient) and winograd_fused_dw_kernel.h (filter gradient) for the tile loops, built twice by
-// winograd_copies.h (AVX2+FMA and generic); each call names its copy (the Swift `ConvPlan.isa`).
+// kernel_copies.h (AVX2+FMA and generic); each call names its copy (the Swift `ConvPlan.isa`).
 
 #include "ckernels.h"
 
+#define NADA_WINOGRAD_COMMON 1
 #define NADA_KERNEL_BODY "winograd_fused_kernel.h"
 #define NADA_KERNEL_BODY2 "winograd_fused_dw_kernel.h"
-#include "winograd_copies.h"
+#include "kernel_copies.h"
 
 int nada_cpu_has_avx2(void) {
 #if defined(NADA_HAVE_AVX2_COPY)

@@ -1,5 +1,5 @@
 // The weight-gradient half of the fused Winograd F(4x4, 3x3) backward, built once per instruction set
-// by winograd_copies.h right after winograd_fused_kernel.h (whose helpers it uses: locate,
+// by kernel_copies.h right after winograd_fused_kernel.h (whose helpers it uses: locate,
 // transform_inputs, gather_row) and winograd_common_kernel.h (transpose8, dw_products). Not a public
 // header: it defines functions.
 //

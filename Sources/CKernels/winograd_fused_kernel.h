@@ -1,4 +1,4 @@
-// The fused Winograd F(4x4, 3x3) tile loop, built once per instruction set by winograd_copies.h
+// The fused Winograd F(4x4, 3x3) tile loop, built once per instruction set by kernel_copies.h
 // (KFN(name) gives each copy its own names) after winograd_common_kernel.h, whose vector helpers and
 // point-wise products it uses. Not a public header: it defines functions.
 //

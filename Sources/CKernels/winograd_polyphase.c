@@ -4,8 +4,9 @@
 
 #include "ckernels.h"
 
+#define NADA_WINOGRAD_COMMON 1
 #define NADA_KERNEL_BODY "winograd_polyphase_kernel.h"
-#include "winograd_copies.h"
+#include "kernel_copies.h"
 
 void nada_poly_conv_tiles(const nada_poly_conv *conv, const float *x, const float *u, float *y,
                           long t0, long t1, float *scratch) {

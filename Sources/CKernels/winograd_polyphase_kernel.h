@@ -1,5 +1,5 @@
 // The fused polyphase Winograd tile loop for the stride-2, 3x3, unpadded transposed convolution
-// (output 2H+1), built once per instruction set by winograd_copies.h (KFN(name) gives each copy its own
+// (output 2H+1), built once per instruction set by kernel_copies.h (KFN(name) gives each copy its own
 // names) after winograd_common_kernel.h, whose vector helpers and point-wise products it shares with
 // the stride-1 kernel. Not a public header.
 //

@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 
 /// Elementwise arithmetic with NumPy broadcasting, and unary maps. Each op's backward sits beside it.
 
@@ -156,11 +157,21 @@ extension Tensor {
     public func tanh() -> Tensor { unary(Foundation.tanh) { _, y in 1 - y * y } }
     public func relu() -> Tensor { unary({ max($0, 0) }) { x, _ in x > 0 ? 1 : 0 } }
 
-    /// CLIP's QuickGELU: x·σ(1.702x).
+    /// CLIP's QuickGELU: x·σ(1.702x). Forward and backward run in the C kernels' vectorised exp
+    /// (`nada_quick_gelu`): through libm's expf, one closure call per element, it was ~12 % of a ViT-B/16
+    /// forward+backward.
     public func quickGELU() -> Tensor {
-        unary({ $0 / (1 + Foundation.exp(-1.702 * $0)) }) { x, _ in
-            let s = 1 / (1 + Foundation.exp(-1.702 * x))
-            return s + 1.702 * x * s * (1 - s)
+        let x = self
+        let out = Tensor.empty(x.shape)
+        let px = x.pointer, po = out.pointer, avx2 = ConvPlan.machine.avx2Flag
+        parallelFor(x.count, minChunk: 1 << 14) { r in nada_quick_gelu(px + r.lowerBound, po + r.lowerBound, r.count, avx2) }
+        return out.recorded([x]) { g in
+            let gx = Tensor.empty(x.shape)
+            let px = x.pointer, pg = g.pointer, pr = gx.pointer
+            parallelFor(x.count, minChunk: 1 << 14) { r in
+                nada_quick_gelu_backward(px + r.lowerBound, pg + r.lowerBound, pr + r.lowerBound, r.count, avx2)
+            }
+            return [gx]
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 
 /// Softmax, LayerNorm and vector normalisation over the last axis.
 
@@ -12,12 +13,8 @@ extension Tensor {
         parallelFor(rows, minChunk: max(1, 4096 / max(n, 1))) { r in
             for row in r {
                 let src = px + row * n, dst = po + row * n
-                var m = -Float.infinity
-                for j in 0..<n { m = max(m, src[j]) }
-                var s: Float = 0
-                for j in 0..<n { let e = Foundation.exp(src[j] - m); dst[j] = e; s += e }
-                let inv = 1 / s
-                for j in 0..<n { dst[j] *= inv }
+                dst.update(from: src, count: n)
+                softmaxInPlace(dst, count: n)
             }
         }
         let y = out.detached() // not `out` itself: no retain cycle through the node
@@ -98,4 +95,19 @@ extension Tensor {
         let nb = other.square().sum(axis: -1).sqrt().clamped(eps, .greatestFiniteMagnitude)
         return dot / (na * nb)
     }
+}
+
+/// Softmax of `count` values in place: the maximum subtracted, exp in the C kernels' vector code
+/// (`nada_exp`; libm's expf per element was most of a softmax), then normalised. Entries of -inf
+/// (masked) come out exactly 0.
+@inline(__always)
+public func softmaxInPlace(_ r: UnsafeMutablePointer<Float>, count: Int) {
+    var m = -Float.infinity
+    for j in 0..<count { m = max(m, r[j]) }
+    for j in 0..<count { r[j] -= m }
+    nada_exp(r, r, count, ConvPlan.machine.avx2Flag)
+    var s: Float = 0
+    for j in 0..<count { s += r[j] }
+    let inv = 1 / s
+    for j in 0..<count { r[j] *= inv }
 }

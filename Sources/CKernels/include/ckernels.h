@@ -11,6 +11,19 @@
 /// left alone (not glibc, or the user set MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ themselves).
 int nada_keep_large_blocks_in_heap(void);
 
+// MARK: Element-wise activations with a vectorised exp (activations.c)
+// `avx2`: 1 runs the AVX2+FMA copy (only where nada_cpu_has_avx2), 0 the generic one. Relative error of the
+// exp inside about 2e-7; above 88.3 it is exp(88.3) (finite), below -87.3 it is 0, NaN stays NaN.
+
+/// y = x·σ(1.702x) (CLIP's QuickGELU) for `count` values; y may be x.
+void nada_quick_gelu(const float *x, float *y, long count, int avx2);
+
+/// gx = g·d/dx[x·σ(1.702x)] for `count` values; gx may be g.
+void nada_quick_gelu_backward(const float *x, const float *g, float *gx, long count, int avx2);
+
+/// y = exp(x) for `count` values; y may be x.
+void nada_exp(const float *x, float *y, long count, int avx2);
+
 // MARK: Fused Winograd F(4x4, 3x3) convolution (winograd_fused.c)
 
 /// One sample of a 3x3 stride-1 convolution (groups = 1) with optional per-channel scales:

@@ -75,12 +75,7 @@ func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, causal:
     for i in 0..<rows {
         let r = p + i * cols
         let live = causal ? min(i + 1, cols) : cols
-        var m = -Float.infinity
-        for j in 0..<live { m = max(m, r[j]) }
-        var s: Float = 0
-        for j in 0..<live { let e = Foundation.exp(r[j] - m); r[j] = e; s += e }
-        let inv = 1 / s
-        for j in 0..<live { r[j] *= inv }
+        softmaxInPlace(r, count: live)
         for j in live..<cols { r[j] = 0 }
     }
 }
