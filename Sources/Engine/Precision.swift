@@ -8,6 +8,12 @@ import CBF16
 /// and every stored tensor stay fp32. Rounding an input to bf16 costs 2⁻⁹ of its value; the error does not grow with
 /// the product's length (../shared/spec/bf16-on-this-cpu.md), and `PrecisionTests` bounds what it does to a
 /// generator's image, to CLIP features and to a training step.
+///
+/// Winograd F(4×4, 3×3) amplifies that rounding: with its transformed tiles in bf16 a conv's worst output error is
+/// ~30× a direct conv's (tools/winograd_bf16_error.py: 1.2e-1 against 3.8e-3 of the largest output). The GEMM
+/// Winograd path's products (the wide layers) are bf16 all the same, and the image bound above holds with them
+/// (`BF16ModelTests`: 2.8e-3); a bf16 copy of the fused few-channel kernel was tried and failed the training-parity
+/// bound (update cosine 0.9876, 0.99 asked), so the fused kernels stay fp32.
 public enum Precision: String, CaseIterable, Sendable {
     case fp32, bf16
 
