@@ -9,7 +9,8 @@
 #          libjpeg/libpng/dlib shims are instrumented too; the Debian libraries themselves are not).
 #          Scratch path .build-asan.
 #   bench  the benchmarks' shapes (nada-bench kernels, stylegan2, clip, encoders, train at their default sizes:
-#          256 and 1024, batches 1 and 2), one repeat each, with the ASan build from `asan`: the engine at the sizes the tests do not reach.
+#          256 and 1024, batches 1 and 2), one repeat each, in fp32 and again in bf16, with the ASan build from
+#          `asan`: the engine at the sizes the tests do not reach.
 #   tsan   the threaded tests under ThreadSanitizer: EngineTests (parallel kernels), and the pipeline's
 #          BatchRunnerTests, JobThreadsTests (photo jobs on their own threads), WatcherSafetyTests and DurableIOTests. Release, scratch path .build-tsan.
 #
@@ -42,6 +43,11 @@ run_bench() {
         "$bench" clip --repeats 1
         "$bench" encoders --repeats 1
         "$bench" train --iterations 1
+        # The bf16 shim (oneDNN, per-thread buffers) at the same shapes.
+        "$bench" stylegan2 --repeats 1 --precision bf16
+        "$bench" clip --repeats 1 --precision bf16
+        "$bench" encoders --repeats 1 --precision bf16
+        "$bench" train --iterations 1 --precision bf16
     } 2>&1 | tee .build-asan/sanitizers-bench.log
 }
 
