@@ -42,13 +42,25 @@ KINLINE v8 KFN(exp8)(v8 x) {
     return y;
 }
 
-// The last n < 8 values through a zero-padded vector.
-#define ACT_TAIL(n, body) do { \
-        float tx_[8] = {0}, tg_[8] = {0}, ty_[8]; \
-        for (long j_ = 0; j_ < (n); j_++) { tx_[j_] = x[i + j_]; if (g) tg_[j_] = g[i + j_]; } \
-        v8 xv, gv; __builtin_memcpy(&xv, tx_, 32); __builtin_memcpy(&gv, tg_, 32); \
-        v8 yv = body; __builtin_memcpy(ty_, &yv, 32); \
-        for (long j_ = 0; j_ < (n); j_++) y[i + j_] = ty_[j_]; } while (0)
+// y[i] = body for i in [0, count), 8 values at a time: `body` is an expression of the vectors xv (from x)
+// and gv (from g, which may be NULL: then gv is 0); the last count % 8 values go through zero-padded
+// vectors, so nothing past the end is read or written.
+#define ACT_MAP(body) do { \
+        for (long i = 0; i < count; i += 8) { \
+            v8 xv = {0}, gv = {0}, yv; \
+            if (count - i >= 8) { \
+                __builtin_memcpy(&xv, x + i, 32); \
+                if (g) __builtin_memcpy(&gv, g + i, 32); \
+                yv = (body); \
+                __builtin_memcpy(y + i, &yv, 32); \
+            } else { \
+                size_t bytes = 4 * (size_t)(count - i); \
+                __builtin_memcpy(&xv, x + i, bytes); \
+                if (g) __builtin_memcpy(&gv, g + i, bytes); \
+                yv = (body); \
+                __builtin_memcpy(y + i, &yv, bytes); \
+            } \
+        } } while (0)
 
 // QuickGELU (CLIP): x·σ(1.702x) = x / (1 + e^(-1.702x)).
 KINLINE v8 KFN(quick_gelu8)(v8 x) {
@@ -64,37 +76,15 @@ KINLINE v8 KFN(quick_gelu_grad8)(v8 x, v8 g) {
 
 static void KFN(quick_gelu)(const float *x, float *y, long count) {
     const float *g = NULL;
-    long i = 0;
-    for (; i + 8 <= count; i += 8) {
-        v8 xv;
-        __builtin_memcpy(&xv, x + i, 32);
-        v8 yv = KFN(quick_gelu8)(xv);
-        __builtin_memcpy(y + i, &yv, 32);
-    }
-    if (i < count) ACT_TAIL(count - i, KFN(quick_gelu8)(xv));
+    ACT_MAP(KFN(quick_gelu8)(xv));
 }
 
 static void KFN(quick_gelu_backward)(const float *x, const float *g, float *y, long count) {
-    long i = 0;
-    for (; i + 8 <= count; i += 8) {
-        v8 xv, gv;
-        __builtin_memcpy(&xv, x + i, 32);
-        __builtin_memcpy(&gv, g + i, 32);
-        v8 yv = KFN(quick_gelu_grad8)(xv, gv);
-        __builtin_memcpy(y + i, &yv, 32);
-    }
-    if (i < count) ACT_TAIL(count - i, KFN(quick_gelu_grad8)(xv, gv));
+    ACT_MAP(KFN(quick_gelu_grad8)(xv, gv));
 }
 
 static void KFN(exp_values)(const float *x, float *y, long count) {
     const float *g = NULL;
-    long i = 0;
-    for (; i + 8 <= count; i += 8) {
-        v8 xv;
-        __builtin_memcpy(&xv, x + i, 32);
-        v8 yv = KFN(exp8)(xv);
-        __builtin_memcpy(y + i, &yv, 32);
-    }
-    if (i < count) ACT_TAIL(count - i, KFN(exp8)(xv));
+    ACT_MAP(KFN(exp8)(xv));
 }
-#undef ACT_TAIL
+#undef ACT_MAP

@@ -4,7 +4,7 @@
 //
 // The includer defines NADA_KERNEL_BODY (and optionally NADA_KERNEL_BODY2) as the header(s) with its
 // loops; with NADA_WINOGRAD_COMMON defined, winograd_common_kernel.h (the Winograd kernels' shared
-// products and shuffles) comes first in every copy. KFN(name) gives each copy its own
+// products and shuffles) comes first in every copy (kernel_copy_body.h is one copy). KFN(name) gives each copy its own
 // names (name_generic, name_avx2). Each call names its copy (the `avx2` field of the conv structs, from
 // the Swift `ConvPlan.isa`): KDISPATCH(avx2, name, args...) calls name_avx2 or name_generic.
 
@@ -24,26 +24,14 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define KCAT(a, b) KCAT_(a, b)
 
 #define KFN(name) KCAT(name, _generic)
-#ifdef NADA_WINOGRAD_COMMON
-#include "winograd_common_kernel.h"
-#endif
-#include NADA_KERNEL_BODY
-#ifdef NADA_KERNEL_BODY2
-#include NADA_KERNEL_BODY2
-#endif
+#include "kernel_copy_body.h"
 #undef KFN
 
 #if defined(__x86_64__) && defined(__clang__)
 #define NADA_HAVE_AVX2_COPY 1
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #define KFN(name) KCAT(name, _avx2)
-#ifdef NADA_WINOGRAD_COMMON
-#include "winograd_common_kernel.h"
-#endif
-#include NADA_KERNEL_BODY
-#ifdef NADA_KERNEL_BODY2
-#include NADA_KERNEL_BODY2
-#endif
+#include "kernel_copy_body.h"
 #undef KFN
 #pragma clang attribute pop
 #elif defined(__x86_64__) && defined(__GNUC__)
@@ -51,13 +39,7 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #define KFN(name) KCAT(name, _avx2)
-#ifdef NADA_WINOGRAD_COMMON
-#include "winograd_common_kernel.h"
-#endif
-#include NADA_KERNEL_BODY
-#ifdef NADA_KERNEL_BODY2
-#include NADA_KERNEL_BODY2
-#endif
+#include "kernel_copy_body.h"
 #undef KFN
 #pragma GCC pop_options
 #endif
