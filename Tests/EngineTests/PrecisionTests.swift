@@ -7,7 +7,8 @@ import XCTest
 /// sum in fp32" (so its only error is the rounding the option promises), for every transpose, alpha, beta and
 /// leading dimension the engine uses; small and skinny products stay fp32; fp32 is untouched.
 final class PrecisionTests: XCTestCase {
-    override func setUpWithError() throws {
+    /// The bf16 tests need the instructions; testFallbackRule runs everywhere (it is what a CPU without them does).
+    func requireBF16() throws {
         try XCTSkipUnless(Precision.cpuHasBF16, "this CPU has no AVX512-BF16: --precision bf16 falls back to fp32 here (testFallbackRule covers that)")
     }
 
@@ -36,6 +37,7 @@ final class PrecisionTests: XCTestCase {
     }
 
     func testProductsEqualFP32ArithmeticOnBF16RoundedInputs() throws {
+        try requireBF16()
         var rng = SeededRandom(seed: 7)
         for (transA, transB, alpha, beta, pad) in [(false, false, Float(1), Float(0), 0), (true, false, 0.5, 1, 3),
                                                    (false, true, 1, 0.25, 1), (true, true, -2, 1, 5)] {
@@ -68,7 +70,8 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
-    func testRoundingIsToNearestEven() {
+    func testRoundingIsToNearestEven() throws {
+        try requireBF16()
         let x: [Float] = [1, 1 + 1.0 / 256, 1 + 3.0 / 256, 1 + 1.0 / 128 + 1.0 / 1024, -2.5, .infinity, 1e-40]
         let r = rounded(x)
         XCTAssertEqual(r[0], 1)
@@ -80,7 +83,8 @@ final class PrecisionTests: XCTestCase {
         XCTAssertEqual(r[6], 0, "denormals become zero, as vcvtne2ps2bf16 makes them")
     }
 
-    func testSgemmRoutesLargeProductsOnlyAndFP32IsUntouched() {
+    func testSgemmRoutesLargeProductsOnlyAndFP32IsUntouched() throws {
+        try requireBF16()
         var rng = SeededRandom(seed: 3)
         func run(m: Int, n: Int, k: Int, _ precision: Precision) -> [Float] {
             let a = (0..<m * k).map { _ in rng.nextNormal() }, b = (0..<k * n).map { _ in rng.nextNormal() }
@@ -99,7 +103,8 @@ final class PrecisionTests: XCTestCase {
 
     /// Threads that ran bf16 products and exited leave nothing behind: their buffers and oneDNN stream are freed
     /// at thread exit (libdispatch retires idle workers; `--jobs` starts threads of its own).
-    func testBuffersOfExitedThreadsAreFreed() {
+    func testBuffersOfExitedThreadsAreFreed() throws {
+        try requireBF16()
         let m = 64, n = 64, k = 64
         let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
         let before = nada_bf16_live_thread_buffers()
