@@ -47,7 +47,8 @@ final class StyleGAN3ParityTests: XCTestCase {
         // The gradient gets the pack's ceiling (1e-4 of the largest value), not its usual 2e-5: on a Zen 2 (no
         // AVX-512) the AVX2 kernel copy gives sg3t grad_ws within 8.4e-5 (rows 0-4 of ws), the generic copy within
         // 2.2e-6, though each conv kernel on its own (weight and input gradients, SG3-T shapes) is within 5e-6 of a
-        // float64 sum in both copies. Which AVX2 kernel differs is not found yet (open in issue 17's note).
+        // float64 sum in both copies. The only AVX2 kernel this test runs is the fused Winograd conv (conv_tiles_avx2,
+        // counted with gdb), so the extra error is in a mode of it not yet isolated (open in issue 17's note).
         assertClose(try XCTUnwrap(ws.grad), try npy(pack, "grad_ws.npy"), "\(pack) grad_ws", tolerance: 1e-4)
     }
 
