@@ -113,12 +113,16 @@ public struct EditorOptions: ParsableArguments {
         settings.compare = compare
         settings.jpegQuality = quality
         settings.toolVersion = NadaEdit.version
-        let aligner = try PhotoAligner(mode: align, landmarkModel: PhotoAligner.landmarkModelPath(explicit: landmarks, store: store),
-                                       warn: printError)
-        aligner.faces = faces
+        let landmarkModel = PhotoAligner.landmarkModelPath(explicit: landmarks, store: store)
+        let (align, faces) = (align, faces)
+        let aligner = BackgroundTask {
+            let aligner = try PhotoAligner(mode: align, landmarkModel: landmarkModel, warn: printError)
+            aligner.faces = faces
+            return aligner
+        }
         let editor = try DomainEditor(encoderPath: try encoderPath(store: store), domains: installed, blend: blend, edits: try editSpecs(),
                                       editResolver: resolver, settings: settings, aligner: aligner)
-        editor.decodeOptions = DecodeOptions(maxPixels: maxPixels, minimumSide: aligner.decodeMinimumSide)
+        editor.decodeOptions = DecodeOptions(maxPixels: maxPixels, minimumSide: try aligner.value().decodeMinimumSide)
         return editor
     }
 }

@@ -45,20 +45,31 @@ public final class DomainEditor: PhotoProcessor {
     /// Loads the encoder (its bundled decoder inverts) and every domain's adapted and base generators.
     /// `blend` (name and domains sharing one base generator) renders one more output from their weighted
     /// blend; `edits` are resolved now, per base generator, so a bad direction fails before any photo.
+    public convenience init(encoderPath: String, domains: [InstalledDomain],
+                            blend: (name: String, members: [(domain: InstalledDomain, weight: Float)])? = nil,
+                            edits: [EditSpec] = [], editResolver: LatentEditResolver = LatentEditResolver(store: nil),
+                            settings: Settings, aligner: PhotoAligner) throws {
+        try self.init(encoderPath: encoderPath, domains: domains, blend: blend, edits: edits, editResolver: editResolver,
+                      settings: settings, aligner: .finished(aligner))
+    }
+
+    /// As above, with the aligner still loading (dlib's models load on their own thread meanwhile); its
+    /// error, if any, is thrown once the models have loaded. The encoder's digest is computed alongside too.
     public init(encoderPath: String, domains: [InstalledDomain], blend: (name: String, members: [(domain: InstalledDomain, weight: Float)])? = nil,
                 edits: [EditSpec] = [], editResolver: LatentEditResolver = LatentEditResolver(store: nil),
-                settings: Settings, aligner: PhotoAligner) throws {
-        self.aligner = aligner
+                settings: Settings, aligner pendingAligner: BackgroundTask<PhotoAligner>) throws {
         guard settings.strength.isFinite else { throw PipelineError.invalidArgument("--strength must be a number") }
         self.settings = settings
         // StyleGAN3 domains are refused by name before any model is loaded (no encoder inverts into their W).
         for domain in domains + (blend?.members.map({ $0.domain }) ?? []) {
             try ModelResolver.requireStyleGAN2ForPhotos(at: domain.generatorPath, what: "domain '\(domain.record.name)'")
         }
+        // The provenance's digest of the encoder reads the file a second time: on a core of its own, while
+        // this thread parses the same (by then cached) file.
+        let encoderDigest = BackgroundTask { try FileDigest.sha256Hex(ofFileAt: encoderPath) }
         let checkpoint = try ModelResolver.encoder(at: encoderPath)
         inverter = try Inverter(encoder: checkpoint)
         encoderName = (encoderPath as NSString).lastPathComponent
-        encoderSHA256 = try FileDigest.sha256Hex(ofFileAt: encoderPath)
         let nLatent = inverter.decoder.config.nLatent, styleDim = inverter.decoder.config.styleDim
         func checked(_ generator: StyleGAN2Generator, _ name: String) throws -> StyleGAN2Generator {
             guard generator.config.nLatent == nLatent, generator.config.styleDim == styleDim else {
@@ -96,6 +107,8 @@ public final class DomainEditor: PhotoProcessor {
                                                edits: try resolvedEdits(base: first.domain.baseGeneratorPath))
         }
         self.targets = targets
+        encoderSHA256 = try encoderDigest.value()
+        aligner = try pendingAligner.value()
     }
 
 
