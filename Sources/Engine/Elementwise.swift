@@ -175,9 +175,10 @@ extension Tensor {
         }
     }
 
-    /// Leaky ReLU scaled by `gain` (StyleGAN2's fused_leaky_relu uses slope 0.2, gain √2).
+    /// Leaky ReLU scaled by `gain` (StyleGAN2's fused_leaky_relu uses slope 0.2, gain √2). At 0 the derivative
+    /// is the slope's, as PyTorch's leaky_relu backward (`self > 0`) and StyleGAN2's fused kernel (`ref > 0`) take it.
     public func leakyReLU(slope: Float = 0.2, gain: Float = 1) -> Tensor {
-        unary({ ($0 >= 0 ? $0 : $0 * slope) * gain }) { x, _ in (x >= 0 ? 1 : slope) * gain }
+        unary({ ($0 >= 0 ? $0 : $0 * slope) * gain }) { x, _ in (x > 0 ? 1 : slope) * gain }
     }
 
     /// Values clamped to [lo, hi]; the gradient is zero where clamping bit.

@@ -108,7 +108,9 @@ private func fusedLeakyReLUBackward(_ g: Tensor, y: Tensor, layout: FusedActivat
                 for p in range {
                     let gp = pg + p * S, yp = py + p * S
                     let d = pgx.map { $0 + p * S } ?? scratch!
-                    for i in 0..<S { d[i] = gp[i] * (yp[i] >= 0 ? gain : negative) }
+                    // y > 0 exactly where the pre-activation is (gain and slope are positive); at 0 (and at
+                    // -0 from an underflowed negative) the slope's derivative, as PyTorch and the fused kernel.
+                    for i in 0..<S { d[i] = gp[i] * (yp[i] > 0 ? gain : negative) }
                     if wantBias { sums[p] = sumInDouble(d, S) }
                     if let pn { dots[p] = dotInDouble(d, pn + (shared ? 0 : (p / C) * S), S) }
                 }

@@ -38,6 +38,21 @@ final class ElementwiseGradTests: XCTestCase {
         assertGrad([c]) { c.acos().sum() }
     }
 
+    /// At exactly 0 (where finite differences cannot look) the derivative is the slope's, as PyTorch's
+    /// `leaky_relu_backward` (`self > 0 ? g : g * slope`) and StyleGAN2's fused_bias_act kernel (`ref > 0`).
+    func testLeakyReLUDerivativeAtZeroIsTheSlopes() {
+        let x = Tensor(shape: [4], values: [0, -0.0, 1, -1])
+        x.requiresGrad = true
+        x.leakyReLU(slope: 0.2, gain: 2).sum().backward()
+        XCTAssertEqual(x.grad?.array, [0.4, 0.4, 2, 0.4])
+        // The fused op, through its output (bias 0, so the output is 0 exactly where the input is).
+        let y = Tensor(shape: [1, 4], values: [0, -1e-45, 3, -3])
+        let bias = Tensor(shape: [4], values: [0, 0, 0, 0])
+        y.requiresGrad = true
+        y.fusedLeakyReLU(bias: bias, slope: 0.2, gain: 2).sum().backward()
+        XCTAssertEqual(y.grad?.array, [0.4, 0.4, 2, 0.4], "-1e-45 · 0.2 · 2 underflows to -0: still the slope's side")
+    }
+
     func testReductionsAndShapes() {
         let a = rand([2, 3, 4], seed: 7)
         let w = rand([3, 2, 4], seed: 8)

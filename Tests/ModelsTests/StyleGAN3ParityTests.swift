@@ -44,12 +44,13 @@ final class StyleGAN3ParityTests: XCTestCase {
         let ref = try npy(pack, "loss.npy").item
         XCTAssertLessThanOrEqual(abs(loss.item - ref), 2e-5 * max(1, abs(ref)), "\(pack) loss \(loss.item) vs \(ref)")
         loss.backward()
-        // The gradient gets the pack's ceiling (1e-4 of the largest value), not its usual 2e-5: it has two outcomes a
-        // rounding apart. Scaling every fused Winograd conv output by 1 ± 1e-7 (a scratch hook, about one ulp) moves
-        // sg3t's grad_ws error from 2.2e-6 to 8.3e-5 of max|ref| with either kernel copy; the AVX2+FMA copy lands there
-        // unperturbed on a Zen 2. So the result turns on a branch, most likely a value on a kink (leaky ReLU or the
-        // clamp) whose slope one ulp decides. The kernels themselves are not the cause: on every conv call of this test
-        // both copies are within 7.2e-6 of a float64 Winograd sum of the same inputs (session 11, issue 17's note).
+        // The gradient gets the pack's ceiling (1e-4 of the largest value), not its usual 2e-5: sg3t's grad_ws has two
+        // outcomes a rounding apart, 2.2e-6 and 8.4e-5 of max|ref|. Scaling every fused Winograd conv output by 1 ± 1e-7
+        // (a scratch hook, about one ulp) moves it from one to the other with either kernel copy, and so did rewriting
+        // √2·lrelu as leakyReLU (same value, other rounding). So the result turns on a branch, most likely a value
+        // within an ulp of a kink (leaky ReLU at 0, or the clamp) whose slope the rounding picks. The kernels are not
+        // the cause: on every conv call of this test both copies are within 7.2e-6 of a float64 Winograd sum of the
+        // same inputs (session 11, issue 17's note).
         assertClose(try XCTUnwrap(ws.grad), try npy(pack, "grad_ws.npy"), "\(pack) grad_ws", tolerance: 1e-4)
     }
 

@@ -345,10 +345,10 @@ public final class StyleGAN3Generator {
         out = out.addingChannelBias(t.parameter(l.name + ".bias"))
         out = out.upfirdn2d(kernel: l.upKernel, up: l.up, down: 1, pad: l.padding)
         if !l.isToRGB {
-            // √2·lrelu_0.2 with torch's derivative at 0 (the slope; Engine's leakyReLU takes 1 there). The
-            // zero padding around the upsampled signal leaves exact zeros here, so the choice shows in the
-            // gradients: with leakyReLU, grad_ws of the stylegan3-t pack is off by 3e-4 of its largest value.
-            out = (out.relu() * 0.8 + out * 0.2) * Float(2).squareRoot()
+            // √2·lrelu_0.2, as torch's leaky_relu then the gain. Its derivative at 0 is the slope's (as torch's):
+            // the zero padding around the upsampled signal leaves exact zeros here, and with the derivative 1 there
+            // grad_ws of the stylegan3-t pack was off by 3e-4 of its largest value.
+            out = out.leakyReLU(slope: 0.2, gain: Float(2).squareRoot())
         }
         if let c = l.clamp { out = out.clamped(-c, c) }
         return out.upfirdn2d(kernel: l.downKernel, up: 1, down: l.down, pad: (0, 0, 0, 0))
