@@ -32,8 +32,7 @@ do {
     for start in stride(from: 0, to: rows.count, by: 1000) { _ = try setup.enqueue(Array(rows[start..<min(start + 1000, rows.count)])) }
 
     let queues = try (0..<workers).map { _ in try PostgresWorkQueue(url: url) }
-    let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: workers)
-    counts.initialize(repeating: 0)
+    let counts = WorkerCounts(workers)
     let started = Date()
     // One thread per worker (concurrentPerform would run only as many as there are cores; workers mostly wait).
     let group = DispatchGroup()
@@ -42,22 +41,34 @@ do {
         Thread.detachNewThread {
             defer { group.leave() }
             let queue = queues[w]
+            var completed = 0
             while case let claimed = try! queue.claim(worker: "bench-\(w)", limit: batch, lease: 60), !claimed.isEmpty {
                 for photo in claimed {
                     _ = try! queue.complete(worker: "bench-\(w)", sha256: photo.sha256) { [] }
-                    counts[w] += 1
+                    completed += 1
                 }
             }
+            counts.set(w, completed)
         }
     }
     group.wait()
     let seconds = Date().timeIntervalSince(started)
-    let done = counts.reduce(0, +)
+    let perWorker = counts.values
+    let done = perWorker.reduce(0, +)
     print(String(format: "%d workers, claiming %d at a time: %d claims + completes in %.2f s = %.0f photos/s (photos each: %@)",
-                 workers, batch, done, seconds, Double(done) / seconds, counts.map(String.init).joined(separator: " ")))
+                 workers, batch, done, seconds, Double(done) / seconds, perWorker.map(String.init).joined(separator: " ")))
     let left = try setup.unfinishedCount()
     if done != photos || left != 0 { print("ERROR: \(done) of \(photos) completed, \(left) unfinished"); exit(1) }
 } catch {
     FileHandle.standardError.write(Data("nada-queue-bench: \(error)\n".utf8))
     exit(1)
+}
+
+/// Photos completed per worker thread, each written once by its own thread when it finishes.
+final class WorkerCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [Int]
+    init(_ workers: Int) { counts = Array(repeating: 0, count: workers) }
+    func set(_ worker: Int, _ count: Int) { lock.withLock { counts[worker] = count } }
+    var values: [Int] { lock.withLock { counts } }
 }
