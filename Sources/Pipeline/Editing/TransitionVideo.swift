@@ -97,11 +97,13 @@ public final class TransitionVideo {
         self.edits = edits.isEmpty ? [] : try editResolver.resolve(edits, nLatent: n, styleDim: d, sefaGenerator: domains[0].baseGeneratorPath)
         if let encoderPath {
             guard let aligner else { throw PipelineError.invalidArgument("a photo needs an aligner") }
+            // The provenance's digest on its own thread while the encoder loads (as `DomainEditor` does).
+            let digest = BackgroundTask { try FileDigest.sha256Hex(ofFileAt: encoderPath) }
             let inverter = try Inverter(encoder: try ModelResolver.encoder(at: encoderPath))
             guard inverter.decoder.config.nLatent == n, inverter.decoder.config.styleDim == d else {
                 throw PipelineError.invalidArgument("the encoder \((encoderPath as NSString).lastPathComponent) predicts \(inverter.decoder.config.nLatent)×\(inverter.decoder.config.styleDim) codes but the domains' generators take \(n)×\(d)")
             }
-            encoder = (inverter, (encoderPath as NSString).lastPathComponent, try FileDigest.sha256Hex(ofFileAt: encoderPath), aligner)
+            encoder = (inverter, (encoderPath as NSString).lastPathComponent, try digest.value(), aligner)
         } else {
             encoder = nil
         }
