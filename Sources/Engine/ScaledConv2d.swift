@@ -5,7 +5,8 @@
 /// outScale = demodulation). Fused into the Winograd conv, the scales cost one multiply per transformed
 /// value, all samples share one set of transformed filters, and backward keeps only x: the out-scale
 /// gradient comes from the per-sample filter gradient (see `WinogradConv2d.backward`) instead of a
-/// saved pre-scale output. Shapes too small for Winograd fall back to the same three ops unfused.
+/// saved pre-scale output, except when the weight needs no gradient (then the output is kept; see
+/// `recordedScaledConv`). Shapes too small for Winograd fall back to the same three ops unfused.
 
 extension Tensor {
     /// x [N, C, H, W], weight [O, C, 3, 3], inScale [N, C], outScale [N, O] or nil; stride 1, `padding`.
@@ -42,16 +43,47 @@ extension Tensor {
                             _ backward: @escaping (Tensor, WinogradGradients) -> Void) -> Tensor {
         var inputs = [x, weight, inScale]
         if let outScale { inputs.append(outScale) }
+        // With the weight frozen and the out-scales not (adaptive layer selection's W+ pass: the styles, hence the
+        // demodulation, need gradients), the filter-gradient pass would run only for the out-scale gradient. Keeping
+        // this output instead makes that one dot per channel, gd[n, o] = Σ_p dY·out / outScale[n, o], and skips the
+        // pass. Measured at 1024, k = 14, 2 threads (`nada-bench train --selection adaptive --auto-layer-k 14`, A/B in one
+        // window): selection 18.5 / 19.5 s -> 14.6 / 15.6 s per iteration, peak 5.0 -> 5.2-5.9 GB (the outputs live
+        // until backward, in that pass only). The storage is kept, not the tensor: no cycle through the node.
+        let keptOutput = Self.keepsOutputForScaleGradient(weight: weight, outScale: outScale) ? storage : nil
         return recorded(inputs) { gOut in
             let gx = x.needsGrad ? (zeroInputGradient ? Tensor.zeros(x.shape) : Tensor.empty(x.shape)) : nil
             let gw = weight.needsGrad ? Tensor.empty(weight.shape) : nil
             let gs = inScale.needsGrad ? Tensor.empty(inScale.shape) : nil
             let gd = (outScale?.needsGrad ?? false) ? Tensor.empty(outScale!.shape) : nil
-            backward(gOut, WinogradGradients(x: gx?.pointer, weight: gw?.pointer, inScale: gs?.pointer, outScale: gd?.pointer,
-                                             xZeroed: zeroInputGradient))
+            backward(gOut, WinogradGradients(x: gx?.pointer, weight: gw?.pointer, inScale: gs?.pointer,
+                                             outScale: keptOutput == nil ? gd?.pointer : nil, xZeroed: zeroInputGradient))
+            if let keptOutput, let gd, let outScale {
+                outScaleGradient(gOut: gOut.pointer, output: keptOutput.pointer, outScale: outScale.pointer, rows: outScale.count,
+                                 rowLength: gOut.count / max(1, outScale.count), into: gd.pointer)
+            }
             var grads: [Tensor?] = [gx, gw, gs]
             if outScale != nil { grads.append(gd) }
             return grads
+        }
+    }
+
+    /// Whether `recordedScaledConv` takes the out-scale gradient from the kept output: the weight needs no
+    /// gradient, the out-scales do, and none of them is 0 (the division must give back the pre-scale result).
+    static func keepsOutputForScaleGradient(weight: Tensor, outScale: Tensor?) -> Bool {
+        guard let outScale, outScale.needsGrad, !weight.needsGrad else { return false }
+        let d = outScale.pointer
+        for i in 0..<outScale.count where d[i] == 0 || !d[i].isFinite { return false }
+        return true
+    }
+}
+
+/// gd[r] = Σ_p gOut[r, p]·output[r, p] / outScale[r] for rows r = (n, o) of `rowLength` pixels, summed in double:
+/// the out-scale gradient Σ_p dY·y_pre of an output y = outScale·y_pre.
+func outScaleGradient(gOut: UnsafePointer<Float>, output: UnsafePointer<Float>, outScale: UnsafePointer<Float>,
+                      rows: Int, rowLength: Int, into gd: UnsafeMutablePointer<Float>) {
+    parallelFor(rows, minChunk: max(1, 65536 / max(1, rowLength))) { range in
+        for r in range {
+            gd[r] = Float(dotInDouble(gOut + r * rowLength, output + r * rowLength, rowLength) / Double(outScale[r]))
         }
     }
 }

@@ -131,6 +131,35 @@ final class WinogradConvTests: XCTestCase {
         XCTAssertLessThan(scales.maxError, 3e-3, scales.description)
     }
 
+    /// With the weight frozen (adaptive selection's W+ pass), the out-scale gradient comes from the kept output
+    /// (Σ dY·out / outScale) instead of the filter-gradient pass; it must equal what that pass gives when the
+    /// weight does need a gradient, on the fused and GEMM Winograd routes and the polyphase transposed conv.
+    func testOutScaleGradientWithFrozenWeightMatchesTheFilterGradientPass() {
+        let ops: [(String, (Tensor, Tensor, Tensor, Tensor) -> Tensor)] = [
+            ("fused conv", { x, w, s, d in x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: 1) }),
+            ("GEMM conv", { x, w, s, d in x.scaledConv2d(weight: w, inScale: s, outScale: d, padding: 1, plan: ConvPlan(fusedWinogradMaxChannels: 0)) }),
+            ("transposed conv", { x, w, s, d in x.scaledConvTranspose2d(weight: w, inScale: s, outScale: d) }),
+        ]
+        for (k, (name, op)) in ops.enumerated() {
+            let seed = UInt64(300 + 10 * k)
+            let x = rand([2, 8, 13, 13], seed: seed), s = rand([2, 8], seed: seed + 2), d = rand([2, 12], seed: seed + 3)
+            let r = rand(op(x, rand([12, 8, 3, 3], seed: seed + 1), s, d).shape, seed: seed + 4)
+            func gradients(weightNeedsGrad: Bool) -> [[Float]] {
+                let w = rand([12, 8, 3, 3], seed: seed + 1), si = s.copy(), di = d.copy()
+                w.requiresGrad = weightNeedsGrad; si.requiresGrad = true; di.requiresGrad = true
+                XCTAssertEqual(Tensor.keepsOutputForScaleGradient(weight: w, outScale: di), !weightNeedsGrad, name)
+                (op(x, w, si, di) * r).sum().backward()
+                return [si.grad!.array, di.grad!.array]
+            }
+            let pass = gradients(weightNeedsGrad: true), kept = gradients(weightNeedsGrad: false)
+            assertClose(kept[0], pass[0], "\(name): in-scale gradient")
+            assertClose(kept[1], pass[1], "\(name): out-scale gradient")
+        }
+        // A zero out-scale cannot be divided out: the filter-gradient pass runs then.
+        XCTAssertFalse(Tensor.keepsOutputForScaleGradient(weight: rand([4, 4, 3, 3], seed: 1),
+                                                          outScale: { let t = Tensor(shape: [1, 4], values: [1, 0, 2, 3]); t.requiresGrad = true; return t }()))
+    }
+
     /// Too small for Winograd: the same function through the unfused ops.
     func testScaledConvFallsBackOnSmallMaps() {
         let x = rand([2, 8, 4, 4], seed: 60), w = rand([8, 8, 3, 3], seed: 61), s = rand([2, 8], seed: 62)

@@ -94,6 +94,19 @@ final class StyleGAN2ParityTests: XCTestCase {
         try checkGradientsOfWPlusLoss(form: .automatic, plan: ConvPlan(phaseFilterMaxChannels: .max))
     }
 
+    /// Adaptive layer selection's case: the generator frozen, only W+ needs a gradient, so the modulated convs
+    /// take their out-scale (demodulation) gradients from their kept outputs instead of a filter-gradient pass.
+    /// grad_wplus does not depend on that, so the same reference holds.
+    func testGradientOfWPlusWithTheGeneratorFrozen() throws {
+        let g = try generator()
+        g.setRequiresGrad(false)
+        let wplus = try npy("wplus.npy")
+        wplus.requiresGrad = true
+        (try g.forward(wPlus: wplus, noise: .stored) * (try npy("R.npy"))).sum().backward()
+        assertClose(try XCTUnwrap(wplus.grad), try npy("grad_wplus.npy"), "grad_wplus (generator frozen)")
+        for name in g.parameterNames { XCTAssertNil(g.parameters[name]?.grad, name) }
+    }
+
     func checkGradientsOfWPlusLoss(form: ModulationForm, plan: ConvPlan = .machine) throws {
         let g = try generator()
         g.modulationForm = form
