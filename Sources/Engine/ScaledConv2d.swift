@@ -47,8 +47,9 @@ extension Tensor {
         // demodulation, need gradients), the filter-gradient pass would run only for the out-scale gradient. Keeping
         // this output instead makes that one dot per channel, gd[n, o] = Σ_p dY·out / outScale[n, o], and skips the
         // pass. Measured at 1024, k = 14, 2 threads (`nada-bench train --selection adaptive --auto-layer-k 14`, A/B in one
-        // window): selection 18.5 / 19.5 s -> 14.6 / 15.6 s per iteration, peak 5.0 -> 5.2-5.9 GB (the outputs live
-        // until backward, in that pass only). The storage is kept, not the tensor: no cycle through the node.
+        // window): selection 18.5 / 19.5 s -> 14.6 / 15.6 s per iteration. The outputs live until backward, in that
+        // pass only; the run's peak stayed within its run-to-run spread (4.8-5.9 GB against 5.0-5.2 GB before; the
+        // training step sets it). The storage is kept, not the tensor: no cycle through the node.
         let keptOutput = Self.keepsOutputForScaleGradient(weight: weight, outScale: outScale) ? storage : nil
         return recorded(inputs) { gOut in
             let gx = x.needsGrad ? (zeroInputGradient ? Tensor.zeros(x.shape) : Tensor.empty(x.shape)) : nil
